@@ -1,0 +1,10 @@
+"""nas_backbones: PC-DARTS / DARTS search of detection backbones for MMDetection.
+
+Importing the package registers its modules into MMDetection's registries
+(``default_scope='mmdet'``), which is what ``custom_imports`` in a config does.
+Plotting tools are kept out of this import path on purpose.
+"""
+__version__ = '0.1.0'
+
+from . import compat  # noqa: F401,E402  fixes for mmdet 3.3 / mmengine 0.10.7 on torch 2.13
+from . import datasets, engine, models, search  # noqa: F401,E402  register modules

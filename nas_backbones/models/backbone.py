@@ -1,0 +1,131 @@
+"""A genotype-built network as a multi-scale detection backbone (and the trunk of the classifier)."""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import torch
+import torch.nn as nn
+from mmdet.registry import MODELS
+from mmengine.model import BaseModule
+
+from ..space.macro import build_stem, cell_plan, check_input
+from ..space.published import GenotypeSpec, load_genotype
+from .cell import GenotypeCell
+
+
+@MODELS.register_module()
+class DartsBackbone(BaseModule):
+    """Stem + genotype cells of DARTS' NetworkImageNet / NetworkCIFAR, without pooling or head.
+
+    Stages are split at the reduction cells. For the ImageNet stem, stage 0
+    is ``stem0`` (stride 4) and stages 1-3 end at strides 8, 16 and 32: for
+    C=48 and PC_DARTS_image they have 48, 192, 384 and 768 channels.
+
+    Args:
+        genotype: a published name (``'PC_DARTS_image'``), a genotype file
+            (e.g. a search's ``genotype.json``), a dict or a Genotype.
+        C: channels per node in the first stage (48 in the papers' ImageNet nets).
+        layers: number of cells (14 for ImageNet, 20 for CIFAR).
+        stem: ``'imagenet'`` (three stride-2 convs) or ``'cifar'`` (one stride-1 conv).
+        out_indices: which stages to return.
+        frozen_stages: stages ``0..frozen_stages`` are frozen (-1: none).
+        norm_eval: keep BN layers in eval mode while training.
+        drop_path_prob: current drop-path probability (a hook ramps it).
+    """
+
+    def __init__(self,
+                 genotype: GenotypeSpec = 'PC_DARTS_image',
+                 C: int = 48,
+                 layers: int = 14,
+                 stem: str = 'imagenet',
+                 out_indices: Sequence[int] = (1, 2, 3),
+                 frozen_stages: int = -1,
+                 norm_eval: bool = False,
+                 drop_path_prob: float = 0.,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.genotype = load_genotype(genotype)
+        self.stem_type = stem
+        C_stem = C if stem == 'imagenet' else 3 * C
+        plan = cell_plan(C, layers, C_stem, stem,
+                         normal_multiplier=len(self.genotype.normal_concat),
+                         reduce_multiplier=len(self.genotype.reduce_concat))
+        self.stem = build_stem(stem, C_stem)
+        self.cells = nn.ModuleList(GenotypeCell(self.genotype, spec) for spec in plan)
+        self.num_stages = plan[-1].stage + 1
+        # The last cell of each stage is where that stage's feature is tapped.
+        self.stage_ends = {}
+        for spec, cell in zip(plan, self.cells):
+            self.stage_ends[spec.stage] = spec.index
+        self.cell_stages = [spec.stage for spec in plan]
+        self.out_channels = [C_stem] + [
+            self.cells[self.stage_ends[s]].multiplier * plan[self.stage_ends[s]].C
+            for s in range(1, self.num_stages)]
+        # Nominal strides; odd sizes round up at each stride-2 step.
+        cell_stride = 8 if stem == 'imagenet' else 1
+        self.strides = [self.stem.stride] + [
+            cell_stride * 2 ** (s - 1) for s in range(1, self.num_stages)]
+        out_indices = tuple(out_indices)
+        for i in out_indices:
+            if not 0 <= i < self.num_stages:
+                raise ValueError(f'out_indices: stage {i} does not exist (0..{self.num_stages - 1})')
+        if not -1 <= frozen_stages < self.num_stages:
+            raise ValueError(f'frozen_stages must be in -1..{self.num_stages - 1}, got {frozen_stages}')
+        self.out_indices = out_indices
+        self.frozen_stages = frozen_stages
+        self.norm_eval = norm_eval
+        self.drop_path_prob = drop_path_prob
+        self._freeze_stages()
+
+    # ------------------------------------------------------------------ state
+    @property
+    def drop_path_prob(self) -> float:
+        return self._drop_path_prob
+
+    @drop_path_prob.setter
+    def drop_path_prob(self, p: float) -> None:
+        if not 0. <= p < 1.:
+            raise ValueError(f'drop_path_prob must be in [0, 1), got {p}')
+        self._drop_path_prob = p
+        for cell in self.cells:
+            cell.drop_prob = p
+
+    def _stage_modules(self, stage: int) -> list[nn.Module]:
+        if stage == 0:
+            return [self.stem]
+        return [c for c, s in zip(self.cells, self.cell_stages) if s == stage]
+
+    def _freeze_stages(self) -> None:
+        for stage in range(self.frozen_stages + 1):
+            for m in self._stage_modules(stage):
+                m.eval()
+                for p in m.parameters():
+                    p.requires_grad = False
+
+    def train(self, mode: bool = True) -> 'DartsBackbone':
+        super().train(mode)
+        self._freeze_stages()
+        if mode and self.norm_eval:
+            for m in self.modules():
+                if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                    m.eval()
+        return self
+
+    # ---------------------------------------------------------------- forward
+    def forward_cells(self, x: torch.Tensor, taps: Sequence[int] = ()) -> tuple[list, dict]:
+        """Run the trunk; return the stage outputs and the outputs of cells in ``taps``."""
+        check_input(x, type(self).__name__)
+        s0, s1 = self.stem(x)
+        stage_out = [s0 if self.stem_type == 'imagenet' else s1]
+        tapped = {}
+        for i, cell in enumerate(self.cells):
+            s0, s1 = s1, cell(s0, s1)
+            if i in taps:
+                tapped[i] = s1
+            if self.stage_ends.get(self.cell_stages[i]) == i:
+                stage_out.append(s1)
+        return stage_out, tapped
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        stages, _ = self.forward_cells(x)
+        return tuple(stages[i] for i in self.out_indices)

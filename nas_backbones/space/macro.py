@@ -1,0 +1,108 @@
+"""How cells stack into a network: widths, reductions and stems (shared by supernet and derived nets)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch.nn as nn
+
+STEMS = ('imagenet', 'cifar')
+
+
+@dataclass(frozen=True)
+class CellSpec:
+    index: int
+    C_prev_prev: int
+    C_prev: int
+    C: int                 # channels per node
+    reduction: bool
+    reduction_prev: bool
+    stage: int             # 1 + number of reductions before and at this cell
+
+
+def reduction_indices(layers: int) -> tuple[int, int]:
+    return layers // 3, 2 * layers // 3
+
+
+def cell_plan(C: int, layers: int, stem_channels: int, stem: str,
+              normal_multiplier: int, reduce_multiplier: int) -> list[CellSpec]:
+    """The per-cell widths of DARTS' NetworkCIFAR / NetworkImageNet and the search networks.
+
+    C doubles at the reduction cells (``layers//3`` and ``2*layers//3``).
+    The ImageNet stem ends one stride below the first cell, so the first
+    cell's preprocess0 is a FactorizedReduce (``reduction_prev=True``).
+    """
+    if stem not in STEMS:
+        raise ValueError(f'stem must be one of {STEMS}, got {stem!r}')
+    if layers < 3:
+        raise ValueError(f'layers must be >= 3 (two reduction cells and a normal one), got {layers}')
+    if C < 1 or C % 2:
+        # FactorizedReduce splits C in halves.
+        raise ValueError(f'C must be a positive even number, got {C}')
+    reductions = reduction_indices(layers)
+    C_pp, C_p = stem_channels, stem_channels
+    reduction_prev = stem == 'imagenet'
+    C_curr, stage = C, 1
+    plan = []
+    for i in range(layers):
+        reduction = i in reductions
+        if reduction:
+            C_curr *= 2
+            stage += 1
+        plan.append(CellSpec(i, C_pp, C_p, C_curr, reduction, reduction_prev, stage))
+        mult = reduce_multiplier if reduction else normal_multiplier
+        C_pp, C_p = C_p, mult * C_curr
+        reduction_prev = reduction
+    return plan
+
+
+class ImageNetStem(nn.Module):
+    """stem0: two stride-2 3x3 convs (to stride 4); stem1: one more (to stride 8)."""
+
+    def __init__(self, C_stem: int, affine: bool = True) -> None:
+        super().__init__()
+        self.stem0 = nn.Sequential(
+            nn.Conv2d(3, C_stem // 2, 3, stride=2, padding=1, bias=False),
+            nn.BatchNorm2d(C_stem // 2, affine=affine),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(C_stem // 2, C_stem, 3, stride=2, padding=1, bias=False),
+            nn.BatchNorm2d(C_stem, affine=affine))
+        self.stem1 = nn.Sequential(
+            nn.ReLU(inplace=False),
+            nn.Conv2d(C_stem, C_stem, 3, stride=2, padding=1, bias=False),
+            nn.BatchNorm2d(C_stem, affine=affine))
+        self.stride = 4  # of s0 (stem1 is at 8)
+
+    def forward(self, x):
+        s0 = self.stem0(x)
+        return s0, self.stem1(s0)
+
+
+class CifarStem(nn.Module):
+    """One 3x3 conv at stride 1; both cell inputs are its output."""
+
+    def __init__(self, C_stem: int, affine: bool = True) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(
+            nn.Conv2d(3, C_stem, 3, padding=1, bias=False),
+            nn.BatchNorm2d(C_stem, affine=affine))
+        self.stride = 1
+
+    def forward(self, x):
+        s = self.stem(x)
+        return s, s
+
+
+def build_stem(stem: str, C_stem: int) -> nn.Module:
+    if stem == 'imagenet':
+        return ImageNetStem(C_stem)
+    if stem == 'cifar':
+        return CifarStem(C_stem)
+    raise ValueError(f'stem must be one of {STEMS}, got {stem!r}')
+
+
+def check_input(x, where: str) -> None:
+    """Fail early, with the shape, on input a network cannot take."""
+    if x.dim() != 4 or x.size(1) != 3:
+        raise ValueError(f'{where}: expected a (N, 3, H, W) image batch, got shape {tuple(x.shape)}')
+    if x.size(2) < 2 or x.size(3) < 2:
+        raise ValueError(f'{where}: input {x.size(2)}x{x.size(3)} is too small')

@@ -1,0 +1,3 @@
+from .io import atomic_open, atomic_write_text
+
+__all__ = ['atomic_open', 'atomic_write_text']
