@@ -1,0 +1,2 @@
+"""Training loops, hooks and the runner."""
+from . import genotype_hook, search_ddp, search_loop, search_optim  # noqa: F401,E402  register modules

@@ -1,0 +1,86 @@
+"""The bilevel search loop: each weight batch is paired with a batch of the architecture split."""
+from __future__ import annotations
+
+from typing import Optional, Union
+
+from mmdet.registry import LOOPS
+from mmengine.runner import EpochBasedTrainLoop
+from torch.utils.data import DataLoader
+
+
+@LOOPS.register_module()
+class SearchLoop(EpochBasedTrainLoop):
+    """``EpochBasedTrainLoop`` plus a persistent iterator over ``arch_dataloader``.
+
+    Architecture steps start at epoch ``arch_warmup_epochs`` (PC-DARTS: 15 of
+    50 on CIFAR, 35 of 50 on ImageNet); before that no architecture batch is
+    drawn, as in the reference. The architecture loader is re-shuffled
+    (``sampler.set_epoch``) each time it runs out, and its position is part
+    of the checkpoint, so a resumed search draws the same batches.
+    """
+
+    def __init__(self, runner, dataloader: Union[DataLoader, dict],
+                 arch_dataloader: Union[DataLoader, dict], max_epochs: int,
+                 arch_warmup_epochs: int = 0, val_begin: int = 1, val_interval: int = 1,
+                 dynamic_intervals: Optional[list] = None) -> None:
+        super().__init__(runner, dataloader, max_epochs, val_begin, val_interval,
+                         dynamic_intervals)
+        if not 0 <= arch_warmup_epochs <= max_epochs:
+            raise ValueError(f'arch_warmup_epochs must be in 0..max_epochs={max_epochs}, '
+                             f'got {arch_warmup_epochs}')
+        if isinstance(arch_dataloader, dict):
+            diff_rank_seed = runner._randomness_cfg.get('diff_rank_seed', False)
+            arch_dataloader = runner.build_dataloader(
+                arch_dataloader, seed=runner.seed, diff_rank_seed=diff_rank_seed)
+        self.arch_dataloader = arch_dataloader
+        self.arch_warmup_epochs = arch_warmup_epochs
+        self.arch_epoch = 0      # passes started over the architecture split
+        self.arch_consumed = 0   # batches drawn in the current pass
+        self._arch_iter = None
+
+    @property
+    def arch_active(self) -> bool:
+        return self._epoch >= self.arch_warmup_epochs
+
+    def _start_arch_pass(self, skip: int = 0) -> None:
+        sampler = getattr(self.arch_dataloader, 'sampler', None)
+        if hasattr(sampler, 'set_epoch'):
+            sampler.set_epoch(self.arch_epoch)
+        self._arch_iter = iter(self.arch_dataloader)
+        for _ in range(skip):  # only after a resume: replay the order, drop the batches
+            next(self._arch_iter)
+        self.arch_consumed = skip
+
+    def next_arch_batch(self):
+        if self._arch_iter is None:
+            self._start_arch_pass(self.arch_consumed)
+        try:
+            batch = next(self._arch_iter)
+        except StopIteration:
+            self.arch_epoch += 1
+            self._start_arch_pass()
+            batch = next(self._arch_iter)
+        self.arch_consumed += 1
+        self.runner.message_hub.update_info(
+            'arch_loader', dict(epoch=self.arch_epoch, consumed=self.arch_consumed))
+        return batch
+
+    def restore_arch_position(self) -> None:
+        """Called after a resume: continue the architecture split where the checkpoint left it."""
+        state = self.runner.message_hub.get_info('arch_loader')
+        if state:
+            self.arch_epoch, self.arch_consumed = state['epoch'], state['consumed']
+            self._arch_iter = None
+
+    def run(self):
+        self.restore_arch_position()
+        return super().run()
+
+    def run_iter(self, idx, data_batch) -> None:
+        self.runner.call_hook('before_train_iter', batch_idx=idx, data_batch=data_batch)
+        arch_batch = self.next_arch_batch() if self.arch_active else None
+        outputs = self.runner.model.train_step(
+            dict(weights=data_batch, arch=arch_batch), optim_wrapper=self.runner.optim_wrapper)
+        self.runner.call_hook('after_train_iter', batch_idx=idx, data_batch=data_batch,
+                              outputs=outputs)
+        self._iter += 1

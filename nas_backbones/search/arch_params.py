@@ -1,0 +1,63 @@
+"""The architecture parameters alpha (op weights) and beta (edge weights)."""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import torch
+import torch.nn as nn
+
+from ..space.genotype import Genotype
+from .derive import derive_genotype, node_softmax
+from .search_cell import num_edges
+
+
+class ArchParameters(nn.Module):
+    """alpha (edges x ops) and beta (edges) for normal and reduction cells, shared by all cells of a kind.
+
+    They live in their own module so that the weight optimizer never sees
+    them (the reference kept them out of ``parameters()`` by making them
+    plain tensors), while DDP still averages their gradients and
+    checkpoints still hold them.
+    """
+
+    def __init__(self, steps: int, primitives: Sequence[str], multiplier: int,
+                 edge_norm: bool = True, init_std: float = 1e-3) -> None:
+        super().__init__()
+        self.steps = steps
+        self.multiplier = multiplier
+        self.primitives = tuple(primitives)
+        self.edge_norm = edge_norm
+        E, O = num_edges(steps), len(primitives)
+        self.alphas_normal = nn.Parameter(init_std * torch.randn(E, O))
+        self.alphas_reduce = nn.Parameter(init_std * torch.randn(E, O))
+        if edge_norm:
+            self.betas_normal = nn.Parameter(init_std * torch.randn(E))
+            self.betas_reduce = nn.Parameter(init_std * torch.randn(E))
+        else:
+            self.register_parameter('betas_normal', None)
+            self.register_parameter('betas_reduce', None)
+
+    def op_weights(self, reduction: bool) -> torch.Tensor:
+        return torch.softmax(self.alphas_reduce if reduction else self.alphas_normal, dim=-1)
+
+    def edge_weights(self, reduction: bool) -> Optional[torch.Tensor]:
+        betas = self.betas_reduce if reduction else self.betas_normal
+        return None if betas is None else node_softmax(betas, self.steps)
+
+    def forward(self) -> dict[bool, tuple[torch.Tensor, Optional[torch.Tensor]]]:
+        """The weights a supernet forward needs, keyed by ``reduction``."""
+        return {r: (self.op_weights(r), self.edge_weights(r)) for r in (False, True)}
+
+    @torch.no_grad()
+    def genotype(self) -> Genotype:
+        return derive_genotype(self.alphas_normal, self.alphas_reduce, self.betas_normal,
+                               self.betas_reduce, self.primitives, self.steps, self.multiplier)
+
+    def snapshot(self) -> dict[str, list]:
+        """softmax(alpha) per edge and node-softmax(beta), as plain lists for the history."""
+        out = {}
+        for kind, r in (('normal', False), ('reduce', True)):
+            out[f'alpha_{kind}'] = self.op_weights(r).detach().cpu().tolist()
+            ew = self.edge_weights(r)
+            out[f'beta_{kind}'] = None if ew is None else ew.detach().cpu().tolist()
+        return out

@@ -1,0 +1,60 @@
+"""Derivation of a discrete genotype from alpha/beta, exactly as PC-DARTS' ``genotype()``."""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import torch
+
+from ..space.genotype import Genotype
+
+
+def node_softmax(betas: torch.Tensor, steps: int) -> torch.Tensor:
+    """Edge normalization: softmax of beta over each node's incoming edges (2, 3, 4, ... edges)."""
+    out, start = [], 0
+    for i in range(steps):
+        n = 2 + i
+        out.append(torch.softmax(betas[start:start + n], dim=-1))
+        start += n
+    return torch.cat(out)
+
+
+def derive_genes(op_weights: torch.Tensor, edge_weights: Optional[torch.Tensor],
+                 primitives: Sequence[str], steps: int) -> list[tuple[str, int]]:
+    """Keep each node's two strongest incoming edges and each edge's strongest op.
+
+    ``op_weights`` is softmax(alpha) (edges x ops); ``edge_weights`` the
+    node-softmaxed beta, or None for DARTS. Edge strength and op choice both
+    exclude 'none'. Ties resolve to the lower edge / op index, as the
+    reference's stable ``sorted`` and strict ``>`` do.
+    """
+    W = op_weights.detach().double().cpu()
+    if edge_weights is not None:
+        W = W * edge_weights.detach().double().cpu()[:, None]
+    keep = [k for k, p in enumerate(primitives) if p != 'none']
+    genes, start = [], 0
+    for i in range(steps):
+        n = 2 + i
+        rows = W[start:start + n]
+        strength = [max(rows[j, k].item() for k in keep) for j in range(n)]
+        edges = sorted(range(n), key=lambda j: -strength[j])[:2]
+        for j in edges:
+            best = None
+            for k in keep:
+                if best is None or rows[j, k] > rows[j, best]:
+                    best = k
+            genes.append((primitives[best], j))
+        start += n
+    return genes
+
+
+def derive_genotype(alphas_normal: torch.Tensor, alphas_reduce: torch.Tensor,
+                    betas_normal: Optional[torch.Tensor], betas_reduce: Optional[torch.Tensor],
+                    primitives: Sequence[str], steps: int, multiplier: int) -> Genotype:
+    def cell(alphas, betas):
+        edge_w = node_softmax(betas, steps) if betas is not None else None
+        return derive_genes(torch.softmax(alphas, dim=-1), edge_w, primitives, steps)
+
+    concat = list(range(2 + steps - multiplier, steps + 2))
+    return Genotype(normal=cell(alphas_normal, betas_normal), normal_concat=concat,
+                    reduce=cell(alphas_reduce, betas_reduce), reduce_concat=concat,
+                    primitives=tuple(primitives))

@@ -1,0 +1,67 @@
+"""The PC-DARTS / DARTS search network (``model_search.py`` / ``model_search_imagenet.py``)."""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import torch
+import torch.nn as nn
+from mmdet.registry import MODELS
+from mmengine.model import BaseModule
+
+from ..space.genotype import KNOWN_OPS
+from ..space.macro import build_stem, cell_plan, check_input
+from ..space.ops import DEFAULT_PRIMITIVES
+from .search_cell import SearchCell
+
+
+@MODELS.register_module()
+class PCDartsSupernet(BaseModule):
+    """Stem + ``layers`` search cells + classifier; takes the architecture weights as input.
+
+    Defaults are the PC-DARTS ImageNet search network (K=2, C=16, 8 cells,
+    stem of three stride-2 convs, 0.96M params for 1000 classes). The CIFAR
+    network is ``stem='cifar', partial_k=4``; DARTS is ``partial_k=1`` with
+    edge normalization off (see :class:`ArchParameters`).
+    """
+
+    def __init__(self,
+                 num_classes: int = 1000,
+                 C: int = 16,
+                 layers: int = 8,
+                 steps: int = 4,
+                 multiplier: int = 4,
+                 stem: str = 'imagenet',
+                 stem_multiplier: int = 3,
+                 primitives: Sequence[str] = DEFAULT_PRIMITIVES,
+                 partial_k: int = 2,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        unknown = [p for p in primitives if p not in KNOWN_OPS]
+        if unknown:
+            raise ValueError(f'primitives: unknown op(s) {unknown}; known ops: {sorted(KNOWN_OPS)}')
+        if not 1 <= multiplier <= steps:
+            raise ValueError(f'multiplier must be in 1..steps={steps}, got {multiplier}')
+        self.steps, self.multiplier = steps, multiplier
+        self.primitives = tuple(primitives)
+        self.partial_k = partial_k
+        C_stem = stem_multiplier * C
+        self.stem_type = stem
+        self.stem = build_stem(stem, C_stem)
+        plan = cell_plan(C, layers, C_stem, stem, multiplier, multiplier)
+        for spec in plan:
+            if spec.C % partial_k:
+                raise ValueError(f'partial_k={partial_k} does not divide the {spec.C} channels '
+                                 f'of cell {spec.index} (C={C}; C doubles at each reduction)')
+        self.cells = nn.ModuleList(
+            SearchCell(spec, steps, multiplier, self.primitives, partial_k) for spec in plan)
+        self.global_pooling = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Linear(multiplier * plan[-1].C, num_classes)
+
+    def forward(self, x: torch.Tensor, arch_weights: dict) -> torch.Tensor:
+        """``arch_weights`` is :meth:`ArchParameters.forward`'s output."""
+        check_input(x, type(self).__name__)
+        s0, s1 = self.stem(x)
+        for cell in self.cells:
+            w, ew = arch_weights[cell.reduction]
+            s0, s1 = s1, cell(s0, s1, w, ew)
+        return self.classifier(self.global_pooling(s1).flatten(1))
