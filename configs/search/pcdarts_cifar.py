@@ -1,0 +1,39 @@
+# PC-DARTS' CIFAR recipe (pcdarts.md §3.1, §3.3) for a user's own small images in
+# ImageNet format: K=4, CIFAR stem, 32x32, batch 256, alpha frozen for 15 of 50 epochs.
+# Point it at your data with --cfg-options, e.g.
+#   train_dataloader.dataset.ann_file=... train_cfg.arch_dataloader.dataset.ann_file=...
+#   model.supernet.num_classes=N
+_base_ = './pcdarts_imagenet.py'
+
+crop_size = 32
+batch_size = 256
+max_epochs = 50
+
+model = dict(supernet=dict(num_classes=10, C=16, layers=8, stem='cifar', partial_k=4))
+
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    # Resize to 40 then a random 32 crop stands in for the reference's
+    # RandomCrop(32, padding=4) (mmcv/mmdet have no padded random crop).
+    dict(type='Resize', scale=(crop_size + 8, crop_size + 8), keep_ratio=False),
+    dict(type='RandomCrop', crop_size=(crop_size, crop_size)),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='PackClsInputs'),
+]
+_dataset = dict(type='ImageNetDataset', data_prefix='data/my_images/',
+                pipeline=train_pipeline)
+train_dataloader = dict(batch_size=batch_size, num_workers=4,
+                        dataset=dict(_dataset, ann_file='data/my_images_search/train.txt'))
+train_cfg = dict(
+    arch_warmup_epochs=15,
+    arch_dataloader=dict(batch_size=batch_size, num_workers=4,
+                         dataset=dict(_dataset, ann_file='data/my_images_search/val.txt')))
+
+optim_wrapper = dict(
+    weights=dict(optimizer=dict(lr=0.1)),
+    arch=dict(optimizer=dict(lr=6e-4), clip_grad=None))
+param_scheduler = dict(
+    weights=[dict(type='CosineAnnealingLR', T_max=max_epochs, eta_min=0., by_epoch=True,
+                  begin=0, end=max_epochs)],
+    arch=[])
+auto_scale_lr = dict(base_batch_size=256)

@@ -1,0 +1,30 @@
+"""Search a cell with PC-DARTS / DARTS; the result is WORK_DIR/genotype.json.
+
+    python tools/search.py configs/search/pcdarts_tiny_imagenet.py [--work-dir DIR] [--resume [CKPT]]
+        [--amp] [--cfg-options k=v ...] [--launcher none|pytorch|slurm|mpi]
+
+The genotype file plugs into the backbone directly, e.g.
+``--cfg-options model.backbone.genotype=WORK_DIR/genotype.json`` for configs/ssd_pcdarts_coco.py.
+"""
+import os.path as osp
+import sys
+
+import nas_backbones  # noqa: F401  registers the modules and applies the compatibility fixes
+from nas_backbones.engine.genotype_hook import GENOTYPE_FILE
+from nas_backbones.engine.launch import main_train
+
+
+def main(argv=None) -> int:
+    runner = main_train(__doc__.split('\n\n')[0], argv)
+    path = osp.join(runner.work_dir, GENOTYPE_FILE)
+    if runner.rank == 0:
+        if not osp.isfile(path):
+            print(f'search finished but wrote no {path}: is GenotypeHook in custom_hooks?',
+                  file=sys.stderr)
+            return 1
+        print(f'genotype: {path}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
