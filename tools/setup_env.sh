@@ -41,7 +41,7 @@ if ! have torch==2.13.0; then
   step "installing torch 2.13.0 (CPU) and build tools"
   "${PIP[@]}" 'torch==2.13.0' 'setuptools>=77.0.3,<82' wheel ninja
 fi
-have setuptools==0 2>/dev/null || true
+
 "$PY" -c 'import setuptools, sys; v=tuple(int(x) for x in setuptools.__version__.split(".")[:2]); sys.exit(0 if (77,0)<=v<(82,0) else 1)' \
   || "${PIP[@]}" 'setuptools>=77.0.3,<82'
 

@@ -1,0 +1,61 @@
+"""The main job, end to end on data it generates: search a cell, then train and evaluate SSD with it.
+
+    python tools/demo.py [--work-dir work_dirs/demo] [--skip-search]
+
+1. data/synthetic_coco: a generated detection set (coloured shapes, COCO format);
+2. data/synthetic_crops: its object crops in ImageNet folder layout, and per-class
+   subset lists for the two search splits (tools/dataset/imagenet_subset.py);
+3. a PC-DARTS search on the crops (tools/search.py) -> WORK_DIR/search/genotype.json;
+4. SSD with a backbone built from that genotype (configs/ssd_pcdarts_demo.py),
+   trained and validated (tools/train.py), then tested from its checkpoint
+   (tools/test.py): each ends with the COCO mAP table.
+Each step is the command a user would type; they are printed as they run.
+"""
+import argparse
+import os.path as osp
+import subprocess
+import sys
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+
+def run(*args: str) -> None:
+    cmd = [sys.executable, *args]
+    print('\n$ python ' + ' '.join(args), flush=True)
+    subprocess.run(cmd, check=True, cwd=ROOT)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    p.add_argument('--work-dir', default='work_dirs/demo')
+    p.add_argument('--skip-search', action='store_true',
+                   help='train SSD with the published PC_DARTS_image cell instead of searching')
+    args = p.parse_args()
+    wd = args.work_dir
+    coco = 'data/synthetic_coco'
+    if not osp.isfile(osp.join(ROOT, coco, 'annotations/instances_val.json')):
+        run('tools/dataset/make_synthetic_coco.py', coco)
+    genotype = 'PC_DARTS_image'
+    if not args.skip_search:
+        if not osp.isdir(osp.join(ROOT, 'data/synthetic_crops')):
+            from nas_backbones.datasets.crops import export_box_crops
+            print('\nexporting object crops -> data/synthetic_crops', flush=True)
+            export_box_crops(osp.join(ROOT, coco, 'annotations/instances_train.json'),
+                             osp.join(ROOT, coco, 'train'), osp.join(ROOT, 'data/synthetic_crops'))
+        run('tools/dataset/imagenet_subset.py', 'data/synthetic_crops', '--out',
+            'data/synthetic_crops_search', '--train-frac', '0.5', '--val-frac', '0.5', '--seed', '0')
+        run('tools/search.py', 'configs/search/pcdarts_demo.py', '--work-dir', f'{wd}/search')
+        genotype = f'{wd}/search/genotype.json'
+    ssd_dir = f'{wd}/ssd'
+    run('tools/train.py', 'configs/ssd_pcdarts_demo.py', '--work-dir', ssd_dir,
+        '--cfg-options', f'model.backbone.genotype={genotype}')
+    with open(osp.join(ROOT, ssd_dir, 'last_checkpoint')) as f:
+        ckpt = f.read().strip()
+    run('tools/test.py', 'configs/ssd_pcdarts_demo.py', ckpt, '--work-dir', f'{ssd_dir}/test',
+        '--cfg-options', f'model.backbone.genotype={genotype}')
+    print(f'\ndone: genotype {genotype}, detector {ckpt}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
