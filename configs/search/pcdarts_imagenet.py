@@ -39,9 +39,9 @@ train_dataloader = dict(  # the weight split
     batch_size=batch_size, num_workers=8, persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(_dataset, ann_file=subset_dir + 'train.txt'))
-arch_dataloader = dict(  # the architecture split
+arch_dataloader = dict(  # the architecture split; its position is resumed mid-pass
     batch_size=batch_size, num_workers=8, persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    sampler=dict(type='ResumableSampler', shuffle=True),
     dataset=dict(_dataset, ann_file=subset_dir + 'val.txt'))
 
 train_cfg = dict(type='SearchLoop', max_epochs=max_epochs, arch_warmup_epochs=arch_warmup_epochs,
@@ -73,7 +73,7 @@ default_hooks = dict(
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'))
-custom_hooks = [dict(type='GenotypeHook')]
+custom_hooks = [dict(type='GenotypeHook'), dict(type='RNGStateHook')]
 
 env_cfg = dict(cudnn_benchmark=True, mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
                dist_cfg=dict(backend='nccl'))

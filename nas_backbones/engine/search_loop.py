@@ -46,9 +46,14 @@ class SearchLoop(EpochBasedTrainLoop):
         sampler = getattr(self.arch_dataloader, 'sampler', None)
         if hasattr(sampler, 'set_epoch'):
             sampler.set_epoch(self.arch_epoch)
-        self._arch_iter = iter(self.arch_dataloader)
-        for _ in range(skip):  # only after a resume: replay the order, drop the batches
-            next(self._arch_iter)
+        if skip and hasattr(sampler, 'skip_next'):
+            # only after a resume: the same order, minus the batches already drawn
+            sampler.skip_next(skip * self.arch_dataloader.batch_size)
+            self._arch_iter = iter(self.arch_dataloader)
+        else:
+            self._arch_iter = iter(self.arch_dataloader)
+            for _ in range(skip):  # a sampler that cannot skip: replay and drop
+                next(self._arch_iter)
         self.arch_consumed = skip
 
     def next_arch_batch(self):

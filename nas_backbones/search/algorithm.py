@@ -14,6 +14,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmdet.registry import MODELS
+from mmengine.logging import MessageHub
 from mmengine.model import BaseModel
 from mmengine.optim import OptimWrapper, OptimWrapperDict
 
@@ -92,6 +93,19 @@ class DartsSearch(BaseModel):
         losses = model(**batch, mode='loss')
         return self.parse_losses(losses)
 
+    @staticmethod
+    def check_finite(loss: torch.Tensor, phase: str) -> None:
+        """Stop before a non-finite loss reaches the parameters; the last checkpoint stays good."""
+        if torch.isfinite(loss).all():
+            return
+        hub = MessageHub.get_current_instance()
+        epoch, it = hub.get_info('epoch'), hub.get_info('iter')
+        where = f' at epoch {epoch + 1}, iteration {it + 1}' if epoch is not None else ''
+        raise FloatingPointError(
+            f'search stopped: the {phase} loss is {loss.item()}{where}. No parameter was updated '
+            'with it; the last checkpoint and genotype.json in the work dir are from before. '
+            'Lower the learning rate of that phase or check the data, then resume.')
+
     def train_step(self, data: dict, optim_wrapper: OptimWrapperDict,
                    model: Optional[nn.Module] = None) -> dict[str, torch.Tensor]:
         """``data = {'weights': batch, 'arch': batch or None}``; None skips the arch step (warm-up).
@@ -110,6 +124,7 @@ class DartsSearch(BaseModel):
             self.zero_all_grads()
             if self.unrolled:
                 loss_a = unrolled_arch_grads(self, batch, arch_batch, w_optim)
+                self.check_finite(loss_a, 'architecture')
                 if self.cost is not None:
                     cost = self.cost(self.arch)
                     cost.backward()
@@ -122,12 +137,14 @@ class DartsSearch(BaseModel):
                     cost = self.cost(self.arch)
                     log['cost'] = cost.detach()
                     loss_a = loss_a + cost
+                self.check_finite(loss_a, 'architecture')
                 a_optim.update_params(loss_a)
             log['arch_loss'] = loss_a.detach()
 
         self.zero_all_grads()
         with w_optim.optim_context(self):
             loss, log_w = self._loss(model, batch)
+        self.check_finite(loss, 'weight')
         w_optim.update_params(loss)
         self.zero_all_grads()
         log.update(log_w)

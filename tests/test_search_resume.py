@@ -1,0 +1,81 @@
+"""A search killed with SIGKILL mid-epoch and resumed ends exactly where an uninterrupted one ends."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+import nas_backbones  # noqa: F401  registers the types checkpoints carry as safe for weights-only loading
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+CONFIG = """
+_base_ = '{root}/configs/search/pcdarts_tiny_imagenet.py'
+model = dict(supernet=dict(C=8, layers=3))
+pipeline = [dict(type='LoadImageFromFile'), dict(type='RandomResizedCrop', size=32),
+            dict(type='RandomFlip', prob=0.5, direction='horizontal'), dict(type='PackClsInputs')]
+train_dataloader = dict(batch_size=10, dataset=dict(
+    data_prefix='{data}/train', ann_file='{lists}/train.txt', pipeline=pipeline))
+train_cfg = dict(max_epochs=3, arch_warmup_epochs=1, arch_dataloader=dict(batch_size=6, dataset=dict(
+    data_prefix='{data}/train', ann_file='{lists}/val.txt', pipeline=pipeline)))
+param_scheduler = dict(weights=[dict(type='CosineAnnealingLR', T_max=3, eta_min=0., by_epoch=True,
+                                     begin=0, end=3)], arch=[])
+default_hooks = dict(logger=dict(interval=1), checkpoint=dict(max_keep_ckpts=5))
+"""
+
+
+def search(cfg, work_dir, *extra):
+    return subprocess.Popen([sys.executable, 'tools/search.py', str(cfg), '--work-dir', str(work_dir),
+                             *extra], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def log_text(work_dir):
+    logs = sorted(work_dir.glob('*/*.log'))
+    return logs[-1].read_text() if logs else ''
+
+
+def test_sigkill_mid_epoch_then_resume_is_exact(tiny_imagenet, tmp_path):
+    lists = tmp_path / 'lists'
+    subprocess.run([sys.executable, 'tools/dataset/imagenet_subset.py', str(tiny_imagenet / 'train'),
+                    '--out', str(lists), '--train-frac', '0.01', '--val-frac', '0.008', '--seed', '0'],
+                   cwd=ROOT, check=True, capture_output=True)
+    cfg = tmp_path / 'search.py'
+    cfg.write_text(CONFIG.format(root=ROOT, data=tiny_imagenet, lists=lists))
+
+    full = search(cfg, tmp_path / 'full')
+    assert full.wait(timeout=300) == 0, full.stderr.read().decode()[-3000:]
+
+    killed = search(cfg, tmp_path / 'killed')
+    deadline = time.time() + 300
+    # Kill it in the middle of epoch 3, after the epoch-2 checkpoint (arch loader mid-pass).
+    while 'Epoch(train) [3][2/' not in log_text(tmp_path / 'killed'):
+        assert killed.poll() is None, 'the run ended before it could be killed'
+        assert time.time() < deadline
+        time.sleep(0.2)
+    os.kill(killed.pid, signal.SIGKILL)
+    killed.wait()
+    assert not (tmp_path / 'killed/epoch_3.pth').exists()
+    assert not list((tmp_path / 'killed').glob('.*.tmp')), 'a temporary checkpoint was left behind'
+
+    resumed = search(cfg, tmp_path / 'killed', '--resume')
+    assert resumed.wait(timeout=300) == 0, resumed.stderr.read().decode()[-3000:]
+
+    a = torch.load(tmp_path / 'full/epoch_3.pth', weights_only=True)
+    b = torch.load(tmp_path / 'killed/epoch_3.pth', weights_only=True)
+    assert a['state_dict'].keys() == b['state_dict'].keys()
+    for k in a['state_dict']:
+        assert torch.equal(a['state_dict'][k], b['state_dict'][k]), k  # bit-identical on CPU
+    for name in ('weights', 'arch'):
+        sa, sb = a['optimizer'][name]['state'], b['optimizer'][name]['state']
+        assert all(torch.equal(sa[i][k], sb[i][k]) for i in sa for k in sa[i] if torch.is_tensor(sa[i][k]))
+    assert a['meta']['search_history'] == b['meta']['search_history']
+    assert ((tmp_path / 'full/genotype.json').read_text()
+            == (tmp_path / 'killed/genotype.json').read_text())
+    history = json.loads((tmp_path / 'killed/search_history.json').read_text())['history']
+    assert [h['epoch'] for h in history] == [1, 2, 3]
