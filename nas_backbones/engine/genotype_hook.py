@@ -7,7 +7,8 @@ from typing import Optional
 
 import torch
 from mmdet.registry import HOOKS
-from mmengine.dist import broadcast_object_list, get_rank, is_distributed, master_only
+from mmengine.dist import (all_reduce, broadcast_object_list, get_rank, get_world_size,
+                           is_distributed, master_only)
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
@@ -52,6 +53,7 @@ class GenotypeHook(Hook):
         algo = unwrap(runner.model)
         if self.check_ranks and is_distributed():
             check_ranks_agree(algo.arch, runner.epoch + 1, self.atol)
+            runner.logger.info(f'alpha/beta are identical on all {get_world_size()} ranks')
         genotype = algo.genotype()
         entry = {'epoch': runner.epoch + 1, 'iter': runner.iter,
                  'arch_active': bool(getattr(runner.train_loop, 'arch_active', True)),
@@ -75,7 +77,6 @@ def check_ranks_agree(arch: torch.nn.Module, epoch: int, atol: float = 0.) -> No
     broadcast_object_list(ref, src=0)
     diffs = [float((a - b).abs().max()) for a, b in zip(mine, ref[0])]
     bad = torch.tensor([max(diffs, default=0.) > atol], dtype=torch.float32)
-    from mmengine.dist import all_reduce
     all_reduce(bad, op='sum')
     if bad.item() > 0:
         raise RuntimeError(

@@ -70,7 +70,25 @@ def _enable_amp(optim_wrapper: dict) -> None:
         w.setdefault('loss_scale', 'dynamic')
 
 
+def init_cpu_distributed(cfg: Config) -> None:
+    """Start a gloo process group for ``--launcher pytorch`` on a machine without CUDA.
+
+    mmengine 0.10.7's pytorch launcher calls ``torch.cuda.set_device``; with
+    the group already up, the runner skips its own initialisation.
+    """
+    import torch
+    import torch.distributed as dist
+    if cfg.get('launcher', 'none') != 'pytorch' or torch.cuda.is_available() or dist.is_initialized():
+        return
+    backend = cfg.get('env_cfg', {}).get('dist_cfg', {}).get('backend', 'gloo')
+    if backend != 'gloo':
+        raise ValueError(f'--launcher pytorch without CUDA needs the gloo backend, the config asks '
+                         f'for {backend!r}: add --cfg-options env_cfg.dist_cfg.backend=gloo')
+    dist.init_process_group(backend='gloo')
+
+
 def build_runner(cfg: Config) -> Runner:
+    init_cpu_distributed(cfg)
     return RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
 
 

@@ -1,13 +1,24 @@
 """Distributed search: the bilevel train_step routed through DDP so alpha/beta gradients are averaged too."""
 from __future__ import annotations
 
-from mmdet.registry import MODEL_WRAPPERS
+from mmengine.registry import MODEL_WRAPPERS  # the runner looks wrappers up in the root registry
 from mmengine.model import MMDistributedDataParallel
 
 
 @MODEL_WRAPPERS.register_module()
 class SearchDDP(MMDistributedDataParallel):
-    """``MMDistributedDataParallel`` whose train_step is the search's (two forward/backward phases)."""
+    """``MMDistributedDataParallel`` whose train_step is the search's (two forward/backward phases).
+
+    Both phases run their forward through this wrapper, so DDP averages the
+    gradients of alpha/beta like those of the weights and every rank takes
+    the same architecture step. A CPU module (gloo) gets ``device_ids=None``,
+    which MMEngine's runner does not do for it.
+    """
+
+    def __init__(self, module, **kwargs) -> None:
+        if next(module.parameters()).device.type == 'cpu':
+            kwargs['device_ids'] = None
+        super().__init__(module=module, **kwargs)
 
     def train_step(self, data, optim_wrapper):
         return self.module.train_step(data, optim_wrapper, model=self)
