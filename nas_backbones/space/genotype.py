@@ -22,6 +22,7 @@ from .ops import DEFAULT_PRIMITIVES, OPS
 KNOWN_OPS = frozenset(OPS)
 
 FORMAT = 'nas_backbones.genotype/1'
+MAX_LITERAL_LEN = 1024
 
 Gene = tuple[str, int]
 
@@ -245,7 +246,10 @@ def _literal(node: ast.AST, where: str) -> Any:
         args = [_literal(a, where) for a in node.args]
         if not 1 <= len(args) <= 3 or not all(isinstance(a, int) for a in args):
             raise GenotypeError(f'{where}: range() takes 1 to 3 integers')
-        return list(range(*args))
+        r = range(*args)
+        if len(r) > MAX_LITERAL_LEN:  # a concat list, not a way to exhaust memory
+            raise GenotypeError(f'{where}: range() of {len(r)} items is too long')
+        return list(r)
     try:
         return ast.literal_eval(node)
     except ValueError:

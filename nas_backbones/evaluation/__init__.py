@@ -1,0 +1,4 @@
+"""Metrics."""
+from .accuracy import ClsAccuracy
+
+__all__ = ['ClsAccuracy']
