@@ -8,6 +8,7 @@ neither step sees the other's gradients (MMRazor's trap, pcdarts.md §10.1).
 """
 from __future__ import annotations
 
+from contextlib import contextmanager, nullcontext
 from typing import Any, Optional, Union
 
 import torch
@@ -85,6 +86,18 @@ class DartsSearch(BaseModel):
         return [p for p in self.supernet.parameters() if p.requires_grad]
 
     # -------------------------------------------------------------- training
+    @contextmanager
+    def weights_frozen(self):
+        """Autograd skips the weight gradients an architecture step would throw away."""
+        params = [p for p in self.supernet.parameters() if p.requires_grad]
+        for p in params:
+            p.requires_grad_(False)
+        try:
+            yield
+        finally:
+            for p in params:
+                p.requires_grad_(True)
+
     def zero_all_grads(self) -> None:
         for p in self.parameters():
             p.grad = None
@@ -131,14 +144,16 @@ class DartsSearch(BaseModel):
                     log['cost'] = cost.detach()
                 a_optim.step()
             else:
-                with a_optim.optim_context(self):
-                    loss_a, _ = self._loss(model, arch_batch)
-                if self.cost is not None:
-                    cost = self.cost(self.arch)
-                    log['cost'] = cost.detach()
-                    loss_a = loss_a + cost
-                self.check_finite(loss_a, 'architecture')
-                a_optim.update_params(loss_a)
+                # Under DDP every parameter must take part in each backward.
+                with self.weights_frozen() if model is self else nullcontext():
+                    with a_optim.optim_context(self):
+                        loss_a, _ = self._loss(model, arch_batch)
+                    if self.cost is not None:
+                        cost = self.cost(self.arch)
+                        log['cost'] = cost.detach()
+                        loss_a = loss_a + cost
+                    self.check_finite(loss_a, 'architecture')
+                    a_optim.update_params(loss_a)
             log['arch_loss'] = loss_a.detach()
 
         self.zero_all_grads()
