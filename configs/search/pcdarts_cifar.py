@@ -12,7 +12,7 @@ max_epochs = 50
 model = dict(supernet=dict(num_classes=10, C=16, layers=8, stem='cifar', partial_k=4))
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageOrSkip', on_error='skip'),  # a bad file is logged, not fatal
     # Resize to 40 then a random 32 crop stands in for the reference's
     # RandomCrop(32, padding=4) (mmcv/mmdet have no padded random crop).
     dict(type='Resize', scale=(crop_size + 8, crop_size + 8), keep_ratio=False),

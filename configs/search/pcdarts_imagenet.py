@@ -29,7 +29,7 @@ model = dict(
                            std=[58.395, 57.12, 57.375], bgr_to_rgb=True))
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageOrSkip', on_error='skip'),  # a bad file is logged, not fatal
     dict(type='RandomResizedCrop', size=crop_size),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackClsInputs'),

@@ -17,7 +17,7 @@ max_epochs = 4
 model = dict(supernet=dict(num_classes=10, C=8, layers=5))
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadImageOrSkip', on_error='skip'),  # a bad file is logged, not fatal
     dict(type='RandomResizedCrop', size=crop_size),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackClsInputs'),

@@ -1,0 +1,93 @@
+"""Bad input gets a clear error naming what is at fault, or a logged skip where that is what users want."""
+import cv2
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.logging import MMLogger
+from mmengine.registry import init_default_scope
+
+import nas_backbones  # noqa: F401
+from nas_backbones.datasets import ImageNetDataset
+from nas_backbones.datasets.loading import LoadImageOrSkip
+from nas_backbones.engine.search_optim import SearchOptimWrapperConstructor
+from nas_backbones.search import DartsSearch
+from tests.conftest import ROOT
+
+
+def write_images(root):
+    """One class folder with every kind of image a user's data set may hold."""
+    folder = root / 'cls0'
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    good = rng.integers(0, 255, (24, 24, 3), dtype=np.uint8)
+    cv2.imwrite(str(folder / 'good.png'), good)
+    ok, jpg = cv2.imencode('.jpg', good)
+    (folder / 'truncated.jpg').write_bytes(jpg.tobytes()[:len(jpg) // 2])
+    (folder / 'empty.jpg').write_bytes(b'')
+    (folder / 'garbage.jpg').write_bytes(b'this is not an image' * 10)
+    cv2.imwrite(str(folder / 'gray.png'), good[..., 0])
+    from PIL import Image  # Pillow comes with mmcv/mmdet; it writes the CMYK and palette files
+    Image.fromarray(good).convert('CMYK').save(folder / 'cmyk.jpg')
+    Image.fromarray(good).convert('P').save(folder / 'palette.png')
+    return folder
+
+
+@pytest.mark.parametrize('name', ['good.png', 'gray.png', 'cmyk.jpg', 'palette.png'])
+def test_decodable_images_come_out_as_3_channel(tmp_path, name):
+    folder = write_images(tmp_path)
+    out = LoadImageOrSkip()(dict(img_path=str(folder / name)))
+    assert out['img'].ndim == 3 and out['img'].shape[2] == 3
+
+
+@pytest.mark.parametrize('name', ['empty.jpg', 'garbage.jpg', 'truncated.jpg', 'missing.jpg'])
+def test_unreadable_image_is_named(tmp_path, name):
+    folder = write_images(tmp_path)
+    with pytest.raises(ValueError, match=f'cannot load image .*{name}'):
+        LoadImageOrSkip()(dict(img_path=str(folder / name)))
+
+
+def test_skip_mode_logs_and_the_dataset_draws_another_sample(tmp_path):
+    write_images(tmp_path)
+    init_default_scope('mmdet')  # as default_scope='mmdet' in every config
+    ds = ImageNetDataset(data_prefix=str(tmp_path), pipeline=[
+        dict(type='LoadImageOrSkip', on_error='skip'), dict(type='PackClsInputs')])
+    bad = next(i for i in range(len(ds)) if ds.get_data_info(i)['img_path'].endswith('garbage.jpg'))
+    MMLogger.get_instance('test_bad_inputs')
+    sample = ds[bad]
+    assert sample['inputs'].shape[0] == 3
+    assert not sample['data_samples'].img_path.endswith('garbage.jpg')
+
+
+def test_loader_rejects_unknown_mode():
+    with pytest.raises(ValueError, match="on_error must be 'raise' or 'skip', got 'ignore'"):
+        LoadImageOrSkip(on_error='ignore')
+
+
+def test_search_config_values_are_checked():
+    cfg = Config.fromfile(str(ROOT / 'configs/search/pcdarts_tiny_imagenet.py'))
+    with pytest.raises(ValueError, match='partial_k=3 does not divide the 8 channels'):
+        DartsSearch(**{k: v for k, v in dict(cfg.model, supernet=dict(cfg.model.supernet, partial_k=3)).items()
+                       if k != 'type'})
+    with pytest.raises(KeyError, match='unknown entries \\[.weigths.\\]'):
+        wrappers = {k: v for k, v in cfg.optim_wrapper.items() if k != 'constructor'}
+        SearchOptimWrapperConstructor(dict(wrappers, weigths=dict()))
+
+
+def test_nan_loss_stops_the_search_with_where_and_when():
+    from mmengine.logging import MessageHub
+    from tests.test_search_step import OPTIM, batch
+    torch.manual_seed(0)
+    algo = DartsSearch(supernet=dict(type='PCDartsSupernet', num_classes=4, C=8, layers=3, stem='cifar'))
+    optim = SearchOptimWrapperConstructor(OPTIM)(algo)
+    hub = MessageHub.get_current_instance()
+    hub.update_info('epoch', 4)
+    hub.update_info('iter', 41)
+    bad = batch(1)
+    bad['inputs'][0, 0, 0, 0] = float('nan')
+    before = {k: v.clone() for k, v in algo.state_dict().items()}
+    with pytest.raises(FloatingPointError, match='weight loss is nan at epoch 5, iteration 42'):
+        algo.train_step({'weights': bad, 'arch': None}, optim)
+    for k, v in algo.state_dict().items():  # nothing was updated with it
+        if v.is_floating_point() and 'running' not in k:
+            assert torch.equal(v, before[k]), k
