@@ -8,7 +8,9 @@
 # at lr_cos(e), the reference's pre-1.1 stepping ran it at lr_cos(e + 1)), and
 # the 5-epoch warm-up multiplies the cosine value instead of replacing it.
 default_scope = 'mmdet'
-custom_imports = dict(imports=['nas_backbones'], allow_failed_imports=False)
+# The report hook is imported on its own: plotting stays out of `import nas_backbones`.
+custom_imports = dict(imports=['nas_backbones', 'nas_backbones.visualization.report_hook'],
+                      allow_failed_imports=False)
 runner_type = 'NASRunner'
 
 data_root = 'data/'
@@ -73,7 +75,8 @@ default_hooks = dict(
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'))
-custom_hooks = [dict(type='GenotypeHook'), dict(type='RNGStateHook')]
+# GenotypeHook: genotype.json + search_history.json each epoch; SearchReportHook: report/README.md at the end
+custom_hooks = [dict(type='GenotypeHook'), dict(type='RNGStateHook'), dict(type='SearchReportHook')]
 
 env_cfg = dict(cudnn_benchmark=True, mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
                dist_cfg=dict(backend='nccl'))

@@ -1,0 +1,226 @@
+"""WORK_DIR/report/README.md: what a search found, its cost and how it got there, from its history.
+
+Inputs: ``search_history.json`` (GenotypeHook) and, for the settings table,
+the config MMEngine dumped into the work dir (optional). Everything in the
+report folder is regenerated on every call, with deterministic file names
+and contents, so ``tools/analysis/search_report.py WORK_DIR`` can rebuild it
+at any time.
+"""
+from __future__ import annotations
+
+import glob
+import os
+import os.path as osp
+from typing import Any, Optional, Union
+
+from ..utils.io import atomic_write_text
+from .cost import CostCache, CostSpec
+from .history import (KINDS, SearchHistory, load_history, parameter_free_counts, plot_alpha,
+                      plot_beta, plot_cost, plot_parameter_free)
+
+REPORT_DIR = 'report'
+
+# (label, dotted key) rows of the settings table; missing keys are left out.
+SETTINGS = (
+    ('algorithm', 'model.type'),
+    ('supernet', 'model.supernet.type'),
+    ('channels per node C', 'model.supernet.C'),
+    ('cells (layers)', 'model.supernet.layers'),
+    ('nodes per cell (steps)', 'model.supernet.steps'),
+    ('partial channels K', 'model.supernet.partial_k'),
+    ('stem', 'model.supernet.stem'),
+    ('classes', 'model.supernet.num_classes'),
+    ('operations', 'model.supernet.primitives'),
+    ('edge normalization (β)', 'model.edge_norm'),
+    ('second order (unrolled)', 'model.unrolled'),
+    ('resource cost term', 'model.cost'),
+    ('epochs', 'train_cfg.max_epochs'),
+    ('α/β warm-up epochs (frozen)', 'train_cfg.arch_warmup_epochs'),
+    ('weight split', 'train_dataloader.dataset.ann_file'),
+    ('weight batch size', 'train_dataloader.batch_size'),
+    ('architecture split', 'train_cfg.arch_dataloader.dataset.ann_file'),
+    ('architecture batch size', 'train_cfg.arch_dataloader.batch_size'),
+    ('images', 'train_dataloader.dataset.data_prefix'),
+    ('weight optimizer', 'optim_wrapper.weights.optimizer'),
+    ('architecture optimizer', 'optim_wrapper.arch.optimizer'),
+    ('seed', 'randomness.seed'),
+)
+
+
+def find_config(work_dir: str) -> Optional[str]:
+    """The latest run's config: ``<timestamp>/vis_data/config.py``, else the dumped ``*.py``."""
+    runs = sorted(glob.glob(osp.join(glob.escape(work_dir), '*', 'vis_data', 'config.py')))
+    if runs:
+        return runs[-1]
+    dumped = sorted(glob.glob(osp.join(glob.escape(work_dir), '*.py')), key=osp.getmtime)
+    return dumped[-1] if dumped else None
+
+
+def load_settings(path: str) -> tuple[list[tuple[str, str]], str]:
+    """Rows of the settings table and the config text."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(path, import_custom_modules=False)
+    rows = []
+    for label, key in SETTINGS:
+        value: Any = cfg
+        for part in key.split('.'):
+            value = value.get(part) if hasattr(value, 'get') else None
+            if value is None:
+                break
+        if value is not None:
+            rows.append((label, _fmt(value)))
+    crop = _crop_size(cfg)
+    if crop is not None:
+        labels = [label for label, _ in rows]
+        at = labels.index('weight optimizer') if 'weight optimizer' in labels else len(rows)
+        rows.insert(at, ('crop size', _fmt(crop)))
+    with open(path, encoding='utf-8') as f:
+        return rows, f.read()
+
+
+def _fmt(value: Any) -> str:
+    if hasattr(value, 'to_dict'):
+        value = value.to_dict()
+    if isinstance(value, dict):
+        return ', '.join(f'{k}={_fmt(v)}' for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return '[' + ', '.join(_fmt(v) for v in value) + ']'
+    return str(value)
+
+
+def _crop_size(cfg) -> Optional[Any]:
+    pipeline = cfg.get('train_dataloader', {}).get('dataset', {}).get('pipeline') or []
+    for t in pipeline:
+        if isinstance(t, dict) and 'Crop' in str(t.get('type', '')):
+            return t.get('size', t.get('crop_size', t.get('scale')))
+    return None
+
+
+def _mega(n: int) -> str:
+    return f'{n / 1e6:.3f} M'
+
+
+def write_report(work_dir: Union[str, os.PathLike], cost: Optional[CostSpec] = CostSpec(),
+                 out_dir: Optional[str] = None, logger=None) -> str:
+    """Write the report and its images; return the README path.
+
+    ``cost=None`` leaves out parameters and FLOPs (which build and trace the
+    network once per distinct genotype).
+    """
+    from .cell_diagram import render_genotype
+    work_dir = os.fspath(work_dir)
+    history = load_history(work_dir)
+    out_dir = out_dir or osp.join(work_dir, REPORT_DIR)
+    os.makedirs(out_dir, exist_ok=True)
+    log = logger.info if logger is not None else (lambda msg: None)
+
+    final = history.final
+    genotypes = history.genotypes
+    images: dict[str, Optional[str]] = {}
+    for kind in KINDS:
+        images[f'cell_{kind}'] = render_genotype(final, osp.join(out_dir, f'cell_{kind}.png'),
+                                                 cell=kind, title='final genotype')
+        images[f'alpha_{kind}'] = plot_alpha(history, kind, osp.join(out_dir, f'alpha_{kind}.png'))
+    images['beta'] = plot_beta(history, osp.join(out_dir, 'beta.png'))
+    images['param_free'] = plot_parameter_free(history, osp.join(out_dir, 'parameter_free_ops.png'))
+    costs = None
+    if cost is not None:
+        cache = CostCache(cost)
+        costs = []
+        for g in genotypes:
+            costs.append(cache(g))
+        log(f'search report: measured {len(cache)} distinct genotype(s)')
+        images['cost'] = plot_cost(history, costs, cost.describe(),
+                                   osp.join(out_dir, 'cost.png'))
+    config = find_config(work_dir)
+    settings = None
+    if config is not None:
+        try:
+            settings = load_settings(config)
+        except Exception as e:  # a report without settings beats no report
+            settings = ([('config', f'{osp.relpath(config, work_dir)} could not be read: '
+                                    f'{type(e).__name__}: {e}')], None)
+    readme = osp.join(out_dir, 'README.md')
+    atomic_write_text(readme, _markdown(history, images, costs, cost, settings, config,
+                                        work_dir, out_dir))
+    return readme
+
+
+def _markdown(history: SearchHistory, images: dict, costs, spec: Optional[CostSpec], settings,
+              config: Optional[str], work_dir: str, out_dir: str) -> str:
+    def img(key: str, alt: str) -> str:
+        return f'![{alt}]({osp.relpath(images[key], out_dir)})'
+
+    final, last = history.final, history.entries[-1]
+    n = len(history.entries)
+    frozen = sum(not a for a in history.arch_active)
+    lines = [
+        f'# Search report: {osp.basename(osp.abspath(work_dir))}',
+        '',
+        f'{n} epoch(s) recorded in `search_history.json` (last: epoch {last["epoch"]}, '
+        f'iteration {last.get("iter", "?")}; α/β frozen in {frozen} of them). '
+        'Regenerate with `python tools/analysis/search_report.py WORK_DIR`.',
+        '',
+        '## Final genotype',
+        '',
+        img('cell_normal', 'normal cell'),
+        '',
+        img('cell_reduce', 'reduction cell'),
+        '',
+    ]
+    if costs is not None:
+        c = costs[-1]
+        lines += [f'**Cost**: {_mega(c["params"])} parameters, {c["flops"] / 1e6:.1f} M FLOPs '
+                  f'(multiply-adds, mmengine FlopAnalyzer) for the {spec.describe()}.', '']
+    counts = parameter_free_counts(final)
+    lines += [f'Parameter-free genes (pools, skip): normal {counts["normal_param_free"]}, reduce '
+              f'{counts["reduce_param_free"]} of {2 * final.steps} each '
+              f'(skip_connect: {counts["normal_skip"]}, {counts["reduce_skip"]}).', '',
+              '```json', final.to_json().rstrip(), '```', '']
+
+    lines += ['## Search settings', '']
+    if settings is None:
+        lines += ['No dumped config found in the work dir.', '']
+    else:
+        rows, text = settings
+        lines += [f'From `{osp.relpath(config, work_dir)}`.', '',
+                  '| setting | value |', '|---|---|']
+        lines += [f'| {k} | {str(v).replace("|", "/")} |' for k, v in rows]
+        lines.append('')
+        if text is not None:
+            lines += ['<details><summary>Full config</summary>', '', '```python', text.rstrip(),
+                      '```', '', '</details>', '']
+
+    lines += ['## How the architecture evolved', '',
+              '### softmax(α) per edge', '',
+              img('alpha_normal', 'alpha, normal cell'), '',
+              img('alpha_reduce', 'alpha, reduction cell'), '',
+              '### softmax(β) per node', '']
+    lines += [img('beta', 'beta') if images['beta'] else
+              'No β: this search ran without edge normalization (DARTS).', '']
+    lines += ['### Parameter-free ops in the derived genotype', '',
+              'A growing count of skip connections in the normal cell is the collapse that '
+              'DARTS searches are known for.', '', img('param_free', 'parameter-free ops'), '']
+    if costs is not None:
+        lines += ['### Cost of the derived genotype', '', img('cost', 'params and FLOPs'), '']
+    lines += ['### Per epoch', '']
+    header = '| epoch | α/β updated | normal: param-free (skip) | reduce: param-free (skip) |'
+    rule = '|---|---|---|---|'
+    if costs is not None:
+        header += ' params | FLOPs |'
+        rule += '---|---|'
+    lines += [header + ' genotype |', rule + '---|']
+    previous = None
+    for i, (entry, g) in enumerate(zip(history.entries, history.genotypes)):
+        c = parameter_free_counts(g)
+        row = (f'| {entry["epoch"]} | {"yes" if history.arch_active[i] else "no (warm-up)"} | '
+               f'{c["normal_param_free"]} ({c["normal_skip"]}) | '
+               f'{c["reduce_param_free"]} ({c["reduce_skip"]}) |')
+        if costs is not None:
+            row += f' {_mega(costs[i]["params"])} | {costs[i]["flops"] / 1e6:.1f} M |'
+        row += ' same |' if g == previous else (' first |' if previous is None else ' changed |')
+        lines.append(row)
+        previous = g
+    lines.append('')
+    return '\n'.join(lines)
+

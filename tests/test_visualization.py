@@ -1,0 +1,286 @@
+"""Cell diagrams, the search history plots and the search report (tools/visualize_genotype.py,
+tools/analysis/search_report.py, SearchReportHook), the slow ones from a real search."""
+import importlib.util
+import json
+import re
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+import torch
+from mmengine.config import Config
+
+import nas_backbones  # noqa: F401
+from nas_backbones.engine.launch import build_runner
+from nas_backbones.space import Genotype
+from nas_backbones.space.published import PUBLISHED
+from nas_backbones.visualization.cell_diagram import cell_geometry, cells_figure
+from nas_backbones.visualization import report_hook  # noqa: F401  registers SearchReportHook
+from nas_backbones.visualization.cost import CostSpec
+
+ROOT = Path(__file__).resolve().parents[1]
+PNG_MAGIC = b'\x89PNG\r\n\x1a\n'
+
+
+def load_tool(rel: str):
+    spec = importlib.util.spec_from_file_location(Path(rel).stem + '_tool', ROOT / rel)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def assert_image(path: Path, kind: str) -> None:
+    data = Path(path).read_bytes()
+    if kind == 'png':
+        assert data.startswith(PNG_MAGIC), path
+    elif kind == 'svg':
+        assert ET.fromstring(data).tag == '{http://www.w3.org/2000/svg}svg', path
+    else:
+        assert data.startswith(b'%PDF-') and b'%%EOF' in data[-64:], path
+
+
+# ------------------------------------------------------------------ fast: diagrams
+@pytest.mark.parametrize('name', ['PC_DARTS_image', 'NASNet', 'AmoebaNet', 'DARTS_V2'])
+def test_diagram_has_every_gene_and_concat_edge_and_nothing_else(name):
+    g = PUBLISHED[name]
+    for reduction in (False, True):
+        geo = cell_geometry(g, reduction)
+        steps = len(g.genes(reduction)) // 2
+        assert set(geo.pos) == set(range(steps + 2)) | {-1}  # inputs, nodes, output
+        labelled = sorted((e.src, e.dst, e.label) for e in geo.edges if e.label)
+        assert labelled == sorted((idx, k // 2 + 2, op) for k, (op, idx) in
+                                  enumerate(g.genes(reduction)))
+        assert sorted(e.src for e in geo.edges if e.dst == -1) == sorted(g.concat(reduction))
+        # Edges run left to right, from layer to later layer.
+        assert all(geo.pos[e.src][0] < geo.pos[e.dst][0] for e in geo.edges)
+        # Two genes from the same input (NASNet, AmoebaNet) are drawn apart.
+        by_pair = {}
+        for e in geo.edges:
+            by_pair.setdefault((e.src, e.dst), []).append(e.bend)
+        assert all(len(set(b)) == len(b) for b in by_pair.values())
+
+
+@pytest.mark.parametrize('name', sorted(set(PUBLISHED) - {'DARTS', 'PCDARTS'}))
+def test_diagram_labels_cover_no_node_and_no_other_label(name):
+    _, scores = cells_figure(PUBLISHED[name], ('normal', 'reduce'))
+    for kind, placed in scores.items():
+        assert len(placed) == len(PUBLISHED[name].genes(kind == 'reduce'))
+        assert all(score < 10 for _, score in placed), (kind, placed)
+
+
+def test_visualize_genotype_writes_png_svg_pdf(tmp_path):
+    tool = load_tool('tools/visualize_genotype.py')
+    for ext in ('png', 'svg', 'pdf'):
+        out = tmp_path / f'nasnet.{ext}'
+        assert tool.main(['NASNet', '--out', str(out)]) == str(out)
+        assert_image(out, ext)
+    # SVG text stays text: every op of both cells is there, 'none' never is.
+    svg = (tmp_path / 'nasnet.svg').read_text()
+    for op, _ in PUBLISHED['NASNet'].normal + PUBLISHED['NASNet'].reduce:
+        assert f'>{op}<' in svg
+    assert '>none<' not in svg
+    one = tmp_path / 'reduce.svg'
+    tool.main(['AmoebaNet', '--cell', 'reduce', '--out', str(one)])
+    text = one.read_text()
+    assert 'reduce cell' in text and 'normal cell' not in text
+    assert '>conv_7x1_1x7<' in text  # an op only AmoebaNet's reduction cell has
+
+
+def test_visualize_genotype_reads_a_genotype_file(tmp_path):
+    path = tmp_path / 'g.json'
+    PUBLISHED['PC_DARTS_image'].save(path)
+    tool = load_tool('tools/visualize_genotype.py')
+    assert tool.main([str(path)]) == str(tmp_path / 'g.png')
+    assert_image(tmp_path / 'g.png', 'png')
+
+
+@pytest.mark.parametrize('argv,message', [
+    (['PC_DARTS_image', '--out', 'cells.jpg'], "cells.jpg: unknown image format ('.jpg')"),
+    (['PC_DARTS_image', '--out', 'cells'], 'cells: unknown image format (no extension)'),
+    (['NoSuchNet', '--out', 'x.png'], "genotype 'NoSuchNet' is neither a published name"),
+])
+def test_visualize_genotype_errors(argv, message, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    tool = load_tool('tools/visualize_genotype.py')
+    with pytest.raises(SystemExit) as exc:
+        tool.main(argv)
+    assert exc.value.code == 2
+    assert message in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_visualize_genotype_names_the_bad_field_of_a_file(tmp_path, capsys):
+    bad = PUBLISHED['DARTS_V2'].to_dict()
+    bad['normal'][3] = ['none', 0]
+    path = tmp_path / 'bad.json'
+    path.write_text(json.dumps(bad))
+    with pytest.raises(SystemExit):
+        load_tool('tools/visualize_genotype.py').main([str(path), '--out', str(tmp_path / 'x.png')])
+    err = capsys.readouterr().err
+    assert str(path) in err and "normal[3]: op 'none' cannot be a gene" in err
+
+
+def test_plotting_stays_out_of_the_import_path():
+    code = ('import sys, nas_backbones, nas_backbones.visualization.report_hook; '
+            'sys.exit("matplotlib" in sys.modules)')
+    assert subprocess.run([sys.executable, '-c', code], cwd=ROOT).returncode == 0
+
+
+def test_report_hook_failure_is_a_warning_not_a_lost_run(tmp_path):
+    """A real runner without GenotypeHook: the hook finds no history, warns, and training ends."""
+    from mmengine.model import BaseModel
+    from mmengine.runner import Runner
+
+    class Toy(BaseModel):
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Linear(2, 1)
+
+        def forward(self, inputs, data_samples=None, mode='loss'):
+            return {'loss': self.w(torch.stack(inputs)).pow(2).mean()}
+
+    runner = Runner(
+        model=Toy(), work_dir=str(tmp_path),
+        train_dataloader=dict(dataset=[dict(inputs=torch.ones(2))] * 4, batch_size=2,
+                              sampler=dict(type='DefaultSampler', shuffle=False),
+                              collate_fn=dict(type='pseudo_collate')),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)),
+        train_cfg=dict(by_epoch=True, max_epochs=1),
+        custom_hooks=[dict(type='SearchReportHook')],
+        default_hooks=dict(checkpoint=None), default_scope='mmdet')
+    runner.train()
+    log = next(tmp_path.glob('*/*.log')).read_text()
+    assert 'SearchReportHook: no search report (FileNotFoundError' in log
+    assert 'search_history.json not found' in log
+    assert not (tmp_path / 'report').exists()
+
+
+# ------------------------------------------------------- slow: from a real search
+SMALL_COST = dict(C=8, layers=5, input_size=32, num_classes=10)
+SMALL_COST_ARGS = ['--cost-C', '8', '--cost-layers', '5', '--cost-input-size', '32',
+                   '--cost-num-classes', '10']
+
+
+@pytest.fixture(scope='module')
+def searched(tmp_path_factory):
+    """A real 2-epoch PC-DARTS search (1 warm-up epoch) that ends with SearchReportHook."""
+    from tests.conftest import shared_data
+    data = shared_data('tiny-imagenet-10')
+    tmp = tmp_path_factory.mktemp('vis_search')
+    assert load_tool('tools/dataset/imagenet_subset.py').main(  # 5 + 5 images per class
+        [str(data / 'train'), '--out', str(tmp / 'lists'), '--train-frac', '0.01',
+         '--val-frac', '0.01', '--seed', '0']) == 0
+    # The hook is wired the way a user does it: custom_imports in a config file.
+    (tmp / 'search.py').write_text(
+        f"_base_ = '{ROOT / 'configs/search/pcdarts_tiny_imagenet.py'}'\n"
+        "custom_imports = dict(imports=['nas_backbones',"
+        " 'nas_backbones.visualization.report_hook'],"
+        " allow_failed_imports=False)\n")
+    cfg = Config.fromfile(str(tmp / 'search.py'))
+    for loader, split in ((cfg.train_dataloader, 'train'), (cfg.train_cfg.arch_dataloader, 'val')):
+        loader.dataset.data_prefix = str(data / 'train')
+        loader.dataset.ann_file = str(tmp / 'lists' / f'{split}.txt')
+        loader.num_workers = 0
+        loader.batch_size = 10
+        loader.dataset.pipeline = [dict(type='LoadImageFromFile'),
+                                   dict(type='RandomResizedCrop', size=32),
+                                   dict(type='PackClsInputs')]
+    cfg.model.supernet.update(num_classes=10, C=8, layers=5)
+    cfg.train_cfg.max_epochs = 2
+    cfg.train_cfg.arch_warmup_epochs = 1
+    cfg.custom_hooks.append(dict(type='SearchReportHook', cost=SMALL_COST))
+    cfg.work_dir = str(tmp / 'work')
+    # One intra-op thread: on a shared 2-core machine, two spinning OpenMP threads per
+    # process made each step 15-25x slower (measured: 12-22 s vs 0.85 s per supernet step).
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        build_runner(cfg).train()
+    finally:
+        torch.set_num_threads(threads)
+    return tmp / 'work'
+
+
+def report_files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+@pytest.mark.slow
+def test_search_ends_with_a_report(searched):
+    report = searched / 'report'
+    files = report_files(report)
+    readme = files.pop('README.md').decode()
+    assert set(files) == {'cell_normal.png', 'cell_reduce.png', 'alpha_normal.png',
+                          'alpha_reduce.png', 'beta.png', 'parameter_free_ops.png', 'cost.png'}
+    for name in files:
+        assert_image(report / name, 'png')
+        assert f']({name})' in readme  # every image is shown in the report
+    # The final genotype, as GenotypeHook saved it.
+    block = re.search(r'```json\n(.*?)```', readme, re.S).group(1)
+    assert Genotype.from_text(block) == Genotype.load(searched / 'genotype.json')
+    # Settings come from the dumped config: the overrides of this run, not the file's defaults.
+    assert '| epochs | 2 |' in readme and '| α/β warm-up epochs (frozen) | 1 |' in readme
+    assert '| channels per node C | 8 |' in readme and '| crop size | 32 |' in readme
+    # One table row per epoch; the first is the warm-up.
+    rows = re.findall(r'^\| (\d+) \| (yes|no \(warm-up\)) \|', readme, re.M)
+    assert rows == [('1', 'no (warm-up)'), ('2', 'yes')]
+
+
+@pytest.mark.slow
+def test_report_cost_matches_the_complexity_tool(searched):
+    readme = (searched / 'report' / 'README.md').read_text()
+    complexity = load_tool('tools/analysis/complexity.py')
+    ref = complexity.main(['--genotype', str(searched / 'genotype.json'), '--C', '8',
+                           '--layers', '5', '--input-size', '32', '--num-classes', '10'])
+    assert (f'**Cost**: {ref["params"] / 1e6:.3f} M parameters, {ref["flops"] / 1e6:.1f} M FLOPs'
+            in readme)
+    assert CostSpec(**SMALL_COST).describe() in readme
+
+
+@pytest.mark.slow
+def test_report_regenerates_from_the_history_alone(searched, tmp_path):
+    work = tmp_path / 'work'
+    shutil.copytree(searched, work)
+    before = report_files(work / 'report')
+    shutil.rmtree(work / 'report')
+    # Checkpoints and logs are not needed: only the history (and the dumped config).
+    for ckpt in work.glob('*.pth'):
+        ckpt.unlink()
+    tool = load_tool('tools/analysis/search_report.py')
+    assert tool.main([str(work)] + SMALL_COST_ARGS) == str(work / 'report' / 'README.md')
+    after = report_files(work / 'report')
+    assert after.keys() == before.keys()
+    assert after == before  # byte-identical README and images
+
+
+@pytest.mark.slow
+def test_report_without_cost_and_with_a_broken_history(searched, tmp_path, capsys):
+    work = tmp_path / 'work'
+    work.mkdir()
+    history = json.loads((searched / 'search_history.json').read_text())
+    (work / 'search_history.json').write_text(json.dumps(history))
+    tool = load_tool('tools/analysis/search_report.py')
+    readme = Path(tool.main([str(work), '--no-cost'])).read_text()
+    assert 'FLOPs' not in readme and 'No dumped config found' in readme
+    assert not (work / 'report' / 'cost.png').exists()
+    history['history'][1]['alpha_reduce'] = history['history'][1]['alpha_reduce'][:13]
+    (work / 'search_history.json').write_text(json.dumps(history))
+    with pytest.raises(SystemExit):
+        tool.main([str(work), '--no-cost'])
+    assert 'epoch 2: alpha_reduce must be 14 edges x 8 ops' in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_visualize_genotype_of_the_search_result(searched, tmp_path):
+    tool = load_tool('tools/visualize_genotype.py')
+    for ext in ('png', 'svg', 'pdf'):
+        out = tmp_path / f'cells.{ext}'
+        tool.main([str(searched / 'genotype.json'), '--out', str(out)])
+        assert_image(out, ext)
+    svg = (tmp_path / 'cells.svg').read_text()
+    genotype = Genotype.load(searched / 'genotype.json')
+    for op, _ in genotype.normal + genotype.reduce:
+        assert f'>{op}<' in svg
