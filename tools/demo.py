@@ -43,7 +43,7 @@ def main() -> int:
             export_box_crops(osp.join(ROOT, coco, 'annotations/instances_train.json'),
                              osp.join(ROOT, coco, 'train'), osp.join(ROOT, 'data/synthetic_crops'))
         run('tools/dataset/imagenet_subset.py', 'data/synthetic_crops', '--out',
-            'data/synthetic_crops_search', '--train-frac', '0.5', '--val-frac', '0.5', '--seed', '0')
+            'data/synthetic_crops_search', '--train-frac', '0.25', '--val-frac', '0.25', '--seed', '0')
         run('tools/search.py', 'configs/search/pcdarts_demo.py', '--work-dir', f'{wd}/search')
         genotype = f'{wd}/search/genotype.json'
     ssd_dir = f'{wd}/ssd'

@@ -1,11 +1,11 @@
 # The main job's search (tools/demo.py): PC-DARTS on 64x64 object crops of the
-# generated shapes dataset, 3 classes, one warm-up epoch then alpha/beta updates.
+# generated shapes dataset, 3 classes, one warm-up epoch, then one with alpha/beta updates.
 _base_ = './pcdarts_tiny_imagenet.py'
 
 data_root = 'data/'
 train_images = data_root + 'synthetic_crops/'
 subset_dir = data_root + 'synthetic_crops_search/'
-max_epochs = 3
+max_epochs = 2
 batch_size = 16
 
 model = dict(supernet=dict(num_classes=3, C=8, layers=5))
