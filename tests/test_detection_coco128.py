@@ -1,0 +1,145 @@
+"""End to end on real data: SSD with the PC-DARTS backbone trains on coco128, is evaluated by
+CocoMetric, is tested again from its checkpoint with the same predictions and mAP, and resumes.
+Also: MMDetection's own tools/train.py and tools/test.py run a config that inherits ours."""
+import json
+import pickle
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import nas_backbones  # noqa: F401
+from nas_backbones.datasets.synthetic_coco import make_synthetic_coco
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / 'configs' / 'ssd_pcdarts_demo.py'
+NUM_IMAGES = 8
+
+pytestmark = pytest.mark.slow
+
+
+def run(args: list, cwd: Path = ROOT, timeout: int = 300) -> str:
+    proc = subprocess.run([sys.executable, *map(str, args)], cwd=cwd, capture_output=True,
+                          text=True, timeout=timeout)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-4000:]
+    return out
+
+
+def coco_map(log: str) -> list[float]:
+    """The last CocoMetric summary line: mAP, mAP_50, mAP_75, mAP_s, mAP_m, mAP_l."""
+    lines = re.findall(r'bbox_mAP_copypaste: ([-\d. ]+)', log)
+    assert lines, 'no CocoMetric result in the log:\n' + log[-3000:]
+    return [float(v) for v in lines[-1].split()]
+
+
+def trained_epochs(log: str) -> list[int]:
+    return sorted({int(e) for e in re.findall(r'Epoch\(train\)\s+\[(\d+)\]', log)})
+
+
+def coco_subset(src: Path, dst: Path, n: int) -> None:
+    """The first n images that have boxes, and their annotations."""
+    coco = json.loads(src.read_text())
+    with_boxes = {a['image_id'] for a in coco['annotations']}
+    images = [im for im in coco['images'] if im['id'] in with_boxes][:n]
+    ids = {im['id'] for im in images}
+    coco.update(images=images, annotations=[a for a in coco['annotations'] if a['image_id'] in ids])
+    dst.write_text(json.dumps(coco))
+
+
+def predictions(path: Path) -> dict:
+    with open(path, 'rb') as f:
+        results = pickle.load(f)
+    return {r['img_id']: r['pred_instances'] for r in results}
+
+
+def test_coco128_train_eval_test_resume(coco128, tmp_path):
+    ann = tmp_path / 'instances_subset.json'
+    coco_subset(coco128 / 'annotations' / 'instances_train2017.json', ann, NUM_IMAGES)
+    val_dump = tmp_path / 'val_preds.pkl'
+    data = dict(data_root=f'{coco128}/', metainfo=None, ann_file=str(ann),
+                data_prefix=dict(img='train2017/'))
+    cfg = tmp_path / 'ssd_coco128.py'
+    cfg.write_text(f"""
+_base_ = {str(DEMO)!r}
+model = dict(bbox_head=dict(num_classes=80),
+             # every image gets boxes, so the comparison below is not between empty lists
+             test_cfg=dict(score_thr=0.0, nms_pre=200, max_per_img=20))
+train_dataloader = dict(batch_size=4, dataset=dict(**{data!r}))
+val_dataloader = dict(batch_size=4, dataset=dict(**{data!r}))
+test_dataloader = val_dataloader
+val_evaluator = [dict(type='CocoMetric', ann_file={str(ann)!r}, metric='bbox'),
+                 dict(type='DumpDetResults', out_file_path={str(val_dump)!r})]
+test_evaluator = dict(_delete_=True, type='CocoMetric', ann_file={str(ann)!r}, metric='bbox')
+train_cfg = dict(max_epochs=2, val_interval=2)
+param_scheduler = [dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=4)]
+default_hooks = dict(logger=dict(interval=2), checkpoint=dict(interval=1, max_keep_ckpts=3))
+""")
+    work = tmp_path / 'work'
+
+    # train 2 epochs of 2 iterations, validate at the end
+    log = run(['tools/train.py', cfg, '--work-dir', work])
+    trained_map = coco_map(log)
+    assert (work / 'epoch_1.pth').is_file() and (work / 'epoch_2.pth').is_file()
+    assert trained_epochs(log) == [1, 2]
+
+    # test the checkpoint: same predictions, same mAP
+    test_dump = tmp_path / 'test_preds.pkl'
+    log = run(['tools/test.py', cfg, work / 'epoch_2.pth', '--work-dir', tmp_path / 'test',
+               '--out', test_dump])
+    assert coco_map(log) == trained_map
+    val_preds, test_preds = predictions(val_dump), predictions(test_dump)
+    assert len(val_preds) == NUM_IMAGES and val_preds.keys() == test_preds.keys()
+    for img_id, val in val_preds.items():
+        test = test_preds[img_id]
+        assert len(val['bboxes']) > 0
+        for key in ('bboxes', 'scores', 'labels'):
+            torch.testing.assert_close(test[key], val[key], msg=f'image {img_id} {key}')
+
+    # resume from epoch 1: only epoch 2 is trained again, with the optimizer state restored
+    log = run(['tools/train.py', cfg, '--work-dir', work, '--resume', work / 'epoch_1.pth'])
+    assert 'resumed epoch: 1' in log
+    assert trained_epochs(log) == [2]
+    ckpt = torch.load(work / 'epoch_2.pth')  # weights-only, as torch 2.13 defaults to
+    assert ckpt['meta']['epoch'] == 2 and ckpt['meta']['iter'] == 4
+    assert len(coco_map(log)) == 6
+
+
+def mmdet_tool(name: str) -> Path:
+    import mmdet
+    path = Path(mmdet.__file__).parent / '.mim' / 'tools' / name
+    if not path.is_file():
+        pytest.skip(f'mmdet ships no {path}')
+    return path
+
+
+def test_mmdet_own_tools_with_inheriting_config(tmp_path):
+    """No nas_backbones import but the config's custom_imports: registrations and fixes still apply."""
+    data_root = tmp_path / 'shapes'
+    make_synthetic_coco(str(data_root), num_train=8, num_val=4, seed=3)
+    cfg = tmp_path / 'user_config.py'
+    cfg.write_text(f"""
+_base_ = {str(DEMO)!r}
+custom_imports = dict(imports=['nas_backbones'], allow_failed_imports=False)
+data_root = {f'{data_root}/'!r}
+train_dataloader = dict(batch_size=4, dataset=dict(data_root=data_root))
+val_dataloader = dict(batch_size=4, dataset=dict(data_root=data_root))
+test_dataloader = val_dataloader
+val_evaluator = dict(ann_file=data_root + 'annotations/instances_val.json')
+test_evaluator = val_evaluator
+train_cfg = dict(max_epochs=1, val_interval=1)
+param_scheduler = []
+default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1))
+""")
+    work = tmp_path / 'work'
+    log = run([mmdet_tool('train.py'), cfg, '--work-dir', work], cwd=tmp_path)
+    assert trained_epochs(log) == [1]
+    assert len(coco_map(log)) == 6  # SSD validation ran (the SSDHead fix)
+    log = run([mmdet_tool('test.py'), cfg, work / 'epoch_1.pth', '--work-dir', tmp_path / 'test'],
+              cwd=tmp_path)  # loads the checkpoint weights-only
+    assert len(coco_map(log)) == 6
+    assert np.isfinite(coco_map(log)).all()

@@ -1,0 +1,127 @@
+"""Parameters and FLOPs (multiply-adds, as the DARTS / PC-DARTS papers count them) of a
+genotype's ImageNet classifier or of any model config, through mmengine's FlopAnalyzer.
+
+    python tools/analysis/complexity.py --genotype PC_DARTS_image --input-size 224 --json
+    python tools/analysis/complexity.py --genotype work_dirs/search/genotype.json --C 48 --layers 14
+    python tools/analysis/complexity.py configs/ssd_pcdarts_coco.py --part backbone --input-size 300
+    python tools/analysis/complexity.py configs/ssd_pcdarts_coco.py --input-size 300 --json
+
+One multiply-add counts as one FLOP (fvcore's convention, which mmengine
+uses). A detector is measured in ``tensor`` mode: backbone, neck and head
+convolutions, without anchor decoding and NMS. The classifier is measured
+without its auxiliary head, which only runs in training. With ``--json`` the
+last line printed is a JSON object with integer ``params`` and ``flops``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Sequence
+
+import torch
+import torch.nn as nn
+from mmengine.analysis import FlopAnalyzer, parameter_count
+from mmengine.config import Config, DictAction
+from mmengine.registry import init_default_scope
+
+import nas_backbones  # noqa: F401  registers modules, applies nas_backbones.compat
+from mmdet.registry import MODELS
+
+
+class TensorMode(nn.Module):
+    """Calls an mmengine model the way FlopAnalyzer's tracer can follow: tensor in, tensors out."""
+
+    def __init__(self, model: nn.Module, part: str) -> None:
+        super().__init__()
+        self.model = model
+        self.part = part
+
+    def forward(self, x: torch.Tensor):
+        if self.part == 'backbone':
+            return self.model.backbone(x)
+        if hasattr(self.model, '_forward'):  # mmdet detectors: features -> head outputs
+            return self.model._forward(x)
+        return self.model(x, mode='tensor')
+
+
+def genotype_classifier(genotype: str, C: int, layers: int, num_classes: int,
+                        stem: str) -> nn.Module:
+    """The evaluation network of DARTS' train_imagenet.py (no auxiliary head)."""
+    from nas_backbones.models.classifier import GenotypeClassifier
+    return GenotypeClassifier(genotype=genotype, C=C, layers=layers, stem=stem,
+                              num_classes=num_classes, auxiliary=False)
+
+
+def config_model(path: str, options: dict | None, part: str) -> nn.Module:
+    cfg = Config.fromfile(path)
+    if options:
+        cfg.merge_from_dict(options)
+    init_default_scope(cfg.get('default_scope', 'mmdet'))
+    model = MODELS.build(cfg.model)
+    if part == 'backbone' and not hasattr(model, 'backbone'):
+        raise SystemExit(f'{path}: --part backbone, but model {cfg.model.get("type")!r} has no backbone')
+    return model
+
+
+def measure(model: nn.Module, part: str, size: Sequence[int]) -> dict:
+    model.eval()
+    x = torch.randn(1, 3, *size)
+    analyzer = FlopAnalyzer(TensorMode(model, part), (x,))
+    analyzer.unsupported_ops_warnings(False)
+    analyzer.uncalled_modules_warnings(False)
+    with torch.no_grad():
+        flops = int(analyzer.total())
+        by_op = {k: int(v) for k, v in analyzer.by_operator().items()}
+    counted = model.backbone if part == 'backbone' else model
+    return dict(params=int(parameter_count(counted)['']), flops=flops, flops_by_operator=by_op)
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument('config', nargs='?', help='a model config (detector, classifier, ...)')
+    what.add_argument('--genotype', help='a published genotype name or a genotype file: measures '
+                      'its ImageNet classifier')
+    parser.add_argument('--part', choices=['backbone', 'model'], default='model',
+                        help='with CONFIG: the backbone only, or the whole model (default)')
+    parser.add_argument('--input-size', type=int, nargs='+', default=[224], metavar='N',
+                        help='N (square) or H W; default 224')
+    parser.add_argument('--C', type=int, default=48, help='with --genotype: channels per node (48)')
+    parser.add_argument('--layers', type=int, default=14, help='with --genotype: cells (14)')
+    parser.add_argument('--stem', default='imagenet', choices=['imagenet', 'cifar'])
+    parser.add_argument('--num-classes', type=int, default=1000)
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config settings')
+    parser.add_argument('--json', action='store_true', help='end with one line of JSON')
+    args = parser.parse_args(argv)
+    if len(args.input_size) not in (1, 2) or min(args.input_size) < 1:
+        parser.error(f'--input-size takes N or H W (positive), got {args.input_size}')
+    if args.genotype and args.part != 'model':
+        parser.error('--part applies to a CONFIG, not to --genotype')
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> dict:
+    args = parse_args(argv)
+    size = args.input_size * 2 if len(args.input_size) == 1 else args.input_size
+    if args.genotype:
+        model = genotype_classifier(args.genotype, args.C, args.layers, args.num_classes, args.stem)
+        what = (f'{args.genotype} classifier (C={args.C}, layers={args.layers}, '
+                f'{args.num_classes} classes, no auxiliary head)')
+    else:
+        model = config_model(args.config, args.cfg_options, args.part)
+        what = f'{args.config} ({args.part})'
+    result = dict(what=what, input_size=list(size), **measure(model, args.part, size))
+    print(f'{what} at {size[0]}x{size[1]}:')
+    print(f'  params: {result["params"] / 1e6:.3f} M')
+    print(f'  FLOPs (multiply-adds): {result["flops"] / 1e6:.1f} M')
+    for op, n in sorted(result['flops_by_operator'].items(), key=lambda kv: -kv[1]):
+        print(f'    {op}: {n / 1e6:.1f} M')
+    if args.json:
+        sys.stdout.flush()
+        print(json.dumps(result))
+    return result
+
+
+if __name__ == '__main__':
+    main()
