@@ -62,6 +62,7 @@ class GenotypeClassifier(BaseModel):
                              'both in `backbone` and as keyword arguments')
         cfg.update(backbone_kwargs)
         cfg.setdefault('type', 'DartsBackbone')
+        cfg.setdefault('_scope_', 'mmdet')  # whatever default scope the caller left set
         self.backbone = MODELS.build(cfg)
         for attr in ('forward_cells', 'cells', 'out_channels', 'drop_path_prob'):
             if not hasattr(self.backbone, attr):

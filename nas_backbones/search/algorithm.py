@@ -52,7 +52,7 @@ class DartsSearch(BaseModel):
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        self.supernet = MODELS.build(supernet)
+        self.supernet = MODELS.build(dict(supernet, _scope_=supernet.get('_scope_', 'mmdet')))
         self.arch = ArchParameters(self.supernet.steps, self.supernet.primitives,
                                    self.supernet.multiplier, edge_norm=edge_norm)
         self.unrolled = unrolled
