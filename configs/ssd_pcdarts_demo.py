@@ -25,8 +25,9 @@ model = dict(
         out_channels=neck_channels,
         level_strides=(2, 2, 2),
         level_paddings=(1, 1, 1),
-        # From scratch in a few epochs, BN in the extra levels helps a lot
-        # (needs more than one image per batch: the last level is 1x1).
+        # BN in the extra levels too, as mmdet's SSDLite does for a network
+        # trained from scratch (it needs more than one image per batch: the
+        # last level is 1x1).
         norm_cfg=dict(type='BN')),
     bbox_head=dict(
         in_channels=neck_channels,

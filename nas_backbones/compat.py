@@ -97,8 +97,9 @@ def _history_buffer_method(obj: Any, name: str) -> Callable:
 
 def checkpoint_safe_globals() -> list:
     """What mmengine 0.10.7 pickles into a checkpoint besides tensors and builtins."""
-    reconstruct = np._core.multiarray._reconstruct
-    scalar = np._core.multiarray.scalar
+    core = getattr(np, '_core', None) or np.core  # numpy 2 / numpy 1
+    reconstruct = core.multiarray._reconstruct
+    scalar = core.multiarray.scalar
     # numpy 2 restores a dtype as an instance of its class (Float64DType, ...);
     # only numeric and bool ones: object arrays would carry arbitrary objects.
     numeric_dtypes = {type(np.dtype(code)) for code in

@@ -78,3 +78,18 @@ def test_config_backbone_and_model():
     assert backbone['flops_by_operator']['conv'] == conv
     conv, _ = conv_linear_macs(det, x, lambda t: det._forward(t))
     assert model['flops_by_operator']['conv'] == conv
+
+
+def test_training_only_parameters_are_kept_apart(tmp_path):
+    """A classifier config with its auxiliary head: params are those of the inference network."""
+    cfg = tmp_path / 'cls.py'
+    cfg.write_text("default_scope = 'mmdet'\n"
+                   "custom_imports = dict(imports=['nas_backbones'], allow_failed_imports=False)\n"
+                   "model = dict(type='GenotypeClassifier', genotype='PC_DARTS_image', C=16, layers=8,\n"
+                   "             num_classes=10, auxiliary=True)\n")
+    result = load_tool().main([str(cfg), '--input-size', '64'])
+    model = GenotypeClassifier(genotype='PC_DARTS_image', C=16, layers=8, num_classes=10, auxiliary=True)
+    aux = sum(p.numel() for p in model.aux_head.parameters())
+    assert aux > 0
+    assert result['params'] == sum(p.numel() for p in model.parameters()) - aux
+    assert result['params_not_run'] == aux

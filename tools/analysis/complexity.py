@@ -9,7 +9,9 @@ genotype's ImageNet classifier or of any model config, through mmengine's FlopAn
 One multiply-add counts as one FLOP (fvcore's convention, which mmengine
 uses). A detector is measured in ``tensor`` mode: backbone, neck and head
 convolutions, without anchor decoding and NMS. The classifier is measured
-without its auxiliary head, which only runs in training. With ``--json`` the
+without its auxiliary head, which only runs in training; generally, parameters
+of modules that the measured forward does not run are reported apart
+(``params_not_run``), not in ``params``. With ``--json`` the
 last line printed is a JSON object with integer ``params`` and ``flops``.
 """
 from __future__ import annotations
@@ -25,8 +27,8 @@ from mmengine.analysis import FlopAnalyzer, parameter_count
 from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 
-import nas_backbones  # noqa: F401  registers modules, applies nas_backbones.compat
 from mmdet.registry import MODELS
+from nas_backbones.models.classifier import GenotypeClassifier  # also registers and applies compat
 
 
 class TensorMode(nn.Module):
@@ -48,7 +50,6 @@ class TensorMode(nn.Module):
 def genotype_classifier(genotype: str, C: int, layers: int, num_classes: int,
                         stem: str) -> nn.Module:
     """The evaluation network of DARTS' train_imagenet.py (no auxiliary head)."""
-    from nas_backbones.models.classifier import GenotypeClassifier
     return GenotypeClassifier(genotype=genotype, C=C, layers=layers, stem=stem,
                               num_classes=num_classes, auxiliary=False)
 
@@ -67,14 +68,24 @@ def config_model(path: str, options: dict | None, part: str) -> nn.Module:
 def measure(model: nn.Module, part: str, size: Sequence[int]) -> dict:
     model.eval()
     x = torch.randn(1, 3, *size)
-    analyzer = FlopAnalyzer(TensorMode(model, part), (x,))
+    wrapper = TensorMode(model, part)
+    analyzer = FlopAnalyzer(wrapper, (x,))
     analyzer.unsupported_ops_warnings(False)
     analyzer.uncalled_modules_warnings(False)
     with torch.no_grad():
         flops = int(analyzer.total())
         by_op = {k: int(v) for k, v in analyzer.by_operator().items()}
-    counted = model.backbone if part == 'backbone' else model
-    return dict(params=int(parameter_count(counted)['']), flops=flops, flops_by_operator=by_op)
+    # Parameters of what ran: a training-only part (e.g. an auxiliary head) is
+    # not part of the network that the FLOPs describe.
+    counts = parameter_count(wrapper)
+    root = 'model.backbone' if part == 'backbone' else 'model'
+    uncalled = {name for name in analyzer.uncalled_modules() if name.startswith(root + '.')}
+    unused = [name for name in uncalled
+              if not any(name.startswith(other + '.') for other in uncalled)]
+    params_all = counts[root]
+    params = params_all - sum(counts.get(name, 0) for name in unused)
+    return dict(params=int(params), flops=flops, flops_by_operator=by_op,
+                params_not_run=int(params_all - params))
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -114,6 +125,9 @@ def main(argv: Sequence[str] | None = None) -> dict:
     result = dict(what=what, input_size=list(size), **measure(model, args.part, size))
     print(f'{what} at {size[0]}x{size[1]}:')
     print(f'  params: {result["params"] / 1e6:.3f} M')
+    if result['params_not_run']:
+        print(f'  (and {result["params_not_run"] / 1e6:.3f} M in modules this forward does not run, '
+              'e.g. an auxiliary head: not counted)')
     print(f'  FLOPs (multiply-adds): {result["flops"] / 1e6:.1f} M')
     for op, n in sorted(result['flops_by_operator'].items(), key=lambda kv: -kv[1]):
         print(f'    {op}: {n / 1e6:.1f} M')
