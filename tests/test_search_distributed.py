@@ -1,5 +1,6 @@
 """Distributed search on the CPU (gloo): two real processes, and the rank-agreement check."""
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -59,11 +60,10 @@ def test_two_process_cpu_search_ranks_agree(tiny_imagenet, tmp_path):
     cfg = tmp_path / 'search.py'
     cfg.write_text(CONFIG.format(root=ROOT, data=tiny_imagenet, lists=lists)
                    + '\ntrain_cfg = dict(max_epochs=2)\n')
-    proc = subprocess.run(
-        [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
-         f'--master_port={free_port()}', 'tools/search.py', str(cfg), '--launcher', 'pytorch',
-         '--work-dir', str(tmp_path / 'work')],
-        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    # The README's command; the tiny config already selects the gloo backend.
+    env = dict(os.environ, PYTHON=sys.executable, PORT=str(free_port()), OMP_NUM_THREADS='1')
+    proc = subprocess.run(['bash', 'tools/dist_search.sh', str(cfg), '2', '--work-dir', str(tmp_path / 'work')],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
     assert proc.returncode == 0, proc.stderr[-4000:]
     log = next((tmp_path / 'work').glob('*/*.log')).read_text()
     assert 'Distributed training: True' in log

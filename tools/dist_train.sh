@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Multi-GPU training with torchrun, as MMDetection's tools/dist_train.sh:
-#   tools/dist_train.sh CONFIG GPUS [tools/train.py options]
+#   tools/dist_train.sh CONFIG GPUS [tools/train.py options]   (TOOL=search.py: tools/dist_search.sh)
 # Multi-node: NNODES, NODE_RANK, MASTER_ADDR and PORT. PYTHON picks the interpreter.
-# (mmengine 0.10.7's pytorch launcher calls torch.cuda.set_device: GPUs only.)
+# Without CUDA add --cfg-options env_cfg.dist_cfg.backend=gloo (the tools start the gloo group).
 set -euo pipefail
 if [ $# -lt 2 ]; then
   echo "usage: $0 CONFIG GPUS [train.py options]" >&2
@@ -22,6 +22,6 @@ PYTHONPATH="$(dirname "$0")/..${PYTHONPATH:+:$PYTHONPATH}" \
     --master_addr="$MASTER_ADDR" \
     --nproc_per_node="$GPUS" \
     --master_port="$PORT" \
-    "$(dirname "$0")/train.py" \
+    "$(dirname "$0")/${TOOL:-train.py}" \
     "$CONFIG" \
     --launcher pytorch "${@:3}"

@@ -34,6 +34,8 @@ def load_train_config(args: argparse.Namespace) -> Config:
         raise FileNotFoundError(f'config file not found: {args.config}')
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
+    from mmdet.utils import setup_cache_size_limit_of_dynamo
+    setup_cache_size_limit_of_dynamo()  # as mmdet's train.py: fewer torch.compile recompiles
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
