@@ -1,6 +1,8 @@
-"""A Runner that accepts mmdet's dataloader defaults with ``num_workers=0``."""
+"""A Runner that writes checkpoints atomically and accepts mmdet's dataloader defaults with ``num_workers=0``."""
 from __future__ import annotations
 
+import os
+import os.path as osp
 from typing import Dict, Optional, Union
 
 # The root registry, not mmdet's: mmdet's tools/train.py looks `runner_type` up
@@ -14,7 +16,7 @@ from torch.utils.data import DataLoader
 
 @RUNNERS.register_module()
 class NASRunner(Runner):
-    """``Runner`` whose dataloaders turn ``persistent_workers`` off when ``num_workers=0``.
+    """``Runner`` with atomic checkpoints, whose dataloaders turn ``persistent_workers`` off when ``num_workers=0``.
 
     mmdet's dataset configs set ``persistent_workers=True``; torch's DataLoader
     raises on that when ``num_workers=0`` (the usual setting on a small CPU
@@ -32,3 +34,21 @@ class NASRunner(Runner):
                 # Workers that do not exist cannot persist.
                 dataloader['persistent_workers'] = False
         return Runner.build_dataloader(dataloader, seed=seed, diff_rank_seed=diff_rank_seed)
+
+    def save_checkpoint(self, out_dir: str, filename: str, *args, **kwargs) -> None:
+        """Write ``.filename.tmp``, then rename it: a kill mid-write never leaves a truncated checkpoint.
+
+        ``--resume`` follows ``last_checkpoint``, which CheckpointHook updates only
+        after this returns, so a resume never picks up a half-written file.
+        Remote back ends (``s3://``...) are written as mmengine writes them.
+        """
+        if '://' in str(out_dir):
+            return super().save_checkpoint(out_dir, filename, *args, **kwargs)
+        tmp = f'.{filename}.tmp'
+        try:
+            super().save_checkpoint(out_dir, tmp, *args, **kwargs)
+            os.replace(osp.join(out_dir, tmp), osp.join(out_dir, filename))
+        except BaseException:
+            if osp.exists(osp.join(out_dir, tmp)):
+                os.unlink(osp.join(out_dir, tmp))
+            raise
