@@ -27,6 +27,7 @@ fixed in :class:`nas_backbones.engine.runner.NASRunner`.
 from __future__ import annotations
 
 import importlib.abc
+import json
 import importlib.util
 import inspect
 import pickle
@@ -122,8 +123,41 @@ def allow_mmengine_checkpoints() -> None:
     torch.serialization.add_safe_globals(checkpoint_safe_globals())
 
 
+# ------------------------------------------------- 3. COCO annotation files
+COCO_MODULE = 'mmdet.datasets.coco'
+
+
+def name_bad_annotation_files(module: types.ModuleType) -> None:
+    """Make CocoDataset name the annotation file when it is empty, not JSON, or has no images.
+
+    mmdet reports an empty file as a bare ``JSONDecodeError: Expecting value``.
+    (Zero-size and out-of-image boxes are dropped and box-less images are
+    filtered for training by mmdet itself.)
+    """
+    dataset = module.CocoDataset
+    original = dataset.load_data_list
+    if getattr(original, '_names_file', False):
+        return
+
+    def load_data_list(self):
+        try:
+            data_list = original(self)
+        except json.JSONDecodeError as e:
+            raise ValueError(f'annotation file {self.ann_file} is not valid JSON ({e}); '
+                             'is it empty or truncated?') from None
+        except KeyError as e:
+            raise ValueError(f'annotation file {self.ann_file}: missing COCO field {e}') from None
+        if not data_list:
+            raise ValueError(f'annotation file {self.ann_file} lists no images')
+        return data_list
+
+    load_data_list._names_file = True
+    dataset.load_data_list = load_data_list
+
+
 def apply() -> None:
     after_import(SSD_HEAD_MODULE, patch_ssd_head)
+    after_import(COCO_MODULE, name_bad_annotation_files)
     allow_mmengine_checkpoints()
 
 

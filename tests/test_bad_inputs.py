@@ -91,3 +91,42 @@ def test_nan_loss_stops_the_search_with_where_and_when():
     for k, v in algo.state_dict().items():  # nothing was updated with it
         if v.is_floating_point() and 'running' not in k:
             assert torch.equal(v, before[k]), k
+
+
+def coco_files(tmp_path):
+    import json
+    (tmp_path / 'img').mkdir()
+    for name in ('a.jpg', 'b.jpg'):
+        cv2.imwrite(str(tmp_path / 'img' / name), np.zeros((50, 60, 3), np.uint8))
+    ann = {'info': {}, 'categories': [{'id': 1, 'name': 'thing'}],
+           'images': [{'id': 1, 'file_name': 'a.jpg', 'height': 50, 'width': 60},
+                      {'id': 2, 'file_name': 'b.jpg', 'height': 50, 'width': 60}],  # b: no boxes
+           'annotations': [
+               {'id': 1, 'image_id': 1, 'category_id': 1, 'bbox': [10, 10, 0, 5], 'area': 0, 'iscrowd': 0},
+               {'id': 2, 'image_id': 1, 'category_id': 1, 'bbox': [100, 100, 10, 10], 'area': 100,
+                'iscrowd': 0},
+               {'id': 3, 'image_id': 1, 'category_id': 1, 'bbox': [5, 5, 10, 10], 'area': 100, 'iscrowd': 0}]}
+    (tmp_path / 'ann.json').write_text(json.dumps(ann))
+    (tmp_path / 'empty.json').write_text('')
+    (tmp_path / 'no_images.json').write_text(json.dumps(dict(ann, images=[], annotations=[])))
+
+
+@pytest.mark.parametrize('test_mode', [False, True])
+def test_degenerate_boxes_are_dropped_and_boxless_images_kept_only_for_testing(tmp_path, test_mode):
+    from mmdet.datasets import CocoDataset
+    coco_files(tmp_path)
+    ds = CocoDataset(ann_file=str(tmp_path / 'ann.json'), data_prefix=dict(img=str(tmp_path / 'img')),
+                     metainfo=dict(classes=('thing',)), pipeline=[], test_mode=test_mode,
+                     filter_cfg=None if test_mode else dict(filter_empty_gt=True))
+    assert len(ds) == (2 if test_mode else 1)
+    assert [i['bbox'] for i in ds.get_data_info(0)['instances']] == [[5, 5, 15, 15]]
+
+
+@pytest.mark.parametrize('name,message', [('empty.json', 'is not valid JSON'),
+                                          ('no_images.json', 'lists no images')])
+def test_bad_annotation_file_is_named(tmp_path, name, message):
+    from mmdet.datasets import CocoDataset
+    coco_files(tmp_path)
+    with pytest.raises(ValueError, match=f'annotation file .*{name}.*{message}'):
+        CocoDataset(ann_file=str(tmp_path / name), data_prefix=dict(img=str(tmp_path / 'img')),
+                    metainfo=dict(classes=('thing',)), pipeline=[])
