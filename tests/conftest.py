@@ -19,6 +19,13 @@ def shared_data(rel: str) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def mmdet_scope():
+    """Every test starts in the scope every config of this project sets (default_scope='mmdet')."""
+    from mmengine.registry import init_default_scope
+    init_default_scope('mmdet')
+
+
 @pytest.fixture
 def coco128() -> Path:
     return shared_data('coco128')

@@ -9,6 +9,7 @@ from typing import Dict, Optional, Union
 # there before any default scope exists, and tools/test.py looks in mmdet's
 # registry, which falls back to its parent only for unscoped names. So
 # `runner_type='NASRunner'` works in both ('mmdet.NASRunner' fails in tools/test.py).
+from mmengine.dist import is_main_process
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 from torch.utils.data import DataLoader
@@ -47,7 +48,8 @@ class NASRunner(Runner):
         tmp = f'.{filename}.tmp'
         try:
             super().save_checkpoint(out_dir, tmp, *args, **kwargs)
-            os.replace(osp.join(out_dir, tmp), osp.join(out_dir, filename))
+            if is_main_process():  # the only rank that writes
+                os.replace(osp.join(out_dir, tmp), osp.join(out_dir, filename))
         except BaseException:
             if osp.exists(osp.join(out_dir, tmp)):
                 os.unlink(osp.join(out_dir, tmp))
