@@ -8,7 +8,7 @@ import torch.nn as nn
 
 from ..space.macro import CellSpec
 from ..space.ops import FactorizedReduce, ReLUConvBN
-from .mixed_op import PartialMixedOp
+from .mixed_op import EdgeInput, OpWeights, PartialMixedOp, channels_last_for, dense_grad, shuffle_cat
 
 
 def num_edges(steps: int) -> int:
@@ -16,6 +16,17 @@ def num_edges(steps: int) -> int:
 
 
 class SearchCell(nn.Module):
+    """Node_i = sum_j beta_ij * MixedOp_ij(h_j) (beta = 1 without edge normalization).
+
+    Computed as the reference does, rearranged (the maths is unchanged): the
+    edge weight is folded into the op weights of the partial channels and
+    applied to the bypassed channels directly, both are summed over the
+    node's edges, and the node is assembled and shuffled once (the shuffle is
+    the same permutation for every edge of a node). Each state's
+    :class:`EdgeInput` shares the slice, ReLU and pools of all its edges.
+    The layers of a plain-Sequential candidate op are called one by one, so a
+    forward hook on the op itself does not fire (hooks on its layers do).
+    """
 
     def __init__(self, spec: CellSpec, steps: int, multiplier: int,
                  primitives: Sequence[str], partial_k: int) -> None:
@@ -24,6 +35,7 @@ class SearchCell(nn.Module):
         self.reduction = spec.reduction
         self.steps = steps
         self.multiplier = multiplier
+        self.partial_k = partial_k
         if spec.reduction_prev:
             self.preprocess0 = FactorizedReduce(spec.C_prev_prev, C, affine=False)
         else:
@@ -39,15 +51,32 @@ class SearchCell(nn.Module):
                 edge_weights: Optional[torch.Tensor] = None) -> torch.Tensor:
         """``weights``: (edges, ops) op weights; ``edge_weights``: (edges,) or None (DARTS)."""
         states = [self.preprocess0(s0), self.preprocess1(s1)]
+        k = self.partial_k
+        cl = channels_last_for(s1, PartialMixedOp.channels_last)
+        # beta folded into the op weights of the partial channels; sliced once for the whole cell
+        op_w = OpWeights(weights if edge_weights is None else weights * edge_weights.unsqueeze(-1),
+                         states[1].size(1) // k)
+        edge_w = None if edge_weights is None else edge_weights.unbind()
+        inputs: list[EdgeInput] = []
         offset = 0
         for _ in range(self.steps):
-            s = None
+            part = bypass = None
+            owned = False  # whether `bypass` is a fresh tensor that may be added to in place
             for j, h in enumerate(states):
                 e = offset + j
-                y = self._ops[e](h, weights[e])
-                if edge_weights is not None:
-                    y = y * edge_weights[e]
-                s = y if s is None else s + y
+                op: PartialMixedOp = self._ops[e]
+                if j == len(inputs):
+                    inputs.append(EdgeInput(h, k, op.bypass_pool, cl))
+                inp = inputs[j]
+                part = op.partial(inp, op_w, e, part)
+                if k > 1:
+                    b = inp.bypass() if edge_w is None else inp.bypass() * edge_w[e]
+                    if bypass is None:
+                        bypass, owned = b, edge_w is not None
+                    elif owned:
+                        bypass = bypass.add_(b)
+                    else:
+                        bypass, owned = bypass + b, True
             offset += len(states)
-            states.append(s)
+            states.append(dense_grad(part) if k == 1 else shuffle_cat(part, bypass, k))
         return torch.cat(states[-self.multiplier:], dim=1)

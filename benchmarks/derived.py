@@ -1,0 +1,135 @@
+"""Derived networks: latency, throughput, FLOPs and parameters, next to MMDetection's SSDs.
+
+Models, each built from its config with random initialisation (nothing is
+downloaded; ``init_weights`` is never called):
+
+- ``pcdarts``: ``configs/ssd_pcdarts_coco.py`` (PC_DARTS_image, C=48, 14 cells);
+- ``ssd300_vgg16``: ``mmdet::ssd/ssd300_coco.py``;
+- ``ssdlite_mobilenetv2``: ``mmdet::ssd/ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py``.
+
+Each is measured whole (backbone + neck + head convolutions: the detector's
+``tensor`` mode, without anchor decoding and NMS, whose cost with random weights
+says nothing) and as its backbone alone, at every input size, in eval mode
+under ``torch.no_grad``. Latency is the median wall time of one forward at a
+batch size; throughput is batch / latency at the largest batch. FLOPs are
+multiply-adds counted by ``tools/analysis/complexity.py`` (mmengine's
+FlopAnalyzer) at batch 1.
+
+    python benchmarks/derived.py
+    python benchmarks/derived.py --models pcdarts --sizes 320 --batches 1 8 --threads 2 --json out.json
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+ROOT = Path(__file__).resolve().parents[1]
+if __package__ in (None, ''):  # run as a file: make `benchmarks` importable
+    sys.path.insert(0, str(ROOT))
+
+import torch
+import torch.nn as nn
+
+import nas_backbones  # noqa: F401  registers the modules
+from benchmarks.common import add_common_args, emit, fmt_table, setup
+
+MODELS = {
+    'pcdarts': str(ROOT / 'configs' / 'ssd_pcdarts_coco.py'),
+    'ssd300_vgg16': 'mmdet::ssd/ssd300_coco.py',
+    'ssdlite_mobilenetv2': 'mmdet::ssd/ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py',
+}
+
+
+def complexity_tool():
+    """``tools/analysis/complexity.py`` as a module (its ``measure`` is the project's FLOP count)."""
+    path = ROOT / 'tools' / 'analysis' / 'complexity.py'
+    spec = importlib.util.spec_from_file_location('nas_complexity', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def build_detector(config: str) -> nn.Module:
+    from mmdet.registry import MODELS as REGISTRY
+    from mmengine.config import Config
+    from mmengine.hub import get_config
+    from mmengine.registry import init_default_scope
+    cfg = get_config(config) if '::' in config else Config.fromfile(config)
+    init_default_scope(cfg.get('default_scope', 'mmdet'))
+    return REGISTRY.build(cfg.model).eval()
+
+
+def latency(fn, x: torch.Tensor, repeats: int) -> dict:
+    with torch.no_grad():
+        fn(x)  # warm-up
+        samples = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            fn(x)
+            samples.append(time.perf_counter() - t0)
+    return dict(median_s=statistics.median(samples), min_s=min(samples))
+
+
+def run(args: argparse.Namespace) -> dict:
+    info = setup(args)
+    tool = complexity_tool()
+    rows = []
+    for name in args.models:
+        det = build_detector(MODELS[name])
+        parts = {'detector': det._forward, 'backbone': det.backbone}
+        for size in args.sizes:
+            for part, fn in parts.items():
+                cx = tool.measure(det, 'model' if part == 'detector' else 'backbone', (size, size))
+                row = dict(model=name, part=part, input=size, params_m=cx['params'] / 1e6,
+                           gflops=cx['flops'] / 1e9)
+                for b in args.batches:
+                    reps = args.repeats if b <= 4 else args.repeats_large
+                    t = latency(fn, torch.randn(b, 3, size, size), reps)
+                    row[f'latency_b{b}_ms'] = 1e3 * t['median_s']
+                    row[f'images_per_s_b{b}'] = b / t['median_s']
+                rows.append(row)
+                print(f'{name} {part} {size}: ' + ', '.join(
+                    f'b{b} {row[f"latency_b{b}_ms"]:.0f} ms' for b in args.batches),
+                    file=sys.stderr, flush=True)
+        del det
+    return dict(benchmark='derived', machine=info, settings=dict(
+        threads=args.threads, repeats=args.repeats, repeats_large=args.repeats_large,
+        batches=args.batches, sizes=args.sizes, mode='eval, no_grad, tensor mode (no NMS)',
+        flops='multiply-adds, batch 1 (tools/analysis/complexity.py)'), rows=rows)
+
+
+def table(result: dict) -> str:
+    b = result['settings']['batches']
+    cols = [('model', 'model'), ('part', 'part'), ('input', 'input'), ('params_m', 'params M'),
+            ('gflops', 'GMACs')]
+    cols += [(f'latency_b{n}_ms', f'latency b{n} ms') for n in b]
+    cols += [(f'images_per_s_b{max(b)}', f'img/s b{max(b)}')]
+    return fmt_table(result['rows'], cols)
+
+
+def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('--models', nargs='+', default=list(MODELS), choices=list(MODELS))
+    p.add_argument('--sizes', nargs='+', type=int, default=[300, 320])
+    p.add_argument('--batches', nargs='+', type=int, default=[1, 32])
+    p.add_argument('--repeats-large', type=int, default=1,
+                   help='timed repeats at batches above 4 (default %(default)s)')
+    add_common_args(p, repeats=5)
+    return p.parse_args(argv)
+
+
+def main(argv: Optional[list[str]] = None) -> dict:
+    args = parse_args(argv)
+    result = run(args)
+    print(table(result))
+    emit(args, result)
+    return result
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,228 @@
+"""The optimised mixed op / search cell / supernet compute what the straightforward one does.
+
+``benchmarks/naive_supernet.py`` is PC-DARTS written as the papers describe it
+(every op on the sliced input, 'none' as x*0, Python sums, concat and shuffle
+per edge). The project's version shares work between edges, folds the op
+weights into the BatchNorms, shuffles once per node and runs the ops in
+channels-last on CPU; with the same weights, both must give the same outputs,
+the same gradients for the input, every weight, alpha and beta, and the same
+BatchNorm running statistics, in both memory layouts.
+"""
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from benchmarks.naive_supernet import (NaiveMixedOp, NaiveSearchCell, NaiveSupernet, copy_state,
+                                       naive_channel_shuffle)
+from nas_backbones.search import ArchParameters, DartsSearch
+from nas_backbones.search.mixed_op import PartialMixedOp, bn_scaled, shuffle_cat
+from nas_backbones.search.search_cell import SearchCell
+from nas_backbones.space import DEFAULT_PRIMITIVES
+from nas_backbones.space.macro import CellSpec
+
+EXTRA_PRIMITIVES = DEFAULT_PRIMITIVES + ('sep_conv_7x7', 'conv_7x1_1x7')
+
+
+@pytest.fixture(autouse=True, scope='module')
+def one_thread():
+    """Tiny tensors: a second thread only adds waiting on a shared machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(params=[False, True], ids=['nchw', 'channels_last'])
+def layout(request, monkeypatch):
+    monkeypatch.setattr(PartialMixedOp, 'channels_last', request.param)
+    return request.param
+
+
+def assert_same(got, want, what):
+    """Equal within rounding (float32 or float64), relative to the size of the values compared."""
+    rtol = 1e-4 if want.dtype == torch.float32 else 1e-9
+    scale = want.abs().max().item()
+    err = (got - want).abs().max().item()
+    assert err <= rtol * max(scale, 1e-3), f'{what}: max difference {err:.3g} (values up to {scale:.3g})'
+
+
+def assert_grads_same(opt_params, naive_params, names, loss_fn):
+    g1 = torch.autograd.grad(loss_fn(0), opt_params, allow_unused=True)
+    g2 = torch.autograd.grad(loss_fn(1), naive_params, allow_unused=True)
+    for name, a, b in zip(names, g1, g2):
+        a = torch.zeros(1) if a is None else a
+        b = torch.zeros(1) if b is None else b
+        assert_same(a, b, f'gradient of {name}')
+
+
+def assert_buffers_same(a: nn.Module, b: nn.Module):
+    for (name, x), y in zip(a.named_buffers(), b.buffers()):
+        assert_same(x.float(), y.float(), f'buffer {name}')
+
+
+@pytest.mark.parametrize('k', [1, 2, 4])
+@pytest.mark.parametrize('stride', [1, 2])
+@pytest.mark.parametrize('size', [(8, 8), (7, 9)])
+def test_mixed_op_matches_naive(k, stride, size, layout):
+    torch.manual_seed(0)
+    C = 8
+    opt, naive = PartialMixedOp(C, stride, DEFAULT_PRIMITIVES, k), NaiveMixedOp(C, stride, DEFAULT_PRIMITIVES, k)
+    copy_state(opt, naive)
+    x = torch.randn(3, C, *size, requires_grad=True)
+    alpha = torch.randn(len(DEFAULT_PRIMITIVES), requires_grad=True)
+    outs = [m(x, torch.softmax(alpha, 0)) for m in (opt, naive)]
+    assert outs[0].shape == outs[1].shape
+    assert_same(outs[0], outs[1], 'output')
+    proj = torch.randn_like(outs[1])
+    assert_grads_same([x, alpha, *opt.parameters()], [x, alpha, *naive.parameters()],
+                      ['x', 'alpha'] + [n for n, _ in opt.named_parameters()],
+                      lambda i: (outs[i] * proj).sum())
+    assert_buffers_same(opt, naive)
+
+
+def make_cells(spec, k, primitives=DEFAULT_PRIMITIVES):
+    torch.manual_seed(0)
+    opt = SearchCell(spec, 4, 4, primitives, k)
+    naive = NaiveSearchCell(spec, 4, 4, primitives, k)
+    copy_state(opt, naive)
+    return opt, naive
+
+
+@pytest.mark.parametrize('k', [1, 2, 4])
+@pytest.mark.parametrize('reduction,reduction_prev', [(False, False), (True, False), (False, True)])
+@pytest.mark.parametrize('edge_norm', [True, False])
+def test_cell_matches_naive(k, reduction, reduction_prev, edge_norm, layout):
+    spec = CellSpec(0, C_prev_prev=12, C_prev=12, C=8, reduction=reduction,
+                    reduction_prev=reduction_prev, stage=1)
+    opt, naive = make_cells(spec, k)
+    # odd sizes: ceil-mode pools and the padded FactorizedReduce
+    s0 = torch.randn(2, 12, *((11, 13) if reduction_prev else (7, 9)), requires_grad=True)
+    s1 = torch.randn(2, 12, *((6, 7) if reduction_prev else (7, 9)), requires_grad=True)
+    arch = ArchParameters(4, DEFAULT_PRIMITIVES, 4, edge_norm=edge_norm)
+    alphas = list(arch.parameters())
+
+    def forward(cell):
+        w, ew = arch()[reduction]
+        return cell(s0, s1, w, ew)
+
+    outs = [forward(opt), forward(naive)]
+    assert_same(outs[0], outs[1], 'cell output')
+    proj = torch.randn_like(outs[1])
+    names = ['s0', 's1'] + [n for n, _ in arch.named_parameters()] + [n for n, _ in opt.named_parameters()]
+    assert_grads_same([s0, s1, *alphas, *opt.parameters()], [s0, s1, *alphas, *naive.parameters()],
+                      names, lambda i: (outs[i] * proj).sum())
+    assert_buffers_same(opt, naive)
+
+
+def test_cell_with_other_ops_matches_naive(layout):
+    """Ops outside the default space (7x7 sep conv, 1x7/7x1 conv) take the same shared-input path."""
+    spec = CellSpec(0, 8, 8, 8, reduction=True, reduction_prev=False, stage=2)
+    opt, naive = make_cells(spec, 2, EXTRA_PRIMITIVES)
+    s0, s1 = torch.randn(2, 8, 9, 9), torch.randn(2, 8, 9, 9)
+    alpha = torch.randn(14, len(EXTRA_PRIMITIVES), requires_grad=True)
+    outs = [c(s0, s1, torch.softmax(alpha, -1)) for c in (opt, naive)]
+    assert_same(outs[0], outs[1], 'cell output')
+    proj = torch.randn_like(outs[1])
+    assert_grads_same([alpha, *opt.parameters()], [alpha, *naive.parameters()],
+                      ['alpha'] + [n for n, _ in opt.named_parameters()],
+                      lambda i: (outs[i] * proj).sum())
+
+
+def test_replaced_module_falls_back_to_calling_it():
+    """A closing norm layer that is not a plain BatchNorm2d (e.g. SyncBatchNorm) is called, not folded."""
+
+    class MyBN(nn.BatchNorm2d):
+        def forward(self, x):
+            return super().forward(x) + 1.
+
+    spec = CellSpec(0, 8, 8, 8, reduction=False, reduction_prev=False, stage=1)
+    opt, naive = make_cells(spec, 2)
+    for cell in (opt, naive):
+        for mixed in cell._ops:
+            sep = mixed._ops[-3]  # sep_conv_5x5 (after 'none' is dropped)
+            sep[1][3] = MyBN(4, affine=False)
+    s = torch.randn(2, 8, 6, 6)
+    w = torch.softmax(torch.randn(14, 8), -1)
+    assert_same(opt(s, s, w), naive(s, s, w), 'cell output')
+
+
+SUPERNETS = [('imagenet', 1, False, (35, 43)), ('imagenet', 2, True, (64, 64)),
+             ('imagenet', 4, True, (41, 33)), ('cifar', 1, False, (15, 17)),
+             ('cifar', 2, False, (16, 16)), ('cifar', 4, True, (13, 11))]
+
+
+@pytest.mark.parametrize('stem,k,edge_norm,size', SUPERNETS)
+def test_supernet_matches_naive(stem, k, edge_norm, size, layout):
+    """In float64, so that 5 cells of float32 rounding do not hide a real difference."""
+    torch.manual_seed(0)
+    net = dict(num_classes=5, C=8, layers=5, stem=stem, partial_k=k)
+    algo = DartsSearch(supernet=dict(type='PCDartsSupernet', **net), edge_norm=edge_norm).double()
+    naive = NaiveSupernet(**net).double()
+    copy_state(algo.supernet, naive)
+    x = torch.randn(3, 3, *size, dtype=torch.float64, requires_grad=True)
+    labels = torch.tensor([0, 3, 4])
+    logits = [m(x, algo.arch()) for m in (algo.supernet, naive)]
+    assert_same(logits[0], logits[1], 'logits')
+    alphas = algo.arch_parameters()
+    names = ['x'] + [n for n, _ in algo.arch.named_parameters()] + \
+        [n for n, _ in algo.supernet.named_parameters()]
+    assert_grads_same([x, *alphas, *algo.supernet.parameters()], [x, *alphas, *naive.parameters()],
+                      names, lambda i: F.cross_entropy(logits[i], labels))
+    assert_buffers_same(algo.supernet, naive)
+
+
+def test_shuffle_cat_is_cat_then_shuffle():
+    part = torch.randn(2, 3, 4, 5, requires_grad=True)
+    bypass = torch.randn(2, 9, 4, 5, requires_grad=True)
+    for p in (part, part.contiguous(memory_format=torch.channels_last)):
+        got = shuffle_cat(p, bypass, 4)
+        want = naive_channel_shuffle(torch.cat([p, bypass], 1), 4)
+        assert torch.equal(got, want)
+        g = torch.randn_like(want)
+        assert all(torch.equal(a, b) for a, b in zip(torch.autograd.grad(got, [part, bypass], g),
+                                                     torch.autograd.grad(want, [part, bypass], g)))
+
+
+@pytest.mark.parametrize('channels_last', [False, True])
+def test_bn_scaled_is_scale_times_bn(channels_last):
+    """Also guards the CPU channels-last BatchNorm backward, which misreads an expanded weight."""
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    x = torch.randn(4, 16, 5, 7, dtype=torch.float64).contiguous(memory_format=fmt).requires_grad_()
+    scale = torch.tensor(0.37, dtype=torch.float64, requires_grad=True)
+    bn1, bn2 = (nn.BatchNorm2d(16, affine=False).double() for _ in range(2))
+    got, want = bn_scaled(bn1, x, scale), scale * bn2(x)
+    assert_same(got, want, 'output')
+    g = torch.randn_like(want)
+    for a, b, n in zip(torch.autograd.grad(got, [x, scale], g), torch.autograd.grad(want, [x, scale], g),
+                       ['x', 'scale']):
+        assert_same(a, b, f'gradient of {n}')
+    assert_buffers_same(bn1, bn2)
+    bn1.eval(), bn2.eval()
+    assert_same(bn_scaled(bn1, x, scale), scale * bn2(x), 'eval output')
+
+
+def test_train_step_matches_naive():
+    """A whole bilevel step (arch step, then weight step) moves both supernets the same way."""
+    from nas_backbones.engine.search_optim import SearchOptimWrapperConstructor
+    optim = dict(weights=dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=3e-4),
+                              clip_grad=dict(max_norm=5.)),
+                 arch=dict(optimizer=dict(type='Adam', lr=6e-3, betas=(0.5, 0.999), weight_decay=1e-3)))
+    net = dict(num_classes=4, C=8, layers=3, stem='cifar', partial_k=2)
+    algos = []
+    for impl in ('project', 'naive'):
+        torch.manual_seed(0)
+        algo = DartsSearch(supernet=dict(type='PCDartsSupernet', **net))
+        if impl == 'naive':
+            naive = NaiveSupernet(**net)
+            copy_state(algo.supernet, naive)
+            algo.supernet = naive
+        algos.append((algo, SearchOptimWrapperConstructor(optim)(algo)))
+    g = torch.Generator().manual_seed(1)
+    data = {s: {'inputs': torch.randn(4, 3, 12, 12, generator=g),
+                'data_samples': torch.randint(0, 4, (4,), generator=g)} for s in ('weights', 'arch')}
+    for algo, opt in algos:
+        algo.train_step(data, opt)
+    (a, _), (b, _) = algos
+    for (name, p), q in zip(a.named_parameters(), b.parameters()):
+        assert_same(p.detach(), q.detach(), name)
