@@ -102,6 +102,13 @@ def emit(args: argparse.Namespace, result: dict) -> None:
         print(f'wrote {args.json}', file=sys.stderr)
 
 
+def report(args: argparse.Namespace, result: dict, table) -> dict:
+    """Print the markdown table and write the JSON (``--json``): the end of every benchmark."""
+    print(table(result))
+    emit(args, result)
+    return result
+
+
 def fmt_table(rows: list[dict], cols: list[tuple[str, str]]) -> str:
     """A markdown table of ``rows`` with ``cols`` = [(key, header)]."""
     def cell(v):

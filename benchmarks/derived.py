@@ -36,7 +36,7 @@ import torch
 import torch.nn as nn
 
 import nas_backbones  # noqa: F401  registers the modules
-from benchmarks.common import add_common_args, emit, fmt_table, setup
+from benchmarks.common import add_common_args, fmt_table, report, setup
 
 MODELS = {
     'pcdarts': str(ROOT / 'configs' / 'ssd_pcdarts_coco.py'),
@@ -125,10 +125,7 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[list[str]] = None) -> dict:
     args = parse_args(argv)
-    result = run(args)
-    print(table(result))
-    emit(args, result)
-    return result
+    return report(args, run(args), table)
 
 
 if __name__ == '__main__':

@@ -24,7 +24,7 @@ if __package__ in (None, ''):  # run as a file: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
-from benchmarks.common import add_common_args, emit, fmt_table, setup
+from benchmarks.common import add_common_args, fmt_table, report, setup
 from benchmarks.supernet_step import batches, build, time_steps
 
 # name: (setting, K, edge normalization)
@@ -103,10 +103,7 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[list[str]] = None) -> dict:
     args = parse_args(argv)
-    result = run(args)
-    print(table(result))
-    emit(args, result)
-    return result
+    return report(args, run(args), table)
 
 
 if __name__ == '__main__':

@@ -32,7 +32,7 @@ if __package__ in (None, ''):  # run as a file: make `benchmarks` importable
 import torch
 
 import nas_backbones  # noqa: F401  registers the modules
-from benchmarks.common import GB, MB, add_common_args, emit, fmt_table, setup
+from benchmarks.common import GB, MB, add_common_args, fmt_table, report, setup
 from benchmarks.naive_supernet import NaiveSupernet, copy_state
 from nas_backbones.engine.search_optim import SearchOptimWrapperConstructor
 from nas_backbones.search import DartsSearch
@@ -264,10 +264,7 @@ def main(argv: Optional[list[str]] = None) -> dict:
         setting, k, edge_norm, impl, batch = args.rss_child
         PartialMixedOp.channels_last = LAYOUTS[args.layout]
         return rss_child(setting, int(k), edge_norm == '1', impl, int(batch))
-    result = run(args)
-    print(table(result))
-    emit(args, result)
-    return result
+    return report(args, run(args), table)
 
 
 if __name__ == '__main__':
