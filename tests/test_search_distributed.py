@@ -58,8 +58,9 @@ def test_two_process_cpu_search_ranks_agree(tiny_imagenet, tmp_path):
                     '--out', str(lists), '--train-frac', '0.01', '--val-frac', '0.008', '--seed', '0'],
                    cwd=ROOT, check=True, capture_output=True)
     cfg = tmp_path / 'search.py'
+    # Update in place: a second `train_cfg = dict(...)` would drop the arch_dataloader above.
     cfg.write_text(CONFIG.format(root=ROOT, data=tiny_imagenet, lists=lists)
-                   + '\ntrain_cfg = dict(max_epochs=2)\n')
+                   + "\ntrain_cfg['max_epochs'] = 2\n")
     # The README's command; the tiny config already selects the gloo backend.
     env = dict(os.environ, PYTHON=sys.executable, PORT=str(free_port()), OMP_NUM_THREADS='1')
     proc = subprocess.run(['bash', 'tools/dist_search.sh', str(cfg), '2', '--work-dir', str(tmp_path / 'work')],
