@@ -79,3 +79,66 @@ def test_sigkill_mid_epoch_then_resume_is_exact(tiny_imagenet, tmp_path):
             == (tmp_path / 'killed/genotype.json').read_text())
     history = json.loads((tmp_path / 'killed/search_history.json').read_text())['history']
     assert [h['epoch'] for h in history] == [1, 2, 3]
+
+
+KILL_HOOK = '''
+import os, signal
+from mmdet.registry import HOOKS
+from mmengine.hooks import Hook
+
+
+@HOOKS.register_module()
+class KillAfterIter(Hook):
+    """SIGKILLs its own process after iteration KILL_AT_ITER, once the CheckpointHook has saved."""
+    priority = 'LOWEST'
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        if runner.iter + 1 == int(os.environ.get('KILL_AT_ITER', '0')):
+            os.kill(os.getpid(), signal.SIGKILL)
+'''
+MID_EPOCH = """
+# checkpoints every 4 iterations (5 per epoch): iter_12 is taken after batch 2 of epoch 3
+default_hooks['checkpoint'].update(by_epoch=False, interval=4)  # in place: keep the logger's interval
+custom_imports = dict(imports=['nas_backbones', 'nas_backbones.visualization.report_hook', 'kill_hook'])
+custom_hooks = [dict(type='GenotypeHook'), dict(type='RNGStateHook'), dict(type='SearchReportHook'),
+                dict(type='KillAfterIter')]
+"""
+
+
+def test_iteration_checkpoint_mid_epoch_then_resume_is_exact(tiny_imagenet, tmp_path, monkeypatch):
+    lists = tmp_path / 'lists'
+    subprocess.run([sys.executable, 'tools/dataset/imagenet_subset.py', str(tiny_imagenet / 'train'),
+                    '--out', str(lists), '--train-frac', '0.01', '--val-frac', '0.008', '--seed', '0'],
+                   cwd=ROOT, check=True, capture_output=True)
+    (tmp_path / 'kill_hook.py').write_text(KILL_HOOK)
+    monkeypatch.setenv('PYTHONPATH', str(tmp_path))
+    cfg = tmp_path / 'search.py'
+    cfg.write_text(CONFIG.format(root=ROOT, data=tiny_imagenet, lists=lists) + MID_EPOCH)
+
+    full = search(cfg, tmp_path / 'full')
+    assert full.wait(timeout=300) == 0, full.stderr.read().decode()[-3000:]
+
+    monkeypatch.setenv('KILL_AT_ITER', '12')
+    killed = search(cfg, tmp_path / 'killed')
+    assert killed.wait(timeout=300) == -signal.SIGKILL, killed.stderr.read().decode()[-3000:]
+    assert (tmp_path / 'killed/last_checkpoint').read_text().strip().endswith('iter_12.pth')
+    ckpt = torch.load(tmp_path / 'killed/iter_12.pth', weights_only=True)
+    assert (ckpt['meta']['epoch'], ckpt['meta']['iter']) == (2, 12)  # mid-epoch: epoch 3 not finished
+
+    monkeypatch.delenv('KILL_AT_ITER')
+    resumed = search(cfg, tmp_path / 'killed', '--resume')
+    assert resumed.wait(timeout=300) == 0, resumed.stderr.read().decode()[-3000:]
+    log = log_text(tmp_path / 'killed')
+    # the resumed run trains only the rest of epoch 3: batches 3-5
+    assert 'Epoch(train) [3][3/5]' in log and 'Epoch(train) [3][2/5]' not in log
+
+    a = torch.load(tmp_path / 'full/iter_15.pth', weights_only=True)
+    b = torch.load(tmp_path / 'killed/iter_15.pth', weights_only=True)
+    for k in a['state_dict']:
+        assert torch.equal(a['state_dict'][k], b['state_dict'][k]), k
+    for name in ('weights', 'arch'):
+        sa, sb = a['optimizer'][name]['state'], b['optimizer'][name]['state']
+        assert all(torch.equal(sa[i][k], sb[i][k]) for i in sa for k in sa[i] if torch.is_tensor(sa[i][k]))
+    assert a['meta']['search_history'] == b['meta']['search_history']
+    assert ((tmp_path / 'full/genotype.json').read_text()
+            == (tmp_path / 'killed/genotype.json').read_text())

@@ -37,9 +37,9 @@ train_pipeline = [
     dict(type='PackClsInputs'),
 ]
 _dataset = dict(type='ImageNetDataset', data_prefix=train_images, pipeline=train_pipeline)
-train_dataloader = dict(  # the weight split
+train_dataloader = dict(  # the weight split; its position is resumed mid-epoch
     batch_size=batch_size, num_workers=8, persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    sampler=dict(type='ResumableSampler', shuffle=True),
     dataset=dict(_dataset, ann_file=subset_dir + 'train.txt'))
 arch_dataloader = dict(  # the architecture split; its position is resumed mid-pass
     batch_size=batch_size, num_workers=8, persistent_workers=True,

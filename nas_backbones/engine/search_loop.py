@@ -1,9 +1,11 @@
 """The bilevel search loop: each weight batch is paired with a batch of the architecture split."""
 from __future__ import annotations
 
-from typing import Optional, Union
+import itertools
+from typing import Iterable, Optional, Union
 
 from mmdet.registry import LOOPS
+from mmengine.logging import print_log
 from mmengine.runner import EpochBasedTrainLoop
 from torch.utils.data import DataLoader
 
@@ -17,6 +19,10 @@ class SearchLoop(EpochBasedTrainLoop):
     drawn, as in the reference. The architecture loader is re-shuffled
     (``sampler.set_epoch``) each time it runs out, and its position is part
     of the checkpoint, so a resumed search draws the same batches.
+
+    Checkpoints may also be taken mid-epoch (``CheckpointHook`` with
+    ``by_epoch=False``): the position in the weight split is saved too, and a
+    resumed search skips the batches the checkpoint had already trained on.
     """
 
     def __init__(self, runner, dataloader: Union[DataLoader, dict],
@@ -81,11 +87,39 @@ class SearchLoop(EpochBasedTrainLoop):
         self.restore_arch_position()
         return super().run()
 
+    def _resumed_batches(self) -> int:
+        """Batches of the current epoch a (mid-epoch) checkpoint already trained on."""
+        state = self.runner.message_hub.get_info('train_loader')
+        return state['consumed'] if state and state['epoch'] == self._epoch else 0
+
+    def _weight_batches(self, skip: int) -> Iterable:
+        if not skip:
+            return self.dataloader
+        sampler = getattr(self.dataloader, 'sampler', None)
+        if hasattr(sampler, 'skip_next'):
+            sampler.skip_next(skip * self.dataloader.batch_size)
+            return self.dataloader
+        print_log(f'resuming mid-epoch with a {type(sampler).__name__}, which cannot skip: '
+                  f'reading and dropping {skip} batches (use ResumableSampler for an exact resume)',
+                  logger='current', level=30)
+        return itertools.islice(self.dataloader, skip, None)
+
+    def run_epoch(self) -> None:
+        self.runner.call_hook('before_train_epoch')
+        self.runner.model.train()
+        skip = self._resumed_batches()
+        for idx, data_batch in enumerate(self._weight_batches(skip), start=skip):
+            self.run_iter(idx, data_batch)
+        self.runner.call_hook('after_train_epoch')
+        self._epoch += 1
+
     def run_iter(self, idx, data_batch) -> None:
         self.runner.call_hook('before_train_iter', batch_idx=idx, data_batch=data_batch)
         arch_batch = self.next_arch_batch() if self.arch_active else None
         outputs = self.runner.model.train_step(
             dict(weights=data_batch, arch=arch_batch), optim_wrapper=self.runner.optim_wrapper)
+        # before after_train_iter, where a CheckpointHook with by_epoch=False saves
+        self.runner.message_hub.update_info('train_loader', dict(epoch=self._epoch, consumed=idx + 1))
         self.runner.call_hook('after_train_iter', batch_idx=idx, data_batch=data_batch,
                               outputs=outputs)
         self._iter += 1
