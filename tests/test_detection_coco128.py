@@ -2,6 +2,7 @@
 CocoMetric, is tested again from its checkpoint with the same predictions and mAP, and resumes.
 Also: MMDetection's own tools/train.py and tools/test.py run a config that inherits ours."""
 import json
+import os
 import pickle
 import re
 import subprocess
@@ -14,6 +15,7 @@ import torch
 
 import nas_backbones  # noqa: F401
 from nas_backbones.datasets.synthetic_coco import make_synthetic_coco
+from tests.test_search_distributed import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / 'configs' / 'ssd_pcdarts_demo.py'
@@ -99,6 +101,22 @@ default_hooks = dict(logger=dict(interval=2), checkpoint=dict(interval=1, max_ke
         assert len(val['bboxes']) > 0
         for key in ('bboxes', 'scores', 'labels'):
             torch.testing.assert_close(test[key], val[key], msg=f'image {img_id} {key}')
+
+    # the same test in two processes (tools/dist_test.sh on the CPU, gloo): the same predictions
+    dist_dump = tmp_path / 'dist_preds.pkl'
+    env = dict(os.environ, PYTHON=sys.executable, PORT=str(free_port()), OMP_NUM_THREADS='1')
+    proc = subprocess.run(['bash', 'tools/dist_test.sh', str(cfg), str(work / 'epoch_2.pth'), '2',
+                           '--work-dir', str(tmp_path / 'dist_test'), '--out', str(dist_dump)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    dist_log = next((tmp_path / 'dist_test').glob('*/*.log')).read_text()
+    assert 'Distributed training: True' in dist_log and 'GPU number: 2' in dist_log  # 2 ranks
+    assert coco_map(dist_log) == trained_map
+    dist_preds = predictions(dist_dump)  # gathered from both ranks
+    assert dist_preds.keys() == val_preds.keys()
+    for img_id, val in val_preds.items():
+        for key in ('bboxes', 'scores', 'labels'):
+            torch.testing.assert_close(dist_preds[img_id][key], val[key], msg=f'image {img_id} {key}')
 
     # resume from epoch 1: only epoch 2 is trained again, with the optimizer state restored
     log = run(['tools/train.py', cfg, '--work-dir', work, '--resume', work / 'epoch_1.pth'])

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
 # Distributed search with torchrun, like MMDetection's dist_train.sh:
 #   bash tools/dist_search.sh CONFIG NUM_PROCESSES [tools/search.py options]
-# CPU-only machines: add --cfg-options env_cfg.dist_cfg.backend=gloo
+# Without CUDA the tools start a gloo process group themselves.
 TOOL=search.py exec bash "$(dirname "$0")/dist_train.sh" "$@"

@@ -2,7 +2,7 @@
 # Multi-GPU training with torchrun, as MMDetection's tools/dist_train.sh:
 #   tools/dist_train.sh CONFIG GPUS [tools/train.py options]   (TOOL=search.py: tools/dist_search.sh)
 # Multi-node: NNODES, NODE_RANK, MASTER_ADDR and PORT. PYTHON picks the interpreter.
-# Without CUDA add --cfg-options env_cfg.dist_cfg.backend=gloo (the tools start the gloo group).
+# Without CUDA the tools start a gloo process group themselves.
 set -euo pipefail
 if [ $# -lt 2 ]; then
   echo "usage: $0 CONFIG GPUS [train.py options]" >&2

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import os
 import os.path as osp
+import warnings
 from typing import Optional, Sequence
 
 from mmengine.config import Config, DictAction
@@ -76,7 +77,9 @@ def init_cpu_distributed(cfg: Config) -> None:
     """Start a gloo process group for ``--launcher pytorch`` on a machine without CUDA.
 
     mmengine 0.10.7's pytorch launcher calls ``torch.cuda.set_device``; with
-    the group already up, the runner skips its own initialisation.
+    the group already up, the runner skips its own initialisation. Configs
+    inherited from MMDetection ask for nccl, which cannot run without CUDA,
+    so gloo is used whatever the config says (with a warning).
     """
     import torch
     import torch.distributed as dist
@@ -84,8 +87,8 @@ def init_cpu_distributed(cfg: Config) -> None:
         return
     backend = cfg.get('env_cfg', {}).get('dist_cfg', {}).get('backend', 'gloo')
     if backend != 'gloo':
-        raise ValueError(f'--launcher pytorch without CUDA needs the gloo backend, the config asks '
-                         f'for {backend!r}: add --cfg-options env_cfg.dist_cfg.backend=gloo')
+        warnings.warn(f'--launcher pytorch without CUDA: using the gloo backend instead of the '
+                      f'config\'s {backend!r} (env_cfg.dist_cfg.backend)')
     dist.init_process_group(backend='gloo')
 
 

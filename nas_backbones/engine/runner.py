@@ -1,29 +1,47 @@
-"""A Runner that writes checkpoints atomically and accepts mmdet's dataloader defaults with ``num_workers=0``."""
+"""A Runner that writes checkpoints atomically, runs distributed on CPUs, and accepts mmdet's
+dataloader defaults with ``num_workers=0``."""
 from __future__ import annotations
 
 import os
 import os.path as osp
 from typing import Dict, Optional, Union
 
+import torch
+
 # The root registry, not mmdet's: mmdet's tools/train.py looks `runner_type` up
 # there before any default scope exists, and tools/test.py looks in mmdet's
 # registry, which falls back to its parent only for unscoped names. So
 # `runner_type='NASRunner'` works in both ('mmdet.NASRunner' fails in tools/test.py).
 from mmengine.dist import is_main_process
-from mmengine.registry import RUNNERS
+from mmengine.registry import MODEL_WRAPPERS, RUNNERS
 from mmengine.runner import Runner
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
 
 @RUNNERS.register_module()
 class NASRunner(Runner):
-    """``Runner`` with atomic checkpoints, whose dataloaders turn ``persistent_workers`` off when ``num_workers=0``.
+    """``Runner`` with atomic checkpoints, CPU data parallelism, and ``persistent_workers`` off when ``num_workers=0``.
 
     mmdet's dataset configs set ``persistent_workers=True``; torch's DataLoader
     raises on that when ``num_workers=0`` (the usual setting on a small CPU
-    machine or when debugging). Select it with ``runner_type='NASRunner'``;
-    mmdet's own ``tools/train.py`` and ``tools/test.py`` build it too.
+    machine or when debugging). MMEngine gives DDP ``device_ids=[LOCAL_RANK]``,
+    which torch refuses for a CPU module. Select it with
+    ``runner_type='NASRunner'``; mmdet's own ``tools/train.py`` and
+    ``tools/test.py`` build it too.
     """
+
+    def wrap_model(self, model_wrapper_cfg: Optional[Dict], model: nn.Module) -> nn.Module:
+        if self.distributed and not torch.cuda.is_available():
+            cfg = dict(model_wrapper_cfg or dict(
+                type='MMDistributedDataParallel', broadcast_buffers=False,
+                find_unused_parameters=self.cfg.get('find_unused_parameters', False)))
+            wrapper = MODEL_WRAPPERS.get(cfg.setdefault('type', 'MMDistributedDataParallel'))
+            if isinstance(wrapper, type) and issubclass(wrapper, DistributedDataParallel):
+                cfg.setdefault('device_ids', None)  # a CPU module: no device
+            model_wrapper_cfg = cfg
+        return super().wrap_model(model_wrapper_cfg, model)
 
     @staticmethod
     def build_dataloader(dataloader: Union[DataLoader, Dict],

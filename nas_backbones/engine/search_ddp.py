@@ -11,14 +11,9 @@ class SearchDDP(MMDistributedDataParallel):
 
     Both phases run their forward through this wrapper, so DDP averages the
     gradients of alpha/beta like those of the weights and every rank takes
-    the same architecture step. A CPU module (gloo) gets ``device_ids=None``,
-    which MMEngine's runner does not do for it.
+    the same architecture step. (On CPUs, ``NASRunner`` builds it with
+    ``device_ids=None``.)
     """
-
-    def __init__(self, module, **kwargs) -> None:
-        if next(module.parameters()).device.type == 'cpu':
-            kwargs['device_ids'] = None
-        super().__init__(module=module, **kwargs)
 
     def train_step(self, data, optim_wrapper):
         return self.module.train_step(data, optim_wrapper, model=self)
