@@ -4,7 +4,7 @@ For K = 1 (DARTS' mixed op), 2, 4, 8, with and without edge normalization, at th
 ImageNet setting (224x224, C=16, 8 cells, ImageNet stem) and the CIFAR setting
 (32x32, C=16, 8 cells): one step of ``DartsSearch.train_step`` (first order:
 architecture step on one batch, weight step on another, PC-DARTS' optimizers),
-timed for the project's supernet and for the straightforward one of
+timed for the project's supernet (also with ``recompute=True``) and for the straightforward one of
 ``benchmarks/naive_supernet.py`` on the same weights and data.
 
 Activation memory is what autograd keeps for backward in the weight step's
@@ -48,24 +48,29 @@ OPTIM = dict(
                  clip_grad=dict(max_norm=5.)),
     arch=dict(optimizer=dict(type='Adam', lr=6e-4, betas=(0.5, 0.999), weight_decay=1e-3)))
 LAYOUTS = {'auto': None, 'nchw': False, 'channels_last': True}
+IMPLS = ('project', 'recompute', 'naive')
 # Weights + gradients + SGD momentum (float32), for the batch projection.
 STATE_COPIES = 3
 
 
 def build(setting: str, k: int, edge_norm: bool, impl: str = 'project', unrolled: bool = False,
           C: int = 16, layers: int = 8, seed: int = 0):
-    """``DartsSearch`` + its two optimizers; ``impl='naive'`` swaps in the straightforward supernet."""
+    """``DartsSearch`` + its two optimizers.
+
+    ``impl``: ``project`` (the supernet as configs build it), ``recompute``
+    (the same with ``recompute=True``), ``naive`` (the straightforward supernet).
+    """
+    if impl not in IMPLS:
+        raise ValueError(f'impl must be one of {IMPLS}, got {impl!r}')
     s = SETTINGS[setting]
     net = dict(num_classes=s['num_classes'], C=C, layers=layers, stem=s['stem'], partial_k=k)
     torch.manual_seed(seed)
-    algo = DartsSearch(supernet=dict(type='PCDartsSupernet', **net), edge_norm=edge_norm,
-                       unrolled=unrolled)
+    algo = DartsSearch(supernet=dict(type='PCDartsSupernet', recompute=impl == 'recompute', **net),
+                       edge_norm=edge_norm, unrolled=unrolled)
     if impl == 'naive':
         naive = NaiveSupernet(**net)
         copy_state(algo.supernet, naive)
         algo.supernet = naive
-    elif impl != 'project':
-        raise ValueError(f'impl must be project or naive, got {impl!r}')
     return algo, SearchOptimWrapperConstructor(OPTIM)(algo)
 
 
@@ -81,9 +86,12 @@ def batches(setting: str, batch: int, seed: int = 0) -> dict:
 def activation_memory(algo: DartsSearch, batch: dict) -> dict:
     """Bytes saved for backward by the weight step's forward, in total and per part of the network."""
     net = algo.supernet
+    # The preprocessing layers' own layers (the supernet calls them without their opening ReLU)
+    # and the cell outputs' ReLU the supernet computes once for the next two cells.
+    preprocess = [m for c in net.cells for p in (c.preprocess0, c.preprocess1) for m in p.children()]
     regions = {'stem': [net.stem], 'classifier': [net.global_pooling, net.classifier],
                'mixed_ops': list(net.cells),
-               'preprocess': [m for c in net.cells for m in (c.preprocess0, c.preprocess1)]}
+               'preprocess': preprocess + ([net.state_relu] if hasattr(net, 'state_relu') else [])}
     stack = ['other']
 
     def enter(name: str):
@@ -243,7 +251,9 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     p.add_argument('--ks', nargs='+', type=int, default=[1, 2, 4, 8])
     p.add_argument('--edge-norm', nargs='+', type=lambda s: s.lower() in ('1', 'true', 'on'),
                    default=[True, False], metavar='ON|OFF', help='default: both')
-    p.add_argument('--impls', nargs='+', default=['project', 'naive'], choices=['project', 'naive'])
+    p.add_argument('--impls', nargs='+', default=list(IMPLS), choices=IMPLS,
+                   help='recompute: the project supernet with recompute=True (stem and cell '
+                   'preprocessing recomputed in backward)')
     p.add_argument('--batch-imagenet', type=int, default=2)
     p.add_argument('--batch-cifar', type=int, default=8)
     p.add_argument('--budget-gb', nargs='+', type=float, default=[11., 16.],

@@ -153,11 +153,13 @@ SUPERNETS = [('imagenet', 1, False, (35, 43)), ('imagenet', 2, True, (64, 64)),
 
 
 @pytest.mark.parametrize('stem,k,edge_norm,size', SUPERNETS)
-def test_supernet_matches_naive(stem, k, edge_norm, size, layout):
+@pytest.mark.parametrize('recompute', [False, True], ids=['keep', 'recompute'])
+def test_supernet_matches_naive(stem, k, edge_norm, size, layout, recompute):
     """In float64, so that 5 cells of float32 rounding do not hide a real difference."""
     torch.manual_seed(0)
     net = dict(num_classes=5, C=8, layers=5, stem=stem, partial_k=k)
-    algo = DartsSearch(supernet=dict(type='PCDartsSupernet', **net), edge_norm=edge_norm).double()
+    algo = DartsSearch(supernet=dict(type='PCDartsSupernet', recompute=recompute, **net),
+                       edge_norm=edge_norm).double()
     naive = NaiveSupernet(**net).double()
     copy_state(algo.supernet, naive)
     x = torch.randn(3, 3, *size, dtype=torch.float64, requires_grad=True)

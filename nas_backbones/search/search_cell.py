@@ -5,9 +5,11 @@ from typing import Optional, Sequence
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from ..space.macro import CellSpec
 from ..space.ops import FactorizedReduce, ReLUConvBN
+from ..utils.recompute import recomputed
 from .mixed_op import EdgeInput, OpWeights, PartialMixedOp, channels_last_for, dense_grad, shuffle_cat
 
 
@@ -29,8 +31,9 @@ class SearchCell(nn.Module):
     """
 
     def __init__(self, spec: CellSpec, steps: int, multiplier: int,
-                 primitives: Sequence[str], partial_k: int) -> None:
+                 primitives: Sequence[str], partial_k: int, recompute: bool = False) -> None:
         super().__init__()
+        self.recompute = recompute  # the preprocessing's conv + BN in backward (keeps only its input)
         C = spec.C
         self.reduction = spec.reduction
         self.steps = steps
@@ -47,12 +50,28 @@ class SearchCell(nn.Module):
                 stride = 2 if spec.reduction and j < 2 else 1
                 self._ops.append(PartialMixedOp(C, stride, primitives, partial_k))
 
+    def _preprocess(self, layer: nn.Module, a: torch.Tensor) -> torch.Tensor:
+        if self.recompute:  # `a` is kept for the conv's backward anyway
+            return recomputed(layer, layer.forward_activated, a)
+        return layer.forward_activated(a)
+
     def forward(self, s0: torch.Tensor, s1: torch.Tensor, weights: torch.Tensor,
-                edge_weights: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """``weights``: (edges, ops) op weights; ``edge_weights``: (edges,) or None (DARTS)."""
-        states = [self.preprocess0(s0), self.preprocess1(s1)]
+                edge_weights: Optional[torch.Tensor] = None, activated: bool = False) -> torch.Tensor:
+        """``weights``: (edges, ops) op weights; ``edge_weights``: (edges,) or None (DARTS).
+
+        ``activated``: the inputs are already ``relu(s0), relu(s1)``, the ReLU
+        both preprocessing layers open with. Every cell output feeds two
+        cells, so the supernet computes (and keeps for backward) that ReLU
+        once, not once in each.
+        """
+        if activated:
+            a0, a1 = s0, s1
+        else:
+            a0 = F.relu(s0)
+            a1 = a0 if s1 is s0 else F.relu(s1)
+        states = [self._preprocess(self.preprocess0, a0), self._preprocess(self.preprocess1, a1)]
         k = self.partial_k
-        cl = channels_last_for(s1, PartialMixedOp.channels_last)
+        cl = channels_last_for(a1, PartialMixedOp.channels_last)
         # beta folded into the op weights of the partial channels; sliced once for the whole cell
         op_w = OpWeights(weights if edge_weights is None else weights * edge_weights.unsqueeze(-1),
                          states[1].size(1) // k)

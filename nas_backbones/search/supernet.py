@@ -22,6 +22,12 @@ class PCDartsSupernet(BaseModule):
     stem of three stride-2 convs, 0.96M params for 1000 classes). The CIFAR
     network is ``stem='cifar', partial_k=4``; DARTS is ``partial_k=1`` with
     edge normalization off (see :class:`ArchParameters`).
+
+    ``recompute``: the stem and the cells' 1x1 preprocessing keep only their
+    inputs for backward and recompute the rest there. These layers do not
+    shrink with K, so this is what lets K=4 approach 1/4 of K=1's memory;
+    the same gradients and BatchNorm statistics, for a few percent of time
+    (``benchmarks/README.md``).
     """
 
     def __init__(self,
@@ -34,6 +40,7 @@ class PCDartsSupernet(BaseModule):
                  stem_multiplier: int = 3,
                  primitives: Sequence[str] = DEFAULT_PRIMITIVES,
                  partial_k: int = 2,
+                 recompute: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         unknown = [p for p in primitives if p not in KNOWN_OPS]
@@ -46,22 +53,30 @@ class PCDartsSupernet(BaseModule):
         self.partial_k = partial_k
         C_stem = stem_multiplier * C
         self.stem_type = stem
-        self.stem = build_stem(stem, C_stem)
+        self.stem = build_stem(stem, C_stem, recompute)
         plan = cell_plan(C, layers, C_stem, stem, multiplier, multiplier)
         for spec in plan:
             if spec.C % partial_k:
                 raise ValueError(f'partial_k={partial_k} does not divide the {spec.C} channels '
                                  f'of cell {spec.index} (C={C}; C doubles at each reduction)')
         self.cells = nn.ModuleList(
-            SearchCell(spec, steps, multiplier, self.primitives, partial_k) for spec in plan)
+            SearchCell(spec, steps, multiplier, self.primitives, partial_k, recompute) for spec in plan)
+        self.state_relu = nn.ReLU()  # a cell output's ReLU, shared by the next two cells
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(multiplier * plan[-1].C, num_classes)
 
     def forward(self, x: torch.Tensor, arch_weights: dict) -> torch.Tensor:
-        """``arch_weights`` is :meth:`ArchParameters.forward`'s output."""
+        """``arch_weights`` is :meth:`ArchParameters.forward`'s output.
+
+        Each state's ReLU is computed once for the two cells (or stem layer
+        and cell) whose preprocessing opens with it, not once in each: the
+        same maths, one saved tensor fewer per cell.
+        """
         check_input(x, type(self).__name__)
-        s0, s1 = self.stem(x)
-        for cell in self.cells:
+        a0, a1 = self.stem(x, activated=True)
+        for i, cell in enumerate(self.cells):
             w, ew = arch_weights[cell.reduction]
-            s0, s1 = s1, cell(s0, s1, w, ew)
-        return self.classifier(self.global_pooling(s1).flatten(1))
+            out = cell(a0, a1, w, ew, activated=True)
+            if i + 1 < len(self.cells):
+                a0, a1 = a1, self.state_relu(out)
+        return self.classifier(self.global_pooling(out).flatten(1))

@@ -3,7 +3,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import torch
 import torch.nn as nn
+import torch.nn.functional as F
+
+from ..utils.recompute import recomputed
 
 STEMS = ('imagenet', 'cifar')
 
@@ -56,10 +60,15 @@ def cell_plan(C: int, layers: int, stem_channels: int, stem: str,
 
 
 class ImageNetStem(nn.Module):
-    """stem0: two stride-2 3x3 convs (to stride 4); stem1: one more (to stride 8)."""
+    """stem0: two stride-2 3x3 convs (to stride 4); stem1: one more (to stride 8).
 
-    def __init__(self, C_stem: int, affine: bool = True) -> None:
+    ``recompute``: keep only the image for stem0's backward and recompute its
+    activations there (the 112x112 maps are most of the stem's memory).
+    """
+
+    def __init__(self, C_stem: int, affine: bool = True, recompute: bool = False) -> None:
         super().__init__()
+        self.recompute = recompute
         self.stem0 = nn.Sequential(
             nn.Conv2d(3, C_stem // 2, 3, stride=2, padding=1, bias=False),
             nn.BatchNorm2d(C_stem // 2, affine=affine),
@@ -72,31 +81,40 @@ class ImageNetStem(nn.Module):
             nn.BatchNorm2d(C_stem, affine=affine))
         self.stride = 4  # of s0 (stem1 is at 8)
 
-    def forward(self, x):
-        s0 = self.stem0(x)
-        return s0, self.stem1(s0)
+    def forward(self, x: torch.Tensor, activated: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(s0, s1)``; ``activated``: ``(relu(s0), relu(s1))``, what the first cells'
+        preprocessing reads, with relu(s0) computed once for stem1 and cell 0."""
+        s0 = recomputed(self.stem0, self.stem0, x) if self.recompute else self.stem0(x)
+        if not activated:
+            return s0, self.stem1(s0)
+        a0 = self.stem1[0](s0)
+        return a0, F.relu(self.stem1[2](self.stem1[1](a0)))
 
 
 class CifarStem(nn.Module):
-    """One 3x3 conv at stride 1; both cell inputs are its output."""
+    """One 3x3 conv at stride 1; both cell inputs are its output. ``recompute``: as ImageNetStem."""
 
-    def __init__(self, C_stem: int, affine: bool = True) -> None:
+    def __init__(self, C_stem: int, affine: bool = True, recompute: bool = False) -> None:
         super().__init__()
+        self.recompute = recompute
         self.stem = nn.Sequential(
             nn.Conv2d(3, C_stem, 3, padding=1, bias=False),
             nn.BatchNorm2d(C_stem, affine=affine))
         self.stride = 1
 
-    def forward(self, x):
-        s = self.stem(x)
+    def forward(self, x: torch.Tensor, activated: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(s, s)``; ``activated``: ``(relu(s), relu(s))``, computed once."""
+        s = recomputed(self.stem, self.stem, x) if self.recompute else self.stem(x)
+        if activated:
+            s = F.relu(s)
         return s, s
 
 
-def build_stem(stem: str, C_stem: int) -> nn.Module:
+def build_stem(stem: str, C_stem: int, recompute: bool = False) -> nn.Module:
     if stem == 'imagenet':
-        return ImageNetStem(C_stem)
+        return ImageNetStem(C_stem, recompute=recompute)
     if stem == 'cifar':
-        return CifarStem(C_stem)
+        return CifarStem(C_stem, recompute=recompute)
     raise ValueError(f'stem must be one of {STEMS}, got {stem!r}')
 
 

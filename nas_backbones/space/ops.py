@@ -40,6 +40,10 @@ class ReLUConvBN(nn.Sequential):
             nn.Conv2d(C_in, C_out, kernel_size, stride, padding, bias=False),
             nn.BatchNorm2d(C_out, affine=affine))
 
+    def forward_activated(self, x: torch.Tensor) -> torch.Tensor:
+        """``forward`` of an input that is already ``relu(x)``."""
+        return self[2](self[1](x))
+
 
 class DilConv(nn.Sequential):
     """ReLU -> depthwise (dilated) conv -> pointwise conv -> BN."""
@@ -110,7 +114,10 @@ class FactorizedReduce(nn.Module):
         self.bn = nn.BatchNorm2d(C_out, affine=affine)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.relu(x)
+        return self.forward_activated(self.relu(x))
+
+    def forward_activated(self, x: torch.Tensor) -> torch.Tensor:
+        """``forward`` of an input that is already ``relu(x)``."""
         shifted = F.pad(x[:, :, 1:, 1:], (0, 1, 0, 1))
         return self.bn(torch.cat([self.conv_1(x), self.conv_2(shifted)], dim=1))
 
