@@ -24,7 +24,8 @@ batch_size = 128  # per GPU: 8 x 128 = 1024, the reference's total
 model = dict(
     type='DartsSearch',
     supernet=dict(type='PCDartsSupernet', num_classes=1000, C=16, layers=8, steps=4,
-                  multiplier=4, stem='imagenet', stem_multiplier=3, partial_k=2),
+                  multiplier=4, stem='imagenet', stem_multiplier=3, partial_k=2,
+                  recompute=False),  # True: stem + 1x1 preprocessing recomputed in backward, less memory
     edge_norm=True,
     unrolled=False,  # PC-DARTS searches with the first-order approximation
     data_preprocessor=dict(type='ImgDataPreprocessor', mean=[123.675, 116.28, 103.53],
