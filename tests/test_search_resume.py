@@ -40,6 +40,20 @@ def log_text(work_dir):
     return logs[-1].read_text() if logs else ''
 
 
+def assert_same_search(full, resumed, checkpoint: str) -> None:
+    """Weights, alpha/beta, both optimizer states, history and genotype: bit-identical on CPU."""
+    a = torch.load(full / checkpoint, weights_only=True)
+    b = torch.load(resumed / checkpoint, weights_only=True)
+    assert a['state_dict'].keys() == b['state_dict'].keys()
+    for k in a['state_dict']:
+        assert torch.equal(a['state_dict'][k], b['state_dict'][k]), k
+    for name in ('weights', 'arch'):
+        sa, sb = a['optimizer'][name]['state'], b['optimizer'][name]['state']
+        assert all(torch.equal(sa[i][k], sb[i][k]) for i in sa for k in sa[i] if torch.is_tensor(sa[i][k]))
+    assert a['meta']['search_history'] == b['meta']['search_history']
+    assert (full / 'genotype.json').read_text() == (resumed / 'genotype.json').read_text()
+
+
 def test_sigkill_mid_epoch_then_resume_is_exact(tiny_imagenet, tmp_path):
     lists = tmp_path / 'lists'
     subprocess.run([sys.executable, 'tools/dataset/imagenet_subset.py', str(tiny_imagenet / 'train'),
@@ -66,17 +80,7 @@ def test_sigkill_mid_epoch_then_resume_is_exact(tiny_imagenet, tmp_path):
     resumed = search(cfg, tmp_path / 'killed', '--resume')
     assert resumed.wait(timeout=300) == 0, resumed.stderr.read().decode()[-3000:]
 
-    a = torch.load(tmp_path / 'full/epoch_3.pth', weights_only=True)
-    b = torch.load(tmp_path / 'killed/epoch_3.pth', weights_only=True)
-    assert a['state_dict'].keys() == b['state_dict'].keys()
-    for k in a['state_dict']:
-        assert torch.equal(a['state_dict'][k], b['state_dict'][k]), k  # bit-identical on CPU
-    for name in ('weights', 'arch'):
-        sa, sb = a['optimizer'][name]['state'], b['optimizer'][name]['state']
-        assert all(torch.equal(sa[i][k], sb[i][k]) for i in sa for k in sa[i] if torch.is_tensor(sa[i][k]))
-    assert a['meta']['search_history'] == b['meta']['search_history']
-    assert ((tmp_path / 'full/genotype.json').read_text()
-            == (tmp_path / 'killed/genotype.json').read_text())
+    assert_same_search(tmp_path / 'full', tmp_path / 'killed', 'epoch_3.pth')
     history = json.loads((tmp_path / 'killed/search_history.json').read_text())['history']
     assert [h['epoch'] for h in history] == [1, 2, 3]
 
@@ -132,13 +136,4 @@ def test_iteration_checkpoint_mid_epoch_then_resume_is_exact(tiny_imagenet, tmp_
     # the resumed run trains only the rest of epoch 3: batches 3-5
     assert 'Epoch(train) [3][3/5]' in log and 'Epoch(train) [3][2/5]' not in log
 
-    a = torch.load(tmp_path / 'full/iter_15.pth', weights_only=True)
-    b = torch.load(tmp_path / 'killed/iter_15.pth', weights_only=True)
-    for k in a['state_dict']:
-        assert torch.equal(a['state_dict'][k], b['state_dict'][k]), k
-    for name in ('weights', 'arch'):
-        sa, sb = a['optimizer'][name]['state'], b['optimizer'][name]['state']
-        assert all(torch.equal(sa[i][k], sb[i][k]) for i in sa for k in sa[i] if torch.is_tensor(sa[i][k]))
-    assert a['meta']['search_history'] == b['meta']['search_history']
-    assert ((tmp_path / 'full/genotype.json').read_text()
-            == (tmp_path / 'killed/genotype.json').read_text())
+    assert_same_search(tmp_path / 'full', tmp_path / 'killed', 'iter_15.pth')
