@@ -103,13 +103,16 @@ class KillAfterIter(Hook):
 MID_EPOCH = """
 # checkpoints every 4 iterations (5 per epoch): iter_12 is taken after batch 2 of epoch 3
 default_hooks['checkpoint'].update(by_epoch=False, interval=4)  # in place: keep the logger's interval
+# persistent worker processes: a resumed run restarts them, yet each sample's augmentation is the same
+for loader in (train_dataloader, train_cfg['arch_dataloader']):
+    loader.update(num_workers=1, persistent_workers=True)
 custom_imports = dict(imports=['nas_backbones', 'nas_backbones.visualization.report_hook', 'kill_hook'])
 custom_hooks = [dict(type='GenotypeHook'), dict(type='RNGStateHook'), dict(type='SearchReportHook'),
                 dict(type='KillAfterIter')]
 """
 
 
-def test_iteration_checkpoint_mid_epoch_then_resume_is_exact(tiny_imagenet, tmp_path, monkeypatch):
+def test_iteration_checkpoint_mid_epoch_with_workers_then_resume_is_exact(tiny_imagenet, tmp_path, monkeypatch):
     lists = tmp_path / 'lists'
     subprocess.run([sys.executable, 'tools/dataset/imagenet_subset.py', str(tiny_imagenet / 'train'),
                     '--out', str(lists), '--train-frac', '0.01', '--val-frac', '0.008', '--seed', '0'],

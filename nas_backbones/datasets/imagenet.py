@@ -17,6 +17,8 @@ from mmdet.registry import DATASETS
 from mmengine.dataset import BaseDataset
 from mmengine.utils import ProgressBar
 
+from .samplers import seeded_augmentation
+
 IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif', '.tiff', '.webp')
 
 Sample = tuple[str, int]  # (path relative to the image root, label)
@@ -166,6 +168,13 @@ class ImageNetDataset(BaseDataset):
         self.check_files = check_files
         super().__init__(ann_file=ann_file, metainfo=metainfo, data_root=data_root,
                          data_prefix=data_prefix, **kwargs)
+
+    def __getitem__(self, idx: int) -> dict:
+        seed = getattr(idx, 'seed', None)  # a SeededIndex from ResumableSampler
+        if seed is None:
+            return super().__getitem__(idx)
+        with seeded_augmentation(seed):
+            return super().__getitem__(int(idx))
 
     def _resolve_classes(self) -> Optional[list[str]]:
         spec = self._classes_spec

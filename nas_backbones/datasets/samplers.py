@@ -1,24 +1,69 @@
-"""A DefaultSampler that can resume in the middle of a pass without loading the skipped samples."""
+"""A sampler that resumes mid-pass, and augmentation randomness that depends on the sample, not the worker.
+
+Exact resume needs each image of a pass to get the same random crop and flip
+in the resumed run as in the uninterrupted one. With the usual per-worker
+random streams that fails as soon as worker processes are used: a restarted
+worker begins its stream again, while the original had already drawn from
+it for the batches before the kill. So :class:`ResumableSampler` hands out
+:class:`SeededIndex` es, and datasets that know them (``ImageNetDataset``)
+run the pipeline under a seed made of (sampler seed, epoch, index):
+the same in every run, whatever the number of workers, their persistence,
+or where the pass was resumed. A dataset that does not know them sees plain
+ints.
+"""
 from __future__ import annotations
 
 import itertools
+import random
+from contextlib import contextmanager
 from typing import Iterator
 
+import numpy as np
 from mmdet.registry import DATA_SAMPLERS
 from mmengine.dataset import DefaultSampler
 
 
+class SeededIndex(int):
+    """A dataset index carrying the seed of that sample's augmentation in the current pass."""
+
+    seed: tuple[int, ...]
+
+    def __new__(cls, index: int, seed: tuple[int, ...]) -> 'SeededIndex':
+        obj = super().__new__(cls, index)
+        obj.seed = seed
+        return obj
+
+    def __reduce__(self):  # to worker processes with its seed
+        return SeededIndex, (int(self), self.seed)
+
+
+@contextmanager
+def seeded_augmentation(seed: tuple[int, ...]) -> Iterator[None]:
+    """NumPy's and Python's global generators (what mmcv's and our transforms draw from)
+    seeded with ``seed``, then put back as they were."""
+    np_state, py_state = np.random.get_state(), random.getstate()
+    np.random.seed([s % 2**32 for s in seed])
+    random.seed(hash(seed))
+    try:
+        yield
+    finally:
+        np.random.set_state(np_state)
+        random.setstate(py_state)
+
+
 @DATA_SAMPLERS.register_module()
 class ResumableSampler(DefaultSampler):
-    """``DefaultSampler`` plus ``skip_next(n)``: the next pass starts after its first n indices.
+    """``DefaultSampler`` plus ``skip_next(n)`` (the next pass starts after its first n
+    indices) and per-sample augmentation seeds (``seed_samples``).
 
     The order is the one the uninterrupted pass would have had (same seed,
     same epoch); skipping at the sampler means no image is read or augmented
-    for the skipped batches, so a resumed run consumes no extra randomness.
+    for the skipped batches.
     """
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, seed_samples: bool = True, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.seed_samples = seed_samples
         self._skip = 0
 
     def skip_next(self, n: int) -> None:
@@ -26,4 +71,8 @@ class ResumableSampler(DefaultSampler):
 
     def __iter__(self) -> Iterator[int]:
         skip, self._skip = self._skip, 0
-        return itertools.islice(super().__iter__(), skip, None)
+        indices = itertools.islice(super().__iter__(), skip, None)
+        if not self.seed_samples:
+            return indices
+        seed, epoch = self.seed, self.epoch
+        return (SeededIndex(i, (seed, epoch, i)) for i in indices)

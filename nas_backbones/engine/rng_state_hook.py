@@ -35,10 +35,11 @@ def set_rng_state(state: dict) -> None:
 class RNGStateHook(Hook):
     """Saves python/numpy/torch RNG states with each checkpoint and restores them on resume.
 
-    MMEngine reseeds at start-up, so without this a resumed run would redraw
-    augmentations (with ``num_workers=0``) and dropout differently from the
-    uninterrupted run. Worker processes are seeded by MMEngine from the seed
-    and worker id, independently of this state.
+    MMEngine reseeds at start-up, so without this a resumed run would draw
+    dropout and drop-path masks (and, with ``num_workers=0``, augmentations
+    not seeded per sample) differently from the uninterrupted run. The
+    search configs' augmentations are seeded per sample
+    (:mod:`nas_backbones.datasets.samplers`), which also covers worker processes.
     """
 
     priority = 'VERY_LOW'
