@@ -21,6 +21,7 @@ from typing import Iterator
 import numpy as np
 from mmdet.registry import DATA_SAMPLERS
 from mmengine.dataset import DefaultSampler
+from torch.utils.data import get_worker_info
 
 
 class SeededIndex(int):
@@ -39,16 +40,20 @@ class SeededIndex(int):
 
 @contextmanager
 def seeded_augmentation(seed: tuple[int, ...]) -> Iterator[None]:
-    """NumPy's and Python's global generators (what mmcv's and our transforms draw from)
-    seeded with ``seed``, then put back as they were."""
-    np_state, py_state = np.random.get_state(), random.getstate()
+    """NumPy's and Python's global generators (what mmcv's and our transforms draw from) seeded
+    with ``seed``; in the main process they are put back as they were afterwards (a worker
+    process uses them for nothing else, and saving NumPy's state costs more than the seeding)."""
+    in_main = get_worker_info() is None
+    if in_main:
+        np_state, py_state = np.random.get_state(), random.getstate()
     np.random.seed([s % 2**32 for s in seed])
     random.seed(hash(seed))
     try:
         yield
     finally:
-        np.random.set_state(np_state)
-        random.setstate(py_state)
+        if in_main:
+            np.random.set_state(np_state)
+            random.setstate(py_state)
 
 
 @DATA_SAMPLERS.register_module()
