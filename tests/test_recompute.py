@@ -15,17 +15,19 @@ def stem() -> nn.Sequential:
                          nn.Conv2d(6, 8, 3, 2, 1, bias=False), nn.BatchNorm2d(8))
 
 
-def saved_storages(fn) -> set:
-    """Storages autograd keeps for backward while ``fn()`` runs."""
-    seen = set()
+def saved_storages(fn, sizes: bool = False):
+    """Storages autograd keeps for backward while ``fn()`` runs (``sizes``: {storage: bytes},
+    parameters excluded), and the output."""
+    seen = {}
 
     def pack(t):
-        seen.add(t.untyped_storage().data_ptr())
+        if not (sizes and isinstance(t, nn.Parameter)):
+            seen[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
         return t
 
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
         out = fn()
-    return seen, out
+    return (seen if sizes else set(seen)), out
 
 
 def test_keeps_only_the_input_and_computes_the_same():
@@ -93,3 +95,30 @@ def test_second_order_step_is_the_same_with_recompute():
     for (name, p), q in zip(a.state_dict().items(), b.state_dict().values()):
         torch.testing.assert_close(q, p, msg=name)
     assert not torch.equal(a.arch.alphas_normal, torch.zeros_like(a.arch.alphas_normal))
+
+
+def test_backbone_with_cp_is_the_same_network():
+    """DartsBackbone(with_cp=True): same features, gradients, drop-path masks and BN statistics."""
+    from nas_backbones.models import DartsBackbone
+    nets = []
+    for with_cp in (False, True):
+        torch.manual_seed(0)
+        nets.append(DartsBackbone('PC_DARTS_image', C=8, layers=5, out_indices=(1, 2, 3),
+                                  drop_path_prob=0.3, with_cp=with_cp).double())
+    x = torch.randn(2, 3, 67, 61, dtype=torch.float64)
+    outs, kept = [], []
+    for net in nets:
+        torch.manual_seed(1)  # the same drop-path masks
+        storages, out = saved_storages(lambda: net(x), sizes=True)
+        outs.append(out)
+        kept.append(sum(storages.values()))
+    assert kept[1] < 0.5 * kept[0]  # only the cells' inputs are kept
+    for a, b in zip(*outs):
+        torch.testing.assert_close(b, a)
+    proj = [torch.randn_like(o) for o in outs[0]]
+    grads = [torch.autograd.grad(sum((o * p).sum() for o, p in zip(out, proj)), list(net.parameters()))
+             for out, net in zip(outs, nets)]
+    for (name, _), a, b in zip(nets[0].named_parameters(), *grads):
+        torch.testing.assert_close(b, a, msg=name)
+    for (name, a), b in zip(nets[0].named_buffers(), nets[1].buffers()):
+        torch.testing.assert_close(b, a, msg=name)

@@ -10,6 +10,7 @@ from mmengine.model import BaseModule
 
 from ..space.macro import build_stem, cell_plan, check_input
 from ..space.published import GenotypeSpec, load_genotype
+from ..utils.recompute import recomputed
 from .cell import GenotypeCell
 
 
@@ -31,6 +32,10 @@ class DartsBackbone(BaseModule):
         frozen_stages: stages ``0..frozen_stages`` are frozen (-1: none).
         norm_eval: keep BN layers in eval mode while training.
         drop_path_prob: current drop-path probability (a hook ramps it).
+        with_cp: keep only each cell's inputs for backward and recompute the
+            cell there (as ``with_cp`` in MMDetection's backbones): less
+            memory for one more forward of the cells; the same gradients,
+            drop-path masks and BatchNorm statistics.
     """
 
     def __init__(self,
@@ -42,6 +47,7 @@ class DartsBackbone(BaseModule):
                  frozen_stages: int = -1,
                  norm_eval: bool = False,
                  drop_path_prob: float = 0.,
+                 with_cp: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.genotype = load_genotype(genotype)
@@ -74,6 +80,7 @@ class DartsBackbone(BaseModule):
         self.out_indices = out_indices
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
+        self.with_cp = with_cp
         self.drop_path_prob = drop_path_prob
         self._freeze_stages()
 
@@ -119,7 +126,10 @@ class DartsBackbone(BaseModule):
         stage_out = [s0 if self.stem_type == 'imagenet' else s1]
         tapped = {}
         for i, cell in enumerate(self.cells):
-            s0, s1 = s1, cell(s0, s1)
+            if self.with_cp:
+                s0, s1 = s1, recomputed(cell, cell, s0, s1, preserve_rng_state=True)
+            else:
+                s0, s1 = s1, cell(s0, s1)
             if i in taps:
                 tapped[i] = s1
             if self.stage_ends.get(self.cell_stages[i]) == i:

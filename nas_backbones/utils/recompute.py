@@ -52,22 +52,24 @@ def _parameters_as(module: nn.Module, names: Sequence[str], tensors: Sequence[to
             owner._parameters[attr] = old
 
 
-def recomputed(module: nn.Module, fn: Callable[[torch.Tensor], torch.Tensor],
-               x: torch.Tensor) -> torch.Tensor:
-    """``fn(x)``, a computation with ``module``'s layers, keeping only ``x`` for backward.
+def recomputed(module: nn.Module, fn: Callable[..., torch.Tensor], *inputs: torch.Tensor,
+               preserve_rng_state: bool = False) -> torch.Tensor:
+    """``fn(*inputs)``, a computation with ``module``'s layers, keeping only the inputs for backward.
 
-    Outside training or without autograd it is just ``fn(x)``. The gradients
-    and the running statistics equal those of ``fn(x)``; the cost is one
-    more forward of ``fn`` during backward.
+    Outside training or without autograd it is just ``fn(*inputs)``. The
+    gradients and the running statistics equal those of ``fn(*inputs)``; the
+    cost is one more forward of ``fn`` during backward. ``preserve_rng_state``:
+    replay the random draws of the forward (drop path) in the recomputation.
     """
     if not (module.training and torch.is_grad_enabled()):
-        return fn(x)
+        return fn(*inputs)
     named = list(module.named_parameters())
     names, tensors = [n for n, _ in named], [t for _, t in named]
+    n = len(inputs)
 
-    def run(x: torch.Tensor, *tensors: torch.Tensor) -> torch.Tensor:
-        with _parameters_as(module, names, tensors):
-            return fn(x)
+    def run(*args: torch.Tensor) -> torch.Tensor:
+        with _parameters_as(module, names, args[n:]):
+            return fn(*args[:n])
 
-    return checkpoint(run, x, *tensors, use_reentrant=False, preserve_rng_state=False,
+    return checkpoint(run, *inputs, *tensors, use_reentrant=False, preserve_rng_state=preserve_rng_state,
                       context_fn=lambda: (nullcontext(), _running_stats_kept(module)))
