@@ -1,17 +1,18 @@
-"""The differentiable FLOPs cost of hardware-aware search."""
+"""The differentiable cost of hardware-aware search: FLOPs, and latency from a lookup table."""
+import json
 import math
 
 import pytest
 import torch
 
 from nas_backbones.search import DartsSearch
-from nas_backbones.search.cost import op_macs
+from nas_backbones.search.cost import LATENCY_TABLE_FORMAT, op_latency, op_macs
 
 
-def make(edge_norm=True):
+def make(edge_norm=True, **cost):
     torch.manual_seed(0)
     return DartsSearch(supernet=dict(type='PCDartsSupernet', num_classes=4, C=8, layers=3),
-                       edge_norm=edge_norm, cost=dict(weight=0.5, input_size=64))
+                       edge_norm=edge_norm, cost=dict(weight=0.5, input_size=64, **cost))
 
 
 def test_op_macs_of_a_separable_conv():
@@ -40,14 +41,14 @@ def test_expected_cost_at_one_hot_weights_is_the_derived_cells_cost(edge_norm):
                     start += 2 + i
     genotype = arch.genotype()
     derived = 0.
-    for reduction, macs in ((False, cost.macs_normal), (True, cost.macs_reduce)):
+    for reduction, macs in ((False, cost.cost_normal), (True, cost.cost_reduce)):
         start = 0
         genes = genotype.genes(reduction)
         for i in range(arch.steps):
             for op, j in genes[2 * i:2 * i + 2]:
                 derived += macs[start + j, arch.primitives.index(op)].item()
             start += 2 + i
-    expected = cost.expected_macs(arch).item()
+    expected = cost.expected(arch).item()
     if edge_norm:
         assert expected == pytest.approx(derived, rel=1e-3)
     else:  # without beta every incoming edge counts 2/n of a node
@@ -79,3 +80,72 @@ def test_search_step_with_cost_logs_it():
     algo = make()
     log = algo.train_step({'weights': batch(1), 'arch': batch(2)}, SearchOptimWrapperConstructor(OPTIM)(algo))
     assert 'cost' in log and log['cost'] > 0
+
+
+# ------------------------------------------------------------------ latency
+
+def test_op_latency_is_measured_and_conv_costs_more_than_identity():
+    assert op_latency('none', 8, 1, (16, 16)) == 0.
+    conv = op_latency('sep_conv_5x5', 16, 1, (32, 32), repeats=5)
+    skip = op_latency('skip_connect', 16, 1, (32, 32), repeats=5)
+    assert conv > 0 and skip >= 0 and conv > skip
+
+
+def test_latency_table_is_written_then_reused_as_given(tmp_path):
+    table = tmp_path / 'latency.json'
+    first = make(metric='latency', latency_table=str(table)).cost
+    data = json.loads(table.read_text())
+    assert data['format'] == LATENCY_TABLE_FORMAT and data['device'] == 'cpu' and data['batch'] == 1
+    assert data['entries'] and all(v >= 0 for v in data['entries'].values())
+    assert first.cost_normal.shape == (14, 8) and first.cost_normal.sum() > 0
+    # A table from elsewhere (e.g. the deployment device) is used as it is: nothing is measured
+    # again, and its numbers, not this machine's, decide. Make the convs expensive, the rest free:
+    for key in data['entries']:
+        data['entries'][key] = 1e-3 if 'conv' in key.split('|')[0] else 0.
+    table.write_text(json.dumps(data))
+    algo = make(metric='latency', latency_table=str(table))
+    prims = algo.arch.primitives
+    costs = algo.cost.cost_normal
+    assert torch.all(costs[:, prims.index('max_pool_3x3')] == 0)
+    assert torch.all(costs[:, prims.index('sep_conv_3x3')] > 0)
+    assert json.loads(table.read_text()) == data  # not rewritten
+    algo.cost(algo.arch).backward()
+    g = algo.arch.alphas_normal.grad
+    assert (g[:, prims.index('dil_conv_5x5')] > 0).all() and (g[:, prims.index('skip_connect')] < 0).all()
+
+
+@pytest.mark.parametrize('change,message', [
+    (lambda d: d.update(format='x'), "format 'x'"),
+    (lambda d: d.update(batch=8), 'batch=8'),
+    (lambda d: d.update(device='cuda'), "device='cuda'"),
+    (lambda d: d.update(entries=[1, 2]), '"entries" must be an object'),
+])
+def test_bad_latency_tables_are_named(tmp_path, change, message):
+    table = tmp_path / 'latency.json'
+    make(metric='latency', latency_table=str(table))
+    data = json.loads(table.read_text())
+    change(data)
+    table.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match='latency table') as e:
+        make(metric='latency', latency_table=str(table))
+    assert message in str(e.value) and str(table) in str(e.value)
+
+
+def test_a_table_for_another_device_must_be_complete(tmp_path):
+    table = tmp_path / 'phone.json'
+    table.write_text(json.dumps(dict(format=LATENCY_TABLE_FORMAT, device='phone', batch=1,
+                                     entries={'sep_conv_3x3|C=8|stride=1|8x8': 1e-3})))
+    with pytest.raises(KeyError, match="has no entry .* and device 'phone' cannot be measured here"):
+        make(metric='latency', device='phone', latency_table=str(table))
+
+
+def test_unknown_metric_is_named():
+    with pytest.raises(ValueError, match="cost metric must be one of .* got 'energy'"):
+        make(metric='energy')
+
+
+def test_unreadable_latency_table_is_named(tmp_path):
+    table = tmp_path / 'latency.json'
+    table.write_text('{"format": ')
+    with pytest.raises(ValueError, match=f'latency table {table}: not valid JSON'):
+        make(metric='latency', latency_table=str(table))

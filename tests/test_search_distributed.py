@@ -51,6 +51,26 @@ def test_rank_check_stops_every_rank_when_alpha_differs(perturb):
         assert dict(result) == {0: 'ok', 1: 'ok'}
 
 
+def _latency_worker(rank, port, result):
+    dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank, world_size=2)
+    try:
+        torch.manual_seed(0)
+        from nas_backbones.search import DartsSearch
+        algo = DartsSearch(supernet=dict(type='PCDartsSupernet', num_classes=4, C=8, layers=3),
+                           cost=dict(metric='latency', weight=0.5, input_size=64))
+        result[rank] = (algo.cost.cost_normal.tolist(), algo.cost.normalizer)
+    finally:
+        dist.destroy_process_group()
+
+
+def test_latency_costs_are_measured_once_and_shared_by_the_ranks():
+    """Two ranks timing the ops themselves would optimise different losses (second order: different alpha)."""
+    result = mp.Manager().dict()
+    mp.spawn(_latency_worker, args=(free_port(), result), nprocs=2)
+    assert result[0] == result[1]
+    assert sum(map(sum, result[0][0])) > 0
+
+
 @pytest.mark.slow
 def test_two_process_cpu_search_ranks_agree(tiny_imagenet, tmp_path):
     lists = tmp_path / 'lists'
@@ -59,8 +79,11 @@ def test_two_process_cpu_search_ranks_agree(tiny_imagenet, tmp_path):
                    cwd=ROOT, check=True, capture_output=True)
     cfg = tmp_path / 'search.py'
     # Update in place: a second `train_cfg = dict(...)` would drop the arch_dataloader above.
+    # With a latency cost in the architecture loss (rank 0 measures the table, see below).
     cfg.write_text(CONFIG.format(root=ROOT, data=tiny_imagenet, lists=lists)
-                   + "\ntrain_cfg['max_epochs'] = 2\n")
+                   + "\ntrain_cfg['max_epochs'] = 2\n"
+                   + f"model['cost'] = dict(metric='latency', weight=0.5, input_size=32, "
+                   f"latency_table='{tmp_path / 'latency.json'}')\n")
     # The README's command; the tiny config already selects the gloo backend.
     env = dict(os.environ, PYTHON=sys.executable, PORT=str(free_port()), OMP_NUM_THREADS='1')
     proc = subprocess.run(['bash', 'tools/dist_search.sh', str(cfg), '2', '--work-dir', str(tmp_path / 'work')],
@@ -73,5 +96,7 @@ def test_two_process_cpu_search_ranks_agree(tiny_imagenet, tmp_path):
     assert [h['epoch'] for h in history] == [1, 2] and history[1]['arch_active']
     # The GenotypeHook compared the ranks' alpha/beta at each epoch end and found them equal;
     # the checkpoint (rank 0's) derives the genotype both ranks logged.
+    assert json.loads((tmp_path / 'latency.json').read_text())['entries']  # written once, by rank 0
+    assert 'cost:' in log
     ckpt = torch.load(tmp_path / 'work/epoch_2.pth', weights_only=True)
     assert ckpt['meta']['search_history'][-1]['genotype'] == history[-1]['genotype']
