@@ -149,3 +149,21 @@ def test_unreadable_latency_table_is_named(tmp_path):
     table.write_text('{"format": ')
     with pytest.raises(ValueError, match=f'latency table {table}: not valid JSON'):
         make(metric='latency', latency_table=str(table))
+
+
+def test_latency_table_tool_measures_then_completes(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+    out = tmp_path / 'lat.json'
+    cmd = [sys.executable, 'tools/analysis/latency_table.py', 'configs/search/pcdarts_imagenet_latency.py',
+           '--out', str(out), '--input-size', '64', '--threads', '1',
+           '--cfg-options', 'model.supernet.C=8', 'model.supernet.layers=3']
+    first = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr[-2000:]
+    entries = json.loads(out.read_text())['entries']
+    assert f'{len(entries)} ops ({len(entries)} measured now) on cpu' in first.stdout
+    assert 'sep_conv_3x3|C=8|stride=1|8x8' in entries
+    second = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert f'{len(entries)} ops (0 measured now)' in second.stdout

@@ -149,6 +149,7 @@ class ResourceCost(nn.Module):
             costs = shared[0]
         if table is not None and get_rank() == 0:
             table.save()
+        self.measured = table.measured if table is not None else 0  # ops timed now (latency)
         # Cells of a kind share alpha/beta, so their tables add up.
         self.register_buffer('cost_normal', torch.tensor(costs[False]).sum(0), persistent=False)
         self.register_buffer('cost_reduce', torch.tensor(costs[True]).sum(0), persistent=False)

@@ -1,0 +1,64 @@
+"""Measure the per-op latency table of a search config on this machine (FBNet-style lookup table).
+
+Run it on the device you deploy to, then copy the file to where the search runs
+and point the search at it (``model.cost.latency_table``). Entries already in
+the file are kept; only missing ones are measured.
+
+    python tools/analysis/latency_table.py configs/search/pcdarts_imagenet_latency.py --out lat_cpu.json
+    python tools/analysis/latency_table.py configs/search/pcdarts_imagenet.py --out lat_gpu.json \\
+        --device cuda --batch 8 --input-size 224
+
+The table is measured for the config's supernet (its width, cells and op
+vocabulary) at ``--input-size`` (default: the config's cost input size, else 224).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os.path as osp
+import sys
+from typing import Optional, Sequence
+
+import torch
+from mmengine.config import Config, DictAction
+from mmengine.registry import init_default_scope
+
+from mmdet.registry import MODELS
+import nas_backbones  # noqa: F401  registers the models
+from nas_backbones.search.cost import ResourceCost
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    p.add_argument('config', help='a search config (its model.supernet is measured)')
+    p.add_argument('--out', required=True, help='the JSON table to write (completed if it exists)')
+    p.add_argument('--device', default='cpu', help='cpu, cuda, cuda:1 ... (default %(default)s)')
+    p.add_argument('--batch', type=int, default=1, help='batch the ops are timed at (default %(default)s)')
+    p.add_argument('--input-size', type=int, help="image size (default: the config's cost input_size, else 224)")
+    p.add_argument('--threads', type=int, help='torch intra-op threads (default: torch\'s)')
+    p.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config settings')
+    args = p.parse_args(argv)
+    if not osp.isfile(args.config):
+        raise FileNotFoundError(f'config file not found: {args.config}')
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    if 'supernet' not in cfg.get('model', {}):
+        raise ValueError(f'{args.config}: model.supernet not found; this tool measures a search config')
+    init_default_scope(cfg.get('default_scope', 'mmdet'))
+    supernet = MODELS.build(cfg.model.supernet)
+    size = args.input_size or (cfg.model.get('cost') or {}).get('input_size', 224)
+    cost = ResourceCost(supernet, weight=0., input_size=size, metric='latency', device=args.device,
+                        batch=args.batch, latency_table=args.out)
+    with open(args.out) as f:
+        entries = json.load(f)['entries']
+    print(f'{args.out}: {len(entries)} ops ({cost.measured} measured now) on {args.device}, '
+          f'batch {args.batch}, input {size}; expected cells at uniform alpha/beta: '
+          f'{cost.normalizer * 1e3:.3f} ms')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
