@@ -17,6 +17,7 @@ FlopAnalyzer) at batch 1.
 
     python benchmarks/derived.py
     python benchmarks/derived.py --models pcdarts --sizes 320 --batches 1 8 --threads 2 --json out.json
+    python benchmarks/derived.py --models pcdarts --sizes 300 --batches 1 8 --compile   # torch.compile
 """
 from __future__ import annotations
 
@@ -87,6 +88,12 @@ def run(args: argparse.Namespace) -> dict:
                 cx = tool.measure(det, 'model' if part == 'detector' else 'backbone', (size, size))
                 row = dict(model=name, part=part, input=size, params_m=cx['params'] / 1e6,
                            gflops=cx['flops'] / 1e9)
+                if args.compile:  # one compiled graph per part; its first call compiles
+                    fn = torch.compile(fn)
+                    t0 = time.perf_counter()
+                    with torch.no_grad():
+                        fn(torch.randn(args.batches[0], 3, size, size))
+                    row.update(compiled=True, compile_s=time.perf_counter() - t0)
                 for b in args.batches:
                     reps = args.repeats if b <= 4 else args.repeats_large
                     t = latency(fn, torch.randn(b, 3, size, size), reps)
@@ -99,7 +106,8 @@ def run(args: argparse.Namespace) -> dict:
         del det
     return dict(benchmark='derived', machine=info, settings=dict(
         threads=args.threads, repeats=args.repeats, repeats_large=args.repeats_large,
-        batches=args.batches, sizes=args.sizes, mode='eval, no_grad, tensor mode (no NMS)',
+        batches=args.batches, sizes=args.sizes, compile=args.compile,
+        mode='eval, no_grad, tensor mode (no NMS)',
         flops='multiply-adds, batch 1 (tools/analysis/complexity.py)'), rows=rows)
 
 
@@ -109,6 +117,8 @@ def table(result: dict) -> str:
             ('gflops', 'GMACs')]
     cols += [(f'latency_b{n}_ms', f'latency b{n} ms') for n in b]
     cols += [(f'images_per_s_b{max(b)}', f'img/s b{max(b)}')]
+    if any(r.get('compiled') for r in result['rows']):
+        cols += [('compile_s', 'compile s')]
     return fmt_table(result['rows'], cols)
 
 
@@ -117,6 +127,8 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     p.add_argument('--models', nargs='+', default=list(MODELS), choices=list(MODELS))
     p.add_argument('--sizes', nargs='+', type=int, default=[300, 320])
     p.add_argument('--batches', nargs='+', type=int, default=[1, 32])
+    p.add_argument('--compile', action='store_true',
+                   help='measure torch.compile(...) of each part (compile time reported apart)')
     p.add_argument('--repeats-large', type=int, default=1,
                    help='timed repeats at batches above 4 (default %(default)s)')
     add_common_args(p, repeats=5)
