@@ -84,15 +84,20 @@ class LatencyTable:
                     data = json.load(f)
                 except json.JSONDecodeError as e:
                     raise ValueError(f'latency table {path}: not valid JSON ({e})') from None
-            if data.get('format') != LATENCY_TABLE_FORMAT:
-                raise ValueError(f'latency table {path}: format {data.get("format")!r}, '
-                                 f'expected {LATENCY_TABLE_FORMAT!r}')
+            fmt = data.get('format') if isinstance(data, dict) else type(data).__name__
+            if fmt != LATENCY_TABLE_FORMAT:
+                raise ValueError(f'latency table {path}: format {fmt!r}, expected {LATENCY_TABLE_FORMAT!r}')
             for field, want in (('device', device), ('batch', batch)):
                 if data.get(field) != want:
                     raise ValueError(f'latency table {path} was measured with {field}='
                                      f'{data.get(field)!r}, this search asks for {field}={want!r}')
             if not isinstance(data.get('entries'), dict):
                 raise ValueError(f'latency table {path}: "entries" must be an object of seconds per op')
+            bad = [k for k, v in data['entries'].items()
+                   if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0]
+            if bad:
+                raise ValueError(f'latency table {path}: entries must be seconds >= 0, '
+                                 f'not {bad[0]!r}: {data["entries"][bad[0]]!r}')
             self.entries = {str(k): float(v) for k, v in data['entries'].items()}
 
     def __call__(self, name: str, C: int, stride: int, size: tuple[int, int]) -> float:
