@@ -30,13 +30,15 @@ def train_arg_parser(description: str) -> argparse.ArgumentParser:
     return parser
 
 
-def load_train_config(args: argparse.Namespace) -> Config:
+def load_config(args: argparse.Namespace) -> Config:
+    """The config with the options train, search and test share: launcher, --cfg-options and
+    the work dir (command line > config > ./work_dirs/<config name>)."""
     if not osp.isfile(args.config):
         raise FileNotFoundError(f'config file not found: {args.config}')
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     from mmdet.utils import setup_cache_size_limit_of_dynamo
-    setup_cache_size_limit_of_dynamo()  # as mmdet's train.py: fewer torch.compile recompiles
+    setup_cache_size_limit_of_dynamo()  # as mmdet's tools: fewer torch.compile recompiles
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
@@ -45,6 +47,11 @@ def load_train_config(args: argparse.Namespace) -> Config:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    return cfg
+
+
+def load_train_config(args: argparse.Namespace) -> Config:
+    cfg = load_config(args)
     if args.amp:
         _enable_amp(cfg.optim_wrapper)
     if args.auto_scale_lr:
