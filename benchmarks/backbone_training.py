@@ -24,7 +24,7 @@ if __package__ in (None, ''):  # run as a file: make `benchmarks` importable
 
 import torch
 
-from benchmarks.common import MB, add_common_args, fmt_table, report, setup
+from benchmarks.common import MB, benchmark_parser, fmt_table, run_benchmark, setup
 from nas_backbones.models import DartsBackbone
 
 
@@ -84,18 +84,16 @@ def table(result: dict) -> str:
         ('time_ratio', 'CPU time ratio')])
 
 
-def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def parser() -> argparse.ArgumentParser:
+    p = benchmark_parser(__doc__, repeats=3)
     p.add_argument('--genotype', default='PC_DARTS_image')
     p.add_argument('--sizes', nargs='+', type=int, default=[300, 320])
     p.add_argument('--batch', type=int, default=2)
-    add_common_args(p, repeats=3)
-    return p.parse_args(argv)
+    return p
 
 
 def main(argv: Optional[list[str]] = None) -> dict:
-    args = parse_args(argv)
-    return report(args, run(args), table)
+    return run_benchmark(parser(), run, table, argv)
 
 
 if __name__ == '__main__':

@@ -28,6 +28,19 @@ def add_common_args(parser: argparse.ArgumentParser, repeats: int) -> None:
                         help='write the results as JSON to PATH (atomically), or print one JSON line to stdout')
 
 
+def benchmark_parser(doc: str, repeats: int) -> argparse.ArgumentParser:
+    """The parser every benchmark starts from: its docstring as help, and the common options."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_common_args(parser, repeats)
+    return parser
+
+
+def run_benchmark(parser: argparse.ArgumentParser, run, table, argv: Optional[list] = None) -> dict:
+    """Parse, measure, print the table and write the JSON: a benchmark's ``main``."""
+    args = parser.parse_args(argv)
+    return report(args, run(args), table)
+
+
 def setup(args: argparse.Namespace) -> dict:
     """Fix threads, wait for a quiet machine if asked, and describe the machine and settings."""
     torch.set_num_threads(args.threads)

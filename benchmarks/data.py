@@ -33,7 +33,7 @@ if __package__ in (None, ''):  # run as a file: make `benchmarks` importable
 import torch
 
 import nas_backbones  # noqa: F401  registers the modules
-from benchmarks.common import add_common_args, fmt_table, report, setup
+from benchmarks.common import benchmark_parser, fmt_table, run_benchmark, setup
 
 SHARED = ROOT.parent / 'shared' / 'data'
 
@@ -137,8 +137,8 @@ def table(result: dict) -> str:
         ('model_images_per_s', 'consumer img/s'), ('loader_over_model', 'loader / consumer')])
 
 
-def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def parser() -> argparse.ArgumentParser:
+    p = benchmark_parser(__doc__, repeats=2)
     p.add_argument('--pipelines', nargs='+', default=['search', 'ssd'], choices=['search', 'ssd'])
     p.add_argument('--imagenet-root', default=str(SHARED / 'tiny-imagenet-10'),
                    help='ImageNet-format data with meta/train.txt and meta/classes.txt')
@@ -147,13 +147,11 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     p.add_argument('--workers', nargs='+', type=int, default=[0, 2])
     p.add_argument('--batch', type=int, default=4)
     p.add_argument('--batches', type=int, default=12, help='timed batches per loader (default %(default)s)')
-    add_common_args(p, repeats=2)
-    return p.parse_args(argv)
+    return p
 
 
 def main(argv: Optional[list[str]] = None) -> dict:
-    args = parse_args(argv)
-    return report(args, run(args), table)
+    return run_benchmark(parser(), run, table, argv)
 
 
 if __name__ == '__main__':

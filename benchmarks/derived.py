@@ -37,7 +37,7 @@ import torch
 import torch.nn as nn
 
 import nas_backbones  # noqa: F401  registers the modules
-from benchmarks.common import add_common_args, fmt_table, report, setup
+from benchmarks.common import benchmark_parser, fmt_table, run_benchmark, setup
 
 MODELS = {
     'pcdarts': str(ROOT / 'configs' / 'ssd_pcdarts_coco.py'),
@@ -122,8 +122,8 @@ def table(result: dict) -> str:
     return fmt_table(result['rows'], cols)
 
 
-def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def parser() -> argparse.ArgumentParser:
+    p = benchmark_parser(__doc__, repeats=5)
     p.add_argument('--models', nargs='+', default=list(MODELS), choices=list(MODELS))
     p.add_argument('--sizes', nargs='+', type=int, default=[300, 320])
     p.add_argument('--batches', nargs='+', type=int, default=[1, 32])
@@ -131,13 +131,11 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
                    help='measure torch.compile(...) of each part (compile time reported apart)')
     p.add_argument('--repeats-large', type=int, default=1,
                    help='timed repeats at batches above 4 (default %(default)s)')
-    add_common_args(p, repeats=5)
-    return p.parse_args(argv)
+    return p
 
 
 def main(argv: Optional[list[str]] = None) -> dict:
-    args = parse_args(argv)
-    return report(args, run(args), table)
+    return run_benchmark(parser(), run, table, argv)
 
 
 if __name__ == '__main__':

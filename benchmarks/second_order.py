@@ -24,7 +24,7 @@ if __package__ in (None, ''):  # run as a file: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
-from benchmarks.common import add_common_args, fmt_table, report, setup
+from benchmarks.common import benchmark_parser, fmt_table, run_benchmark, setup
 from benchmarks.supernet_step import batches, build, time_steps
 
 # name: (setting, K, edge normalization)
@@ -93,17 +93,15 @@ def table(result: dict) -> str:
         ('pass_count_ratio', 'ratio implied by the pass counts')])
 
 
-def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def parser() -> argparse.ArgumentParser:
+    p = benchmark_parser(__doc__, repeats=3)
     p.add_argument('--configs', nargs='+', default=list(CONFIGS), choices=list(CONFIGS))
     p.add_argument('--batch', type=int, default=0, help='default: 2 (ImageNet setting), 8 (CIFAR)')
-    add_common_args(p, repeats=3)
-    return p.parse_args(argv)
+    return p
 
 
 def main(argv: Optional[list[str]] = None) -> dict:
-    args = parse_args(argv)
-    return report(args, run(args), table)
+    return run_benchmark(parser(), run, table, argv)
 
 
 if __name__ == '__main__':

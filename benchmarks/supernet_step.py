@@ -32,7 +32,7 @@ if __package__ in (None, ''):  # run as a file: make `benchmarks` importable
 import torch
 
 import nas_backbones  # noqa: F401  registers the modules
-from benchmarks.common import GB, MB, add_common_args, fmt_table, report, setup
+from benchmarks.common import GB, MB, benchmark_parser, fmt_table, report, setup
 from benchmarks.naive_supernet import NaiveSupernet, copy_state
 from nas_backbones.engine.search_optim import SearchOptimWrapperConstructor
 from nas_backbones.search import DartsSearch
@@ -245,8 +245,8 @@ def table(result: dict) -> str:
     return fmt_table(result['rows'], cols)
 
 
-def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def parser() -> argparse.ArgumentParser:
+    p = benchmark_parser(__doc__, repeats=2)
     p.add_argument('--settings', nargs='+', default=['imagenet', 'cifar'], choices=list(SETTINGS))
     p.add_argument('--ks', nargs='+', type=int, default=[1, 2, 4, 8])
     p.add_argument('--edge-norm', nargs='+', type=lambda s: s.lower() in ('1', 'true', 'on'),
@@ -264,12 +264,11 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
                    help='also run each configuration in a fresh process and report its peak RSS '
                    'growth over one step (activations + gradients + temporaries)')
     p.add_argument('--rss-child', nargs=5, help=argparse.SUPPRESS)
-    add_common_args(p, repeats=2)
-    return p.parse_args(argv)
+    return p
 
 
 def main(argv: Optional[list[str]] = None) -> dict:
-    args = parse_args(argv)
+    args = parser().parse_args(argv)
     if args.rss_child:
         setting, k, edge_norm, impl, batch = args.rss_child
         PartialMixedOp.channels_last = LAYOUTS[args.layout]
