@@ -15,7 +15,7 @@ from nas_backbones.search import ArchParameters
 from nas_backbones.space import DEFAULT_PRIMITIVES
 import nas_backbones  # noqa: F401
 from tests.conftest import ROOT
-from tests.test_search_resume import CONFIG
+from tests.test_search_resume import search_config
 
 
 def free_port() -> int:
@@ -73,17 +73,12 @@ def test_latency_costs_are_measured_once_and_shared_by_the_ranks():
 
 @pytest.mark.slow
 def test_two_process_cpu_search_ranks_agree(tiny_imagenet, tmp_path):
-    lists = tmp_path / 'lists'
-    subprocess.run([sys.executable, 'tools/dataset/imagenet_subset.py', str(tiny_imagenet / 'train'),
-                    '--out', str(lists), '--train-frac', '0.01', '--val-frac', '0.008', '--seed', '0'],
-                   cwd=ROOT, check=True, capture_output=True)
-    cfg = tmp_path / 'search.py'
-    # Update in place: a second `train_cfg = dict(...)` would drop the arch_dataloader above.
+    # train_cfg updated in place: a second `train_cfg = dict(...)` would drop its arch_dataloader.
     # With a latency cost in the architecture loss (rank 0 measures the table, see below).
-    cfg.write_text(CONFIG.format(root=ROOT, data=tiny_imagenet, lists=lists)
-                   + "\ntrain_cfg['max_epochs'] = 2\n"
-                   + f"model['cost'] = dict(metric='latency', weight=0.5, input_size=32, "
-                   f"latency_table='{tmp_path / 'latency.json'}')\n")
+    cfg = search_config(tiny_imagenet, tmp_path,
+                        "\ntrain_cfg['max_epochs'] = 2\n"
+                        f"model['cost'] = dict(metric='latency', weight=0.5, input_size=32, "
+                        f"latency_table='{tmp_path / 'latency.json'}')\n")
     # The README's command; the tiny config already selects the gloo backend.
     env = dict(os.environ, PYTHON=sys.executable, PORT=str(free_port()), OMP_NUM_THREADS='1')
     proc = subprocess.run(['bash', 'tools/dist_search.sh', str(cfg), '2', '--work-dir', str(tmp_path / 'work')],

@@ -30,6 +30,17 @@ default_hooks = dict(logger=dict(interval=1), checkpoint=dict(max_keep_ckpts=5))
 """
 
 
+def search_config(tiny_imagenet, tmp_path, extra: str = ''):
+    """CONFIG on 1%/0.8% per-class lists of tiny-imagenet-10 written under tmp_path, plus ``extra``."""
+    lists = tmp_path / 'lists'
+    subprocess.run([sys.executable, 'tools/dataset/imagenet_subset.py', str(tiny_imagenet / 'train'),
+                    '--out', str(lists), '--train-frac', '0.01', '--val-frac', '0.008', '--seed', '0'],
+                   cwd=ROOT, check=True, capture_output=True)
+    cfg = tmp_path / 'search.py'
+    cfg.write_text(CONFIG.format(root=ROOT, data=tiny_imagenet, lists=lists) + extra)
+    return cfg
+
+
 def search(cfg, work_dir, *extra):
     return subprocess.Popen([sys.executable, 'tools/search.py', str(cfg), '--work-dir', str(work_dir),
                              *extra], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -55,12 +66,7 @@ def assert_same_search(full, resumed, checkpoint: str) -> None:
 
 
 def test_sigkill_mid_epoch_then_resume_is_exact(tiny_imagenet, tmp_path):
-    lists = tmp_path / 'lists'
-    subprocess.run([sys.executable, 'tools/dataset/imagenet_subset.py', str(tiny_imagenet / 'train'),
-                    '--out', str(lists), '--train-frac', '0.01', '--val-frac', '0.008', '--seed', '0'],
-                   cwd=ROOT, check=True, capture_output=True)
-    cfg = tmp_path / 'search.py'
-    cfg.write_text(CONFIG.format(root=ROOT, data=tiny_imagenet, lists=lists))
+    cfg = search_config(tiny_imagenet, tmp_path)
 
     full = search(cfg, tmp_path / 'full')
     assert full.wait(timeout=300) == 0, full.stderr.read().decode()[-3000:]
@@ -113,14 +119,9 @@ custom_hooks = [dict(type='GenotypeHook'), dict(type='RNGStateHook'), dict(type=
 
 
 def test_iteration_checkpoint_mid_epoch_with_workers_then_resume_is_exact(tiny_imagenet, tmp_path, monkeypatch):
-    lists = tmp_path / 'lists'
-    subprocess.run([sys.executable, 'tools/dataset/imagenet_subset.py', str(tiny_imagenet / 'train'),
-                    '--out', str(lists), '--train-frac', '0.01', '--val-frac', '0.008', '--seed', '0'],
-                   cwd=ROOT, check=True, capture_output=True)
     (tmp_path / 'kill_hook.py').write_text(KILL_HOOK)
     monkeypatch.setenv('PYTHONPATH', str(tmp_path))
-    cfg = tmp_path / 'search.py'
-    cfg.write_text(CONFIG.format(root=ROOT, data=tiny_imagenet, lists=lists) + MID_EPOCH)
+    cfg = search_config(tiny_imagenet, tmp_path, MID_EPOCH)
 
     full = search(cfg, tmp_path / 'full')
     assert full.wait(timeout=300) == 0, full.stderr.read().decode()[-3000:]
