@@ -1,10 +1,10 @@
-"""Derivation of the discrete genotype, checked on hand-built alpha/beta (pcdarts.md §2, §10.3)."""
+"""Derivation of the discrete genotype, checked on hand-built alpha/beta (docs/faithfulness.md: derivation)."""
 import math
 
 import torch
 
-from nas_backbones.search import ArchParameters, derive_genes, node_softmax
-from nas_backbones.space import DEFAULT_PRIMITIVES, Genotype
+from nas_backbones.spaces.darts import ArchParameters, derive_genes, node_softmax
+from nas_backbones.spaces.darts import DEFAULT_PRIMITIVES, Genotype
 
 P = DEFAULT_PRIMITIVES  # none, max, avg, skip, sep3, sep5, dil3, dil5
 NONE, MAXP, SKIP, SEP3, SEP5, DIL3 = 0, 1, 3, 4, 5, 6
@@ -89,3 +89,4 @@ def test_arch_parameters_derive_a_valid_genotype_that_round_trips():
     assert g.normal_concat == (2, 3, 4, 5) and len(g.normal) == 8
     assert Genotype.from_text(g.to_json()) == g
     assert Genotype.from_text(str(g)) == g
+
