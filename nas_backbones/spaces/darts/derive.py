@@ -22,11 +22,13 @@ def derive_genes(op_weights: torch.Tensor, edge_weights: Optional[torch.Tensor],
     ``op_weights`` is softmax(alpha) (edges x ops); ``edge_weights`` the
     node-softmaxed beta, or None for DARTS. Edge strength and op choice both
     exclude 'none'. Ties resolve to the lower edge / op index, as the
-    reference's stable ``sorted`` and strict ``>`` do.
+    reference's stable ``sorted`` and strict ``>`` do. The product is taken
+    in float32, as the reference's numpy arrays are: near-ties then break
+    the same way (in float64 about one random near-tie in five differs).
     """
-    W = op_weights.detach().double().cpu()
+    W = op_weights.detach().float().cpu()
     if edge_weights is not None:
-        W = W * edge_weights.detach().double().cpu()[:, None]
+        W = W * edge_weights.detach().float().cpu()[:, None]
     keep = [k for k, p in enumerate(primitives) if p != 'none']
     genes = []
     for start, n in node_edge_ranges(steps):
