@@ -10,8 +10,9 @@ optim_wrapper = dict(
               clip_grad=dict(max_norm=5.)))
 param_scheduler = dict(
     weights=[
-        # lr * (e + 1) / 5 for epochs 0-4: the reference's warm-up for batches > 256
-        dict(type='LinearLR', start_factor=0.2, end_factor=1.0, by_epoch=True, begin=0, end=4),
+        # x (e + 1) / 5 in epochs 0-4 (MMEngine's LinearLR ramps over end - begin - 1 steps),
+        # multiplying the cosine value; see docs/faithfulness.md
+        dict(type='LinearLR', start_factor=0.2, end_factor=1.0, by_epoch=True, begin=0, end=5),
         dict(type='CosineAnnealingLR', T_max=max_epochs, eta_min=0., by_epoch=True,
              begin=0, end=max_epochs),
     ],
