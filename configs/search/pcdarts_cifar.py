@@ -1,5 +1,6 @@
 # PC-DARTS' CIFAR recipe for a user's own small images in ImageNet format: K=4, CIFAR stem,
 # 32x32, batch 256, SGD 0.1 with cosine to 0, Adam 6e-4, alpha frozen for 15 of 50 epochs.
+# Normalised with CIFAR-10's mean/std, as the reference; set data_preprocessor for other data.
 # Point it at your data with --cfg-options, e.g.
 #   train_dataloader.dataset.ann_file=... train_cfg.arch_dataloader.dataset.ann_file=...
 #   model.architecture.supernet.num_classes=N
@@ -10,7 +11,9 @@ batch_size = 256
 max_epochs = 50
 
 model = dict(
-    architecture=dict(supernet=dict(num_classes=10, C=16, layers=8, stem='cifar', partial_k=4)))
+    architecture=dict(supernet=dict(num_classes=10, C=16, layers=8, stem='cifar', partial_k=4)),
+    # CIFAR-10's statistics (the reference's CIFAR_MEAN / CIFAR_STD), in 0-255 RGB
+    data_preprocessor=dict(mean=[125.307, 122.950, 113.865], std=[62.993, 62.089, 66.705]))
 
 train_pipeline = [
     dict(type='LoadImageOrSkip', on_error='skip'),  # a bad file is logged, not fatal
