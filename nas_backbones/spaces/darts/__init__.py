@@ -8,6 +8,8 @@ from .cost import ResourceCost
 from .derive import derive_genes, derive_genotype, node_softmax
 from .genotype import Genotype, GenotypeError
 from .macro import CellSpec, cell_plan
+from .encoding import DartsEncoding, random_genotype
+from .network_space import DartsNetworkSpace
 from .ops import DEFAULT_PRIMITIVES, OPS, PARAMETER_FREE_OPS, build_op
 from .published import PUBLISHED, load_genotype
 from .search_space import DartsClassifierSpace
@@ -17,4 +19,5 @@ __all__ = ['ArchParameters', 'AuxiliaryHeadCIFAR', 'AuxiliaryHeadImageNet', 'Dar
            'GenotypeCell', 'GenotypeClassifier', 'ResourceCost', 'derive_genes', 'derive_genotype',
            'node_softmax', 'Genotype', 'GenotypeError', 'CellSpec', 'cell_plan', 'DEFAULT_PRIMITIVES',
            'OPS', 'PARAMETER_FREE_OPS', 'build_op', 'PUBLISHED', 'load_genotype',
-           'DartsClassifierSpace', 'PCDartsSupernet']
+           'DartsClassifierSpace', 'PCDartsSupernet', 'DartsEncoding', 'random_genotype',
+           'DartsNetworkSpace']
