@@ -100,7 +100,7 @@ class LatencyPredictor(nn.Module):
     # ------------------------------------------------------------------ fitting
     @classmethod
     def fit(cls, features: torch.Tensor, seconds: torch.Tensor, hidden: Sequence[int] = (64, 64),
-            steps: int = 3000, lr: float = 3e-3, weight_decay: float = 1e-4, seed: int = 0,
+            steps: int = 1000, lr: float = 3e-3, weight_decay: float = 1e-4, seed: int = 0,
             encoding: Optional[dict] = None, meta: Optional[dict] = None) -> 'LatencyPredictor':
         """Fit on ``(N, D)`` features and ``(N,)`` seconds: full-batch Adam on the log-seconds MSE."""
         features = torch.as_tensor(features, dtype=torch.float32)
@@ -159,14 +159,20 @@ class LatencyPredictor(nn.Module):
             except json.JSONDecodeError as e:
                 raise PredictorError(f'latency predictor {path}: not valid JSON ({e})') from None
         model = cls.from_dict(data, source=f'latency predictor {path}')
-        if encoding is not None and model.encoding != encoding:
-            diff = sorted(k for k in set(encoding) | set(model.encoding)
-                          if encoding.get(k) != model.encoding.get(k))
+        model.path = path
+        if encoding is not None:
+            model.check_encoding(encoding)
+        return model
+
+    def check_encoding(self, encoding: dict) -> None:
+        """Refuse a predictor fitted on another encoding of the architectures."""
+        if self.encoding != encoding:
+            diff = sorted(k for k in set(encoding) | set(self.encoding)
+                          if encoding.get(k) != self.encoding.get(k))
             k = diff[0]
             raise PredictorError(
-                f'latency predictor {path} was fitted for another encoding: "encoding.{k}" is '
-                f'{model.encoding.get(k)!r}, this search needs {encoding.get(k)!r}')
-        return model
+                f'latency predictor {getattr(self, "path", "")} was fitted for another encoding: '
+                f'"encoding.{k}" is {self.encoding.get(k)!r}, this search needs {encoding.get(k)!r}')
 
     @classmethod
     def from_dict(cls, data: Any, source: str = 'latency predictor') -> 'LatencyPredictor':
@@ -261,46 +267,52 @@ def backends() -> list[str]:
 
 
 def measure_latency(module: nn.Module, input_shape: Sequence[int], device: str = 'cpu',
-                    batch: int = 1, repeats: int = 10, backend: str = 'torch') -> float:
-    """Median seconds of one inference call of ``module`` (eval mode) in ``backend``.
+                    batch: int = 1, repeats: int = 10, backend: str = 'torch', rounds: int = 1) -> float:
+    """Seconds of one inference call of ``module`` (eval mode) in ``backend``: the median of
+    ``repeats`` calls, the smallest such median of ``rounds`` (a burst of load on a shared
+    machine slows a round, it does not speed one up).
 
     ``'torch'``: eager PyTorch (:func:`~nas_backbones.core.latency.time_module`);
     ``'onnxruntime'``: the module exported to ONNX and run by an ONNX Runtime
-    session on ``device`` (CPU, or CUDA where its provider exists), one thread
-    per ``torch.get_num_threads()``.
+    session on ``device`` (CPU, or CUDA where its provider exists), with
+    ``torch.get_num_threads()`` threads.
     """
     if backend == 'torch':
         from .latency import time_module
-        return time_module(module, input_shape, device, batch, repeats)
+        return min(time_module(module, input_shape, device, batch, repeats) for _ in range(rounds))
     if backend != 'onnxruntime':
         raise ValueError(f"backend must be 'torch' or 'onnxruntime', got {backend!r}")
     if 'onnxruntime' not in backends():
         raise ImportError("backend='onnxruntime' needs the onnxruntime and onnx packages "
                           '(pip install onnxruntime onnx); they are optional')
+    import statistics
     import tempfile
     import time
-    import statistics
-    import numpy as np
+    import warnings
     import onnxruntime as ort
     x = torch.randn(batch, *input_shape)
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, 'net.onnx')
-        with torch.no_grad():
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter('ignore')  # the exporter's constant-folding notes
             torch.onnx.export(module.eval().cpu(), (x,), path, input_names=['x'], dynamo=False)
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = torch.get_num_threads()
         opts.inter_op_num_threads = 1
         providers = (['CUDAExecutionProvider'] if device.startswith('cuda') else []) + ['CPUExecutionProvider']
         session = ort.InferenceSession(path, opts, providers=providers)
-    feed = {'x': x.numpy().astype(np.float32)}
+    feed = {'x': x.numpy()}
     for _ in range(3):
         session.run(None, feed)
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        session.run(None, feed)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    medians = []
+    for _ in range(rounds):
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            session.run(None, feed)
+            times.append(time.perf_counter() - t0)
+        medians.append(statistics.median(times))
+    return min(medians)
 
 
 def device_description(device: str) -> dict[str, Any]:

@@ -76,7 +76,9 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     p.add_argument('--threads', type=int, default=1, help='torch intra-op threads (default %(default)s)')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--hidden', type=int, nargs='+', default=[64, 64], help='MLP widths')
-    p.add_argument('--steps', type=int, default=3000, help='fitting steps (full batch)')
+    p.add_argument('--steps', type=int, default=1000, help='fitting steps (full batch)')
+    p.add_argument('--per-edge', action='store_true',
+                   help='encode every edge\'s op too (Latency-Aware DARTS\' one-hot; needs many more architectures)')
     p.add_argument('--C', type=int, help='cell-search config: channels per node of the measured networks')
     p.add_argument('--layers', type=int, help='cell-search config: cells of the measured networks')
     p.add_argument('--input-size', type=int, help='cell-search config: input size')
@@ -94,7 +96,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         cfg.merge_from_dict(args.cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     sp = space_of(cfg, args)
-    encoding = DartsEncoding(sp['steps'], sp['primitives'], len(sp['stage_cells']))
+    encoding = DartsEncoding(sp['steps'], sp['primitives'], len(sp['stage_cells']), args.per_edge)
     samples = sample_networks(args.n, args.seed, sp['C'], sp['input_size'], sp['stage_cells'],
                               sp['per_stage'], sp['steps'], sp['primitives'])
     feats, secs = [], []

@@ -129,9 +129,12 @@ class ResourceCost(ExpectedCost):
 
     def _init_predictor(self, supernet: nn.Module, path: str, macro: Optional[dict]) -> None:
         stages = 1 + sum(spec.reduction for spec in supernet.plan)
-        self.encoding = DartsEncoding(supernet.steps, supernet.primitives, stages)
+        model = LatencyPredictor.load(path).requires_grad_(False)
+        self.encoding = DartsEncoding(supernet.steps, supernet.primitives, stages,
+                                      per_edge=model.encoding.get('per_edge') is True)
+        model.check_encoding(self.encoding.spec())
         # A plain attribute, not a submodule: its weights are neither searched nor checkpointed.
-        self._predictor = [LatencyPredictor.load(path, encoding=self.encoding.spec())]
+        self._predictor = [model]
         macro = dict(self._predictor[0].meta.get('macro') or {}) if macro is None else dict(macro)
         missing = [k for k in ('C', 'input_size', 'stage_cells') if k not in macro]
         if missing:

@@ -1,16 +1,23 @@
 """The DARTS space's architecture encoding for the latency predictor, and random architectures to measure.
 
-Per stage of cells, two (edges x ops) blocks, normal and reduction cell:
-``w[e, o]`` is the weight of op ``o`` on edge ``e``. A genotype puts 1 where
-a gene picks that op on that edge; a search's soft weights put
-``2 * beta_e * softmax(alpha_e)_o`` (beta softmaxed over the node's
-edges, ``2/n`` without edge normalization): the weighting of
-:class:`~nas_backbones.spaces.darts.cost.ResourceCost`, which equals the
-genotype's one-hot blocks when alpha and beta are one-hot. A block is zero
-where the stage has no such cell (stage 1 has no reduction cell). After the
-blocks come the macro numbers: C, the input size and the normal cells of
-each stage. The cell search shares alpha/beta between stages, so its
-blocks repeat; the network-level search gives each stage its genotype.
+The weight of op ``o`` on edge ``e`` of a cell: a genotype puts 1 where a
+gene picks that op on that edge; a search's soft weights put
+``2 * beta_e * softmax(alpha_e)_o`` (beta softmaxed over the node's edges,
+``2/n`` without edge normalization), the weighting of
+:class:`~nas_backbones.spaces.darts.cost.ResourceCost`, equal to the
+genotype's when alpha and beta are one-hot. These (edges x ops) blocks, per
+stage and cell kind, are summed over the edges of each class (the edges
+that read a cell input, strided in a reduction cell, and the others: within
+a class every edge runs at the same width and resolution) and multiplied
+by the stage's cells of that kind. The features are those sums (per stage,
+cell kind, edge class and op), then the macro numbers: C, the input size
+and the normal cells of each stage. Stage 1 has no reduction cell.
+
+``per_edge=True`` puts the blocks themselves in front (Latency-Aware DARTS'
+one-hot op per edge): ten times the features, which a few hundred
+measurements do not pin down (``benchmarks/README.md`` compares both).
+The cell search shares alpha/beta between stages, so its stages repeat;
+the network-level search gives each stage its genotype.
 """
 from __future__ import annotations
 
@@ -24,7 +31,7 @@ from .genotype import Genotype
 from .ops import DEFAULT_PRIMITIVES
 from .topology import node_edge_ranges, num_edges
 
-ENCODING_VERSION = 1
+ENCODING_VERSION = 2
 
 
 def stage_cells_of(layers: int, reductions: Sequence[int]) -> list[int]:
@@ -50,25 +57,29 @@ def macro_values(macro: dict) -> dict[str, float]:
 
 
 class DartsEncoding:
-    """Features of a DARTS-family network: per stage two (edges x ops) blocks, then C, input size, cells.
+    """Features of a DARTS-family network: op weights summed per stage, cell kind and edge class; the macro numbers.
 
     Args:
         steps: intermediate nodes per cell.
         primitives: the op vocabulary (the blocks' column order).
         stages: stages of cells (3: DARTS' two reductions).
+        per_edge: put every edge's op weights in front too.
     """
 
     def __init__(self, steps: int = 4, primitives: Sequence[str] = DEFAULT_PRIMITIVES,
-                 stages: int = 3) -> None:
+                 stages: int = 3, per_edge: bool = False) -> None:
         self.steps, self.primitives, self.stages = steps, tuple(primitives), stages
+        self.per_edge = bool(per_edge)
         self.edges = num_edges(steps)
         self.block = self.edges * len(self.primitives)
-        self.size = 2 * stages * self.block + 2 + stages
+        # Edges reading a cell input (state 0 or 1): the strided ones of a reduction cell.
+        self.input_edges = torch.tensor([j < 2 for start, n in node_edge_ranges(steps) for j in range(n)])
+        self.size = (2 * stages * self.block if self.per_edge else 0) + 4 * stages * len(self.primitives) + 2 + stages
 
     def spec(self) -> dict:
         """What a predictor file records; a predictor is only used with an equal encoding."""
         return dict(space='darts', version=ENCODING_VERSION, steps=self.steps,
-                    primitives=list(self.primitives), stages=self.stages)
+                    primitives=list(self.primitives), stages=self.stages, per_edge=self.per_edge)
 
     # ------------------------------------------------------------------ blocks
     def hard_block(self, genotype: Genotype, reduction: bool) -> torch.Tensor:
@@ -99,13 +110,15 @@ class DartsEncoding:
         if len(blocks) != self.stages or len(stage_cells) != self.stages:
             raise PredictorError(f'the encoding has {self.stages} stages of cells; got '
                                  f'{len(blocks)} stage blocks and stage_cells {list(stage_cells)}')
-        parts = []
+        parts, counts = [], []
+        inputs = self.input_edges.to(blocks[0][0].device)
         for s, ((normal, reduce), n) in enumerate(zip(blocks, stage_cells)):
-            parts.append(normal.flatten() * (1. if n > 0 else 0.))
-            parts.append(reduce.flatten() * (1. if s > 0 else 0.))
+            for block, cells in ((normal, float(n)), (reduce, 1. if s > 0 else 0.)):
+                parts.append(block.flatten() * (1. if cells else 0.))
+                counts += [block[inputs].sum(0) * cells, block[~inputs].sum(0) * cells]
         ref = parts[0]
         macro = torch.tensor([float(C), float(input_size), *map(float, stage_cells)]).to(ref)
-        return torch.cat(parts + [macro])
+        return torch.cat((parts if self.per_edge else []) + counts + [macro])
 
     def of_network(self, genotypes: Sequence[Genotype], C: int, input_size: int,
                    stage_cells: Sequence[int]) -> torch.Tensor:

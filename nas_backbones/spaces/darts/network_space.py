@@ -48,8 +48,8 @@ class DartsNetworkSpace(NetworkSpace):
         genotype_per_stage: one genotype choice per stage (else one for the network).
         C, stage_cells, input_size: the choices.
         stem: ``'imagenet'`` or ``'cifar'``.
-        encoding: the latency predictor's op vocabulary and nodes, ``dict(steps=4,
-            primitives=[...])`` (default: the first genotype's).
+        encoding: the latency predictor's encoding, ``dict(steps=4, primitives=[...],
+            per_edge=False)`` (default: the first genotype's nodes and ops).
     """
 
     def __init__(self, genotypes: Union[str, Sequence[str]], C: Union[int, Sequence[int]],
@@ -82,11 +82,11 @@ class DartsNetworkSpace(NetworkSpace):
             raise SpaceDeclarationError(f'{w}.stem: {stem!r} is not one of {STEMS}')
         self.stem = stem
         first = self.genotypes[self.genotype_names[0]]
-        enc = dict(steps=first.steps, primitives=list(first.primitives), **(encoding or {}))
-        unknown = sorted(set(enc) - {'steps', 'primitives'})
+        enc = {'steps': first.steps, 'primitives': list(first.primitives), 'per_edge': False, **(encoding or {})}
+        unknown = sorted(set(enc) - {'steps', 'primitives', 'per_edge'})
         if unknown:
-            raise SpaceDeclarationError(f'{w}.encoding: unknown field(s) {unknown} (steps, primitives)')
-        self.encoding = DartsEncoding(enc['steps'], enc['primitives'], len(self.stage_cells))
+            raise SpaceDeclarationError(f'{w}.encoding: unknown field(s) {unknown} (steps, primitives, per_edge)')
+        self.encoding = DartsEncoding(enc['steps'], enc['primitives'], len(self.stage_cells), enc['per_edge'])
 
     @property
     def stages(self) -> int:
