@@ -2,9 +2,11 @@
 
 Samples ``--n`` random genotypes of the DARTS space, builds each one's network
 at a fixed macro-architecture (default: the tiny search's, C=8, 5 cells,
-64x64, 10 classes) and times it (eval mode, batch 1: the median of
-``--repeats`` calls, the smallest of ``--rounds`` such medians; eager
-PyTorch, and ONNX Runtime when it is installed). Each network is timed a
+64x64, 10 classes) and times it (eval mode, batch 1, one thread: the median
+of ``--repeats`` calls, the smallest of ``--rounds`` such medians; eager
+PyTorch, and ONNX Runtime when it is installed). ``--clock cpu`` (the
+default) times the process's CPU time, not the wall clock: on a machine
+shared with other jobs the wall clock mostly measures them. Each network is timed a
 second time at the end (``repeat``): the relative difference of the two
 is the measurement's own noise, a floor under any estimate's error. A random ``--holdout``
 of them is kept out of every fit. Compared on it, against the measured time:
@@ -22,7 +24,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 import time
 
 import torch
@@ -37,7 +38,9 @@ def run(args) -> dict:
     import nas_backbones  # noqa: F401
     from nas_backbones.core.predictor import (backends, fit_with_holdout, measure_latency,
                                               relative_errors)
-    from nas_backbones.spaces.darts import PCDartsSupernet, ResourceCost
+    from nas_backbones.core.latency import time_module
+    from nas_backbones.spaces.darts import PCDartsSupernet, build_op
+    from nas_backbones.spaces.darts.cost import edge_cost_tables
     from nas_backbones.spaces.darts.encoding import (DartsEncoding, network_of, sample_networks,
                                                      stage_cells_of)
     from nas_backbones.spaces.darts.macro import reduction_indices
@@ -53,7 +56,7 @@ def run(args) -> dict:
     if args.reuse:  # refit on the measurements of an earlier run (same --n, --seed, macro)
         with open(args.reuse) as f:
             old = json.load(f)
-        for key in ('n', 'seed', 'C', 'layers', 'input_size', 'num_classes'):
+        for key in ('n', 'seed', 'C', 'layers', 'input_size', 'num_classes', 'clock'):
             if old['settings'][key] != getattr(args, key):
                 raise SystemExit(f'--reuse {args.reuse}: measured with {key}={old["settings"][key]}')
         which = [b for b in old['measured'] if b in args.backends]
@@ -64,7 +67,7 @@ def run(args) -> dict:
         for i, s in enumerate(samples):
             net = network_of(s, 'imagenet', args.num_classes)
             for b in which:
-                out[b].append(measure_latency(net, shape, 'cpu', 1, args.repeats, b, args.rounds))
+                out[b].append(measure_latency(net, shape, 'cpu', 1, args.repeats, b, args.rounds, args.clock))
             if (i + 1) % 25 == 0:
                 print(f'pass {rep + 1}: measured {i + 1}/{len(samples)} ({time.perf_counter() - t0:.0f} s)',
                       file=sys.stderr)
@@ -73,21 +76,25 @@ def run(args) -> dict:
     features = {k: torch.stack([e.of_network(s['genotypes'], args.C, args.input_size, stage_cells)
                                 for s in samples]) for k, e in encodings.items()}
     encoding = encodings['predictor']
-    # The lookup table of the same network's ops (what a latency-aware cell search sums).
+    # The lookup table of the same network's ops (what a latency-aware cell search sums), timed
+    # alone on the same clock as the networks.
     t1 = time.perf_counter()
     supernet = PCDartsSupernet(num_classes=args.num_classes, C=args.C, layers=args.layers)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, 'table.json')
-        if args.reuse and 'table' in old:  # the table measured with those networks
-            from nas_backbones.core.latency import LATENCY_TABLE_FORMAT
-            with open(path, 'w') as f:
-                json.dump(dict(format=LATENCY_TABLE_FORMAT, device='cpu', batch=1,
-                               entries=old['table']), f)
-        cost = ResourceCost(supernet, weight=0., input_size=args.input_size, metric='latency',
-                            latency_table=path)
+    if args.reuse and 'table' in old:
+        table_costs = old['table']
+    else:
+        timer = time.process_time if args.clock == 'cpu' else time.perf_counter
+
+        def op_cost(name, C, stride, size):
+            if name == 'none':
+                return 0.
+            return time_module(build_op(name, C, stride, True), (C, *size), 'cpu', 1, 20, timer)
+        tables = edge_cost_tables(supernet, args.input_size, op_cost)
+        table_costs = {k: torch.tensor(tables[r]).sum(0).tolist() for k, r in (('normal', False), ('reduce', True))}
+    cost_normal, cost_reduce = torch.tensor(table_costs['normal']), torch.tensor(table_costs['reduce'])
     table_s = time.perf_counter() - t1
-    additive = torch.tensor([float((encoding.hard_block(s['genotypes'][0], False) * cost.cost_normal).sum()
-                                   + (encoding.hard_block(s['genotypes'][0], True) * cost.cost_reduce).sum())
+    additive = torch.tensor([float((encoding.hard_block(s['genotypes'][0], False) * cost_normal).sum()
+                                   + (encoding.hard_block(s['genotypes'][0], True) * cost_reduce).sum())
                              for s in samples])
     rows = []
     for b in which:
@@ -115,10 +122,10 @@ def run(args) -> dict:
                              **extra.get(name, {})))
     return dict(machine=info, settings=dict(n=args.n, holdout=args.holdout, C=args.C, layers=args.layers,
                                             input_size=args.input_size, num_classes=args.num_classes,
-                                            repeats=args.repeats, rounds=args.rounds,
+                                            repeats=args.repeats, rounds=args.rounds, clock=args.clock,
                                             hidden=args.hidden, steps=args.steps,
                                             seed=args.seed, backends=which, skipped_backends=skipped),
-                seconds=dict(measure=measure_s, table=table_s), table=cost.table.entries,
+                seconds=dict(measure=measure_s, table=table_s), table=table_costs,
                 rows=rows, measured=seconds, measured_again=again)
 
 
@@ -140,6 +147,8 @@ def main(argv=None) -> dict:
     p.add_argument('--hidden', type=int, nargs='+', default=[64, 64])
     p.add_argument('--steps', type=int, default=1000)
     p.add_argument('--reuse', metavar='JSON', help='refit on the measurements of an earlier --json run')
+    p.add_argument('--clock', choices=['cpu', 'wall'], default='cpu',
+                   help='cpu: this process\'s CPU time (default; a shared machine\'s neighbours left out), wall: the wall clock')
     p.add_argument('--rounds', type=int, default=3, help='timing rounds per network (the fastest round counts)')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--backends', nargs='+', default=['torch', 'onnxruntime'])

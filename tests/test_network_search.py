@@ -1,4 +1,5 @@
 """The network-level search: a non-dominated, feasible, reproducible front; resume; two workers; bad declarations."""
+import importlib.util
 import json
 import os
 import signal
@@ -6,6 +7,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -79,6 +81,54 @@ def test_front_is_non_dominated_feasible_reproducible_and_builds_the_networks(tm
         net = GenotypeClassifier(backbone=arch['backbone'], num_classes=10, auxiliary=False)
         assert macs_and_params(net, (3, arch['input_size'], arch['input_size'])) == \
             (point['objectives']['macs'], point['objectives']['params'])
+    # and the complexity tool measures a point as the search did
+    measured = load_tool('tools/analysis/complexity.py').main(
+        ['--pareto', str(tmp_path / 'a/pareto.json'), '--point', '0', '--num-classes', '10'])
+    assert (measured['flops'], measured['params']) == (a['points'][0]['objectives']['macs'],
+                                                       a['points'][0]['objectives']['params'])
+
+
+def load_tool(rel):
+    spec = importlib.util.spec_from_file_location(Path(rel).stem + '_tool', ROOT / rel)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_predicted_latency_objective_uses_a_predictor_measured_on_the_space(tmp_path):
+    """tools/analysis/latency_predictor.py on a network-search config, then the search predicts with it."""
+    from nas_backbones.core.predictor import LatencyPredictor, PredictorError
+    from nas_backbones.network_search.search import SearchSettings, run_search
+    pred = tmp_path / 'predictor.json'
+    cfg = search_cfg(objectives=['params', 'latency'], n_trials=3,
+                     latency=dict(source='predictor', predictor=str(pred)))
+    cfg.dump(str(tmp_path / 'search.py'))
+    load_tool('tools/analysis/latency_predictor.py').main(
+        [str(tmp_path / 'search.py'), '--out', str(pred), '--n', '8', '--repeats', '2', '--steps', '50'])
+    data = json.loads(pred.read_text())
+    assert data['measured'] == 8 and data['macro'] is None and data['sampled']['per_stage'] is True
+    assert data['macro_range']['C'] == [4, 8] and data['device_description']['device'] == 'cpu'
+    assert set(data['accuracy']) == {'train', 'holdout'} and data['accuracy']['holdout']['n'] == 2
+    front = run_search(cfg, str(tmp_path / 'work'))
+    settings = SearchSettings(cfg, str(tmp_path / 'work'))
+    model = LatencyPredictor.load(pred)
+    cands = json.loads((tmp_path / 'work/candidates.json').read_text())['candidates']
+    for c in cands:
+        arch = settings.space.suggest(optuna_fixed(c['params']))
+        with torch.no_grad():
+            assert c['metrics']['latency'] == pytest.approx(float(model(settings.space.encode(arch))), rel=1e-5)
+    assert front['points']
+    # a candidate outside what the predictor measured is refused, not extrapolated
+    data['macro_range']['C'] = [4, 4]
+    pred.write_text(json.dumps(data))
+    with pytest.raises(PredictorError, match=r'candidate: C=8 is outside what the latency predictor'):
+        run_search(search_cfg(objectives=['params', 'latency'], n_trials=6, space=dict(TINY_SPACE, C=[8]),
+                              latency=dict(source='predictor', predictor=str(pred))), str(tmp_path / 'other'))
+
+
+def optuna_fixed(params):
+    import optuna
+    return optuna.trial.FixedTrial(params)
 
 
 def test_resume_after_a_kill_and_two_workers_share_the_study(tmp_path):

@@ -74,6 +74,9 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     p.add_argument('--repeats', type=int, default=10, help='timed calls per network (median)')
     p.add_argument('--backend', default='torch', choices=['torch', 'onnxruntime'])
     p.add_argument('--threads', type=int, default=1, help='torch intra-op threads (default %(default)s)')
+    p.add_argument('--rounds', type=int, default=1, help='timing rounds per network, the fastest counts')
+    p.add_argument('--clock', choices=['wall', 'cpu'], default='wall',
+                   help='wall clock (default), or this process\'s CPU time (one thread on a shared CPU)')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--hidden', type=int, nargs='+', default=[64, 64], help='MLP widths')
     p.add_argument('--steps', type=int, default=1000, help='fitting steps (full batch)')
@@ -104,7 +107,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     for i, s in enumerate(samples):
         net = network_of(s, sp['stem'], sp['num_classes'])
         secs.append(measure_latency(net, (3, s['input_size'], s['input_size']), args.device,
-                                    args.batch, args.repeats, args.backend))
+                                    args.batch, args.repeats, args.backend, args.rounds, args.clock))
         feats.append(encoding.of_network(s['genotypes'], s['C'], s['input_size'], s['stage_cells']))
         if (i + 1) % 20 == 0 or i + 1 == len(samples):
             print(f'measured {i + 1}/{len(samples)} ({time.perf_counter() - t0:.0f} s)', flush=True)
@@ -114,7 +117,8 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
                    'input_size': [min(sp['input_size']), max(sp['input_size'])]}
     macro_range.update({f'stage_cells[{i}]': [min(c), max(c)] for i, c in enumerate(sp['stage_cells'])})
     meta = dict(device_description=device_description(args.device), batch=args.batch,
-                backend=args.backend, repeats=args.repeats, stem=sp['stem'], num_classes=sp['num_classes'],
+                backend=args.backend, repeats=args.repeats, rounds=args.rounds, clock=args.clock,
+                stem=sp['stem'], num_classes=sp['num_classes'],
                 measured=args.n, seed=args.seed, macro_range=macro_range,
                 macro=dict(C=sp['C'][0], input_size=sp['input_size'][0],
                            stage_cells=[c[0] for c in sp['stage_cells']]) if fixed else None,
