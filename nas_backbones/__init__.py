@@ -8,3 +8,4 @@ __version__ = '0.1.0'
 
 from . import compat  # noqa: F401,E402  fixes for mmdet 3.3 / mmengine 0.10.7 on torch 2.13
 from . import datasets, engine, evaluation, models, search  # noqa: F401,E402  register modules
+from .spaces import singlepath  # noqa: F401,E402  registers the Single-Path NAS space

@@ -1,0 +1,1 @@
+"""Search space families: each a supernet, its architecture parameters, derivation and derived networks."""
