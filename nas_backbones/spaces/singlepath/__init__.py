@@ -15,11 +15,12 @@ from .runtime import RuntimeModel, expected_runtime, layer_runtimes
 from .search_space import SinglePathSpace, SinglePathThresholds
 from .superkernel import SuperKernelMBConv
 from .supernet import SinglePathSupernet
+from .tf_optim import RMSpropTF, StaircaseExponentialLR
 
 __all__ = [
     'Architecture', 'ArchitectureError', 'LayerChoice', 'SinglePathBackbone', 'DEFAULT_BLOCKS',
     'VARIANTS', 'BlockSpec', 'Layout', 'LayoutError', 'make_layout', 'SinglePathClassifier',
     'indicator', 'indicator_dropout', 'MBConv', 'PUBLISHED', 'load_architecture', 'RuntimeModel',
     'expected_runtime', 'layer_runtimes', 'SinglePathSpace', 'SinglePathThresholds',
-    'SuperKernelMBConv', 'SinglePathSupernet',
+    'SuperKernelMBConv', 'SinglePathSupernet', 'RMSpropTF', 'StaircaseExponentialLR',
 ]
