@@ -139,14 +139,25 @@ class SinglePathSpace(BaseModule):
     # -------------------------------------------------------------- forward
     def forward(self, inputs: torch.Tensor, data_samples: Any = None,
                 mode: str = 'tensor') -> Union[dict, list, torch.Tensor]:
-        if mode not in ('loss', 'predict', 'tensor'):
-            raise ValueError(f"mode must be 'loss', 'predict' or 'tensor', got {mode!r}")
-        keep = self.keep_prob if self.training and self.in_warmup else None
-        logits = self.supernet(inputs, self.arch(), keep, self.dropout_rescale)
-        if mode == 'tensor':
-            return logits
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
         if mode == 'predict':
-            return attach_scores(logits, data_samples)
+            return self.predict(inputs, data_samples)
+        if mode == 'tensor':
+            return self.tensor(inputs)
+        raise ValueError(f"mode must be 'loss', 'predict' or 'tensor', got {mode!r}")
+
+    def tensor(self, inputs: torch.Tensor) -> torch.Tensor:
+        """Logits; during the warm-up and in training, with the indicator dropout."""
+        keep = self.keep_prob if self.training and self.in_warmup else None
+        return self.supernet(inputs, self.arch(), keep, self.dropout_rescale)
+
+    def predict(self, inputs: torch.Tensor, data_samples: Any = None) -> list:
+        return attach_scores(self.tensor(inputs), data_samples)
+
+    def loss(self, inputs: torch.Tensor, data_samples: Any) -> dict[str, torch.Tensor]:
+        """CE with label smoothing and the L2 term; ``runtime`` (R, no gradient) is logged."""
+        logits = self.tensor(inputs)
         labels = (data_samples.long().flatten().to(logits.device)
                   if isinstance(data_samples, torch.Tensor)
                   else class_labels(data_samples, logits.device, type(self).__name__))
