@@ -105,3 +105,22 @@ def test_bad_settings_are_named():
         RuntimeModel(layout, metric='energy')
     with pytest.raises(ValueError, match='input_size'):
         RuntimeModel(layout, input_size=(3, 4, 5))
+
+
+def test_latency_table_tool_measures_a_singlepath_config_then_reuses_it(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+    out = tmp_path / 'lat.json'
+    cmd = [sys.executable, 'tools/analysis/latency_table.py', 'configs/search/spnas_imagenet.py',
+           '--out', str(out), '--input-size', '32', '--threads', '1',
+           '--cfg-options', 'model.architecture.supernet.width_mult=0.25']
+    first = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr[-3000:]
+    entries = json.loads(out.read_text())['entries']
+    assert 'measured now' in first.stdout and f'{len(entries)} entries ({len(entries)} measured now)' in first.stdout
+    assert all(k.startswith('singlepath.') for k in entries)
+    again = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert f'{len(entries)} entries (0 measured now)' in again.stdout
+    assert json.loads(out.read_text())['entries'] == entries

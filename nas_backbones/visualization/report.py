@@ -16,7 +16,7 @@ from typing import Any, Optional, Union
 from ..utils.io import atomic_write_text
 from .cost import CostCache, CostSpec
 from .history import (KINDS, SearchHistory, load_history, parameter_free_counts, plot_alpha,
-                      plot_beta, plot_cost, plot_parameter_free)
+                      plot_beta, plot_cost, plot_parameter_free, read_entries)
 
 REPORT_DIR = 'report'
 
@@ -56,12 +56,37 @@ def find_config(work_dir: str) -> Optional[str]:
     return dumped[-1] if dumped else None
 
 
-def load_settings(path: str) -> tuple[list[tuple[str, str]], str]:
+# The same for a Single-Path NAS search (one level: no architecture split or optimizer).
+SINGLEPATH_SETTINGS = (
+    ('algorithm', 'model.type'),
+    ('search space', 'model.architecture.type'),
+    ('classes', 'model.architecture.supernet.num_classes'),
+    ('width multiplier', 'model.architecture.supernet.width_mult'),
+    ('block table', 'model.architecture.supernet.blocks'),
+    ('runtime model', 'model.architecture.runtime'),
+    ('λ (after the warm-up)', 'model.architecture.runtime_lambda'),
+    ('λ scale', 'model.architecture.runtime_scale'),
+    ('warm-up epochs', 'model.architecture.warmup_epochs'),
+    ('warm-up iterations', 'model.architecture.warmup_iters'),
+    ('indicator keep probability (warm-up)', 'model.architecture.keep_prob'),
+    ('label smoothing', 'model.architecture.label_smoothing'),
+    ('L2 in the loss', 'model.architecture.weight_decay'),
+    ('epochs', 'train_cfg.max_epochs'),
+    ('train split', 'train_dataloader.dataset.ann_file'),
+    ('batch size', 'train_dataloader.batch_size'),
+    ('images', 'train_dataloader.dataset.data_prefix'),
+    ('optimizer (weights and thresholds)', 'optim_wrapper.weights.optimizer'),
+    ('per-parameter settings', 'optim_wrapper.paramwise_cfg'),
+    ('seed', 'randomness.seed'),
+)
+
+
+def load_settings(path: str, table: tuple = SETTINGS) -> tuple[list[tuple[str, str]], str]:
     """Rows of the settings table and the config text."""
     from mmengine.config import Config
     cfg = Config.fromfile(path, import_custom_modules=False)
     rows = []
-    for label, key in SETTINGS:
+    for label, key in table:
         value: Any = cfg
         for part in key.split('.'):
             value = value.get(part) if hasattr(value, 'get') else None
@@ -108,7 +133,11 @@ def write_report(work_dir: Union[str, os.PathLike], cost: Optional[CostSpec] = C
     network once per distinct genotype).
     """
     from .cell_diagram import render_genotype
+    from .singlepath_history import is_singlepath_history
     work_dir = os.fspath(work_dir)
+    _, entries = read_entries(work_dir)
+    if is_singlepath_history(entries):
+        return write_singlepath_report(work_dir, entries, out_dir)
     history = load_history(work_dir)
     out_dir = out_dir or osp.join(work_dir, REPORT_DIR)
     os.makedirs(out_dir, exist_ok=True)
@@ -224,3 +253,37 @@ def _markdown(history: SearchHistory, images: dict, costs, spec: Optional[CostSp
     lines.append('')
     return '\n'.join(lines)
 
+
+def write_singlepath_report(work_dir: str, entries: list, out_dir: Optional[str] = None) -> str:
+    """The report of a Single-Path NAS search: final architecture, its runtime, the thresholds,
+    indicator margins, ops and runtime estimate per epoch, and the settings."""
+    from .singlepath_history import singlepath_section
+    out_dir = out_dir or osp.join(work_dir, REPORT_DIR)
+    os.makedirs(out_dir, exist_ok=True)
+    last = entries[-1]
+    warm = sum(bool(e.get('in_warmup')) for e in entries)
+    lines = [f'# Search report: {osp.basename(osp.abspath(work_dir))}', '',
+             f'Single-Path NAS: {len(entries)} epoch(s) recorded in `search_history.json` (last: '
+             f'epoch {last["epoch"]}, iteration {last.get("iter", "?")}; warm-up, with indicator '
+             f'dropout and λ = 0, in {warm} of them). Regenerate with '
+             '`python tools/analysis/search_report.py WORK_DIR`.', '']
+    lines += singlepath_section(entries, out_dir)
+    config = find_config(work_dir)
+    lines += ['## Search settings', '']
+    if config is None:
+        lines += ['No dumped config found in the work dir.', '']
+    else:
+        try:
+            rows, text = load_settings(config, SINGLEPATH_SETTINGS)
+        except Exception as e:  # a report without settings beats no report
+            rows, text = [('config', f'{osp.relpath(config, work_dir)} could not be read: '
+                                     f'{type(e).__name__}: {e}')], None
+        lines += [f'From `{osp.relpath(config, work_dir)}`.', '', '| setting | value |', '|---|---|']
+        lines += [f'| {k} | {str(v).replace("|", "/")} |' for k, v in rows]
+        lines.append('')
+        if text is not None:
+            lines += ['<details><summary>Full config</summary>', '', '```python', text.rstrip(),
+                      '```', '', '</details>', '']
+    readme = osp.join(out_dir, 'README.md')
+    atomic_write_text(readme, '\n'.join(lines))
+    return readme

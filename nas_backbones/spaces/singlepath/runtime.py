@@ -24,8 +24,10 @@ from typing import Callable, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
-from mmengine.dist import broadcast_object_list, get_rank, get_world_size
+from mmengine.dist import get_rank
 
+from ...core.cost import shared_from_rank0
+from ...core.latency import LatencyTable
 from .blocks import VARIANTS, Layout, LayerSpec
 from .mbconv import ConvBNAct, MBConv
 
@@ -155,18 +157,10 @@ class RuntimeModel(nn.Module):
         if len(size) != 2 or min(size) < 1:
             raise ValueError(f'runtime input_size must be N or (H, W), got {input_size!r}')
         self.metric, self.unit, self.input_size = metric, UNITS[metric], size
-        table = None
-        if metric == 'latency':
-            from .latency import SinglePathLatency
-            table = SinglePathLatency(latency_table, device, batch)
-            cost_of = table
-        else:
-            cost_of = _macs_cost
-        result = measure_costs(layout, size, cost_of, num_classes) if get_rank() == 0 else None
-        if get_world_size() > 1:  # one measurement, shared: every rank optimises the same loss
-            shared = [result]
-            broadcast_object_list(shared, src=0)
-            result = shared[0]
+        table = LatencyTable(latency_table, device, batch) if metric == 'latency' else None
+        cost_of = table.get if table is not None else _macs_cost
+        # One measurement, shared: every rank optimises the same loss.
+        result = shared_from_rank0(lambda: measure_costs(layout, size, cost_of, num_classes))
         if table is not None and get_rank() == 0:
             table.save()
         self.measured = table.measured if table is not None else 0

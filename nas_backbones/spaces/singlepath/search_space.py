@@ -17,15 +17,15 @@ should be 0 (the gradient is the same).
 """
 from __future__ import annotations
 
-from typing import Any, Optional, Union
+from typing import Any, Optional
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmdet.registry import MODELS
 from mmengine.logging import MessageHub
-from mmengine.model import BaseModule
 
+from ...core.search_space import SearchSpace
 from .architecture import Architecture, LayerChoice
 from .classifier import attach_scores, class_labels
 from .runtime import RuntimeModel, layer_runtimes
@@ -49,7 +49,7 @@ class SinglePathThresholds(nn.Module):
 
 
 @MODELS.register_module()
-class SinglePathSpace(BaseModule):
+class SinglePathSpace(SearchSpace):
     """Single-Path NAS as a search space of the search core.
 
     Args:
@@ -124,12 +124,6 @@ class SinglePathSpace(BaseModule):
             return (hub.get_info('iter') or 0) < self.warmup_iters
         return (hub.get_info('epoch') or 0) < self.warmup_epochs
 
-    def weight_parameters(self) -> list[nn.Parameter]:
-        return list(self.supernet.parameters())
-
-    def arch_parameters(self) -> list[nn.Parameter]:
-        return list(self.arch.parameters())
-
     def decayed_parameters(self) -> list[nn.Parameter]:
         """What the L2 term covers: every parameter but BatchNorm's, thresholds included."""
         norm = {id(p) for m in self.supernet.modules()
@@ -137,16 +131,6 @@ class SinglePathSpace(BaseModule):
         return [p for p in self.supernet.parameters() if id(p) not in norm] + self.arch_parameters()
 
     # -------------------------------------------------------------- forward
-    def forward(self, inputs: torch.Tensor, data_samples: Any = None,
-                mode: str = 'tensor') -> Union[dict, list, torch.Tensor]:
-        if mode == 'loss':
-            return self.loss(inputs, data_samples)
-        if mode == 'predict':
-            return self.predict(inputs, data_samples)
-        if mode == 'tensor':
-            return self.tensor(inputs)
-        raise ValueError(f"mode must be 'loss', 'predict' or 'tensor', got {mode!r}")
-
     def tensor(self, inputs: torch.Tensor) -> torch.Tensor:
         """Logits; during the warm-up and in training, with the indicator dropout."""
         keep = self.keep_prob if self.training and self.in_warmup else None
