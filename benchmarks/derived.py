@@ -5,7 +5,9 @@ downloaded; ``init_weights`` is never called):
 
 - ``pcdarts``: ``configs/ssd_pcdarts_coco.py`` (PC_DARTS_image, C=48, 14 cells);
 - ``ssd300_vgg16``: ``mmdet::ssd/ssd300_coco.py``;
-- ``ssdlite_mobilenetv2``: ``mmdet::ssd/ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py``.
+- ``ssdlite_mobilenetv2``: ``mmdet::ssd/ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py``;
+- ``ssdlite_spnas``: ``configs/ssdlite_spnas_coco.py`` (SSDLite with the SPNAS_Pixel1 backbone);
+- ``ssdlite_pcdarts``: ``configs/ssdlite_pcdarts_coco.py`` (SSDLite with the PC-DARTS backbone).
 
 Each is measured whole (backbone + neck + head convolutions: the detector's
 ``tensor`` mode, without anchor decoding and NMS, whose cost with random weights
@@ -43,6 +45,8 @@ MODELS = {
     'pcdarts': str(ROOT / 'configs' / 'ssd_pcdarts_coco.py'),
     'ssd300_vgg16': 'mmdet::ssd/ssd300_coco.py',
     'ssdlite_mobilenetv2': 'mmdet::ssd/ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py',
+    'ssdlite_spnas': str(ROOT / 'configs' / 'ssdlite_spnas_coco.py'),
+    'ssdlite_pcdarts': str(ROOT / 'configs' / 'ssdlite_pcdarts_coco.py'),
 }
 
 
@@ -124,7 +128,8 @@ def table(result: dict) -> str:
 
 def parser() -> argparse.ArgumentParser:
     p = benchmark_parser(__doc__, repeats=5)
-    p.add_argument('--models', nargs='+', default=list(MODELS), choices=list(MODELS))
+    p.add_argument('--models', nargs='+', default=['pcdarts', 'ssd300_vgg16', 'ssdlite_mobilenetv2'],
+                   choices=list(MODELS))
     p.add_argument('--sizes', nargs='+', type=int, default=[300, 320])
     p.add_argument('--batches', nargs='+', type=int, default=[1, 32])
     p.add_argument('--compile', action='store_true',
