@@ -81,8 +81,11 @@ class SinglePathSpace(SearchSpace):
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         cfg = dict(supernet or {})
-        cfg.pop('type', None)
-        self.supernet = SinglePathSupernet(**cfg)
+        cfg.setdefault('type', 'SinglePathSupernet')
+        cfg.setdefault('_scope_', 'mmdet')
+        self.supernet: SinglePathSupernet = MODELS.build(cfg)
+        if not isinstance(self.supernet, SinglePathSupernet):
+            raise TypeError(f'SinglePathSpace: supernet {cfg["type"]!r} is not a SinglePathSupernet')
         self.arch = SinglePathThresholds(self.supernet.num_searchable)
         self.runtime = (RuntimeModel(self.supernet.layout, num_classes=self.supernet.num_classes,
                                      **runtime) if runtime is not None else None)

@@ -126,14 +126,14 @@ class SuperKernelMBConv(nn.Module):
         y = self.expand(x)
         y = F.conv2d(y, kernel, None, self.stride, SUPER_KERNEL // 2, groups=y.size(1))
         y = dw.act(dw.bn(y)) if hasattr(dw, 'act') else dw.bn(y)
-        on50 = (d.d50c != 0).to(y.dtype)
-        on100 = (d.d100c != 0).to(y.dtype)
-        c50 = self.c50.to(y).view(1, -1, 1, 1)
-        y = forward_mask(y, on50 * (c50 + on100 * (1 - c50)))
+        on50, on100 = bool(d.d50c.detach() != 0), bool(d.d100c.detach() != 0)
+        if not (on50 and on100):  # some channels are off: make them exactly 0
+            c50 = self.c50.to(y).view(1, -1, 1, 1)
+            y = forward_mask(y, float(on50) * (c50 + float(on100) * (1 - c50)))
         y = self.project(y)
         if not self.residual:
             return y
-        return x + forward_mask(y, on50)
+        return x + (y if on50 else forward_mask(y, torch.zeros((), dtype=y.dtype, device=y.device)))
 
     # ---------------------------------------------------------------- export
     @torch.no_grad()
