@@ -46,3 +46,21 @@ def test_report_section_shows_the_search_epoch_by_epoch(tmp_path):
     assert rows[2].split(' | ')[2].split()[0] == 'k3e3' and rows[1].split(' | ')[2].split()[0] == 'k5e6'
     assert f'`{s.derive().to_text()}`' in text
     assert float(rows[2].rstrip(' |').split(' | ')[-1]) < float(rows[1].rstrip(' |').split(' | ')[-1])
+
+
+def test_command_line_draws_a_file_and_names_a_bad_one(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+    out = tmp_path / 'pixel1.svg'
+    proc = subprocess.run([sys.executable, 'tools/visualize_architecture.py', 'SPNAS_Pixel1', '--out',
+                           str(out)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert out.is_file()
+    assert svg_texts(out).count('k5e6') == 1 + 7
+    bad = tmp_path / 'architecture.json'
+    bad.write_text('{"blocks": [{"channels": 16, "stride": 3, "layers": [{"kernel": 3, "expansion": 1}]}]}')
+    proc = subprocess.run([sys.executable, 'tools/visualize_architecture.py', str(bad)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and 'blocks[0].stride: expected 1 or 2' in proc.stderr
