@@ -7,7 +7,7 @@
 #    configs/ssdlite_spnas_coco.py takes as model.backbone.arch (add model.backbone.width_mult=1.0
 #    to train it at full width).
 # The reference's recipe at a small scale: the supernet at width 0.5, 64 px crops, batch 16,
-# 4 epochs of which 1 is warm-up, FLOPs as the runtime; about 2 minutes on one CPU thread.
+# 4 epochs of which 1 is warm-up, FLOPs as the runtime; 1.5-4.5 minutes on one CPU thread.
 # The thresholds learn at 250x the weights' rate (1.0): they start about 9 below the kernel
 # norms and would not get there in 96 steps at the reference's rate (a deliberate deviation,
 # see docs/). It checks the path (search, derivation, report, detector), not the search quality.

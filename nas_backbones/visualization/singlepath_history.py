@@ -33,6 +33,11 @@ def _warmup_spans(entries) -> list[tuple[float, float]]:
     return [(e['epoch'] - 0.5, e['epoch'] + 0.5) for e in entries if e.get('in_warmup')]
 
 
+def _epoch_ticks(ax) -> None:
+    from matplotlib.ticker import MaxNLocator
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
 def _searchable_ops(entry: dict) -> list[str]:
     arch = Architecture.from_dict(entry['architecture'], source=f'epoch {entry["epoch"]}')
     return [c.op for spec, c in arch.layers() if spec.searchable]
@@ -51,11 +56,12 @@ def plot_ops(entries: Sequence[dict], path: Union[str, os.PathLike]) -> str:
     ax.imshow(grid, cmap=cmap, vmin=-0.5, vmax=len(OPS) - 0.5, aspect='auto', interpolation='nearest',
               extent=(ep[0] - 0.5, ep[-1] + 0.5, len(grid) - 0.5, -0.5))
     for a, b in _warmup_spans(entries):
-        ax.axvspan(a, b, ymin=0.98, ymax=1., color='#000000', lw=0)
+        ax.axvspan(a, b, ymin=1.01, ymax=1.04, color='#000000', lw=0, clip_on=False)
     ax.set_yticks(range(len(grid)))
     ax.set_yticklabels([f'layer {i}' for i in entries[-1]['searchable_layers']], fontsize=6)
     ax.set_xlabel('epoch (black bar: warm-up)')
-    ax.set_title('Op of each searchable layer', fontsize=9)
+    _epoch_ticks(ax)
+    ax.set_title('Op of each searchable layer', fontsize=9, pad=12)
     fig.legend(handles=[Patch(facecolor=OP_COLORS[o], edgecolor='#333333', label=o) for o in OPS],
                loc='center right', fontsize=7, frameon=False)
     return save_figure(fig, path)
@@ -81,13 +87,15 @@ def plot_thresholds(entries: Sequence[dict], path: Union[str, os.PathLike]) -> s
                                    extent=extent, vmin=min(0., -tmax * 0.05), vmax=tmax)
         im_m = axes[1, col].imshow(m, cmap='RdBu', aspect='auto', interpolation='nearest',
                                    extent=extent, vmin=-mmax, vmax=mmax)
-        axes[0, col].set_title(f'{THRESHOLDS[col]} ({DECISIONS[col]})', fontsize=8)
+        axes[0, col].set_title(f'{THRESHOLDS[col]} ({DECISIONS[col]})', fontsize=8, pad=10)
         axes[1, col].set_xlabel('epoch')
+        _epoch_ticks(axes[1, col])
         fig.colorbar(im_t, ax=axes[0, col], fraction=0.05, pad=0.02)
         fig.colorbar(im_m, ax=axes[1, col], fraction=0.05, pad=0.02)
         for a, b in _warmup_spans(entries):
             for row in range(2):
-                axes[row, col].axvspan(a, b, ymin=0.97, ymax=1., color='#000000', lw=0)
+                axes[row, col].axvspan(a, b, ymin=1.01, ymax=1.04, color='#000000', lw=0,
+                                       clip_on=False)
     for row, label in ((0, 'threshold'), (1, 'norm - threshold\n(blue: on)')):
         axes[row, 0].set_yticks(range(len(layers)))
         axes[row, 0].set_yticklabels([str(i) for i in layers], fontsize=6)
@@ -108,6 +116,7 @@ def plot_runtime(entries: Sequence[dict], path: Union[str, os.PathLike]) -> Opti
     ax.plot(ep, [e['runtime'] for e in entries], color='#e6550d', lw=2,
             marker='o' if len(ep) < 30 else None)
     ax.set_xlabel('epoch (shaded: warm-up, lambda = 0)')
+    _epoch_ticks(ax)
     ax.set_ylabel(f'R ({entries[-1]["runtime_unit"]})')
     ax.grid(alpha=0.3)
     ax.ticklabel_format(axis='y', useOffset=False)
