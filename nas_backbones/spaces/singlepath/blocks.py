@@ -76,9 +76,15 @@ DEFAULT_STEM, DEFAULT_HEAD = 32, 1280
 
 
 def round_channels(channels: int, width_mult: float, divisor: int = 8) -> int:
-    """``channels * width_mult`` rounded to a multiple of ``divisor``, never 10% below it."""
-    from mmdet.models.utils import make_divisible
-    return make_divisible(channels * width_mult, divisor)
+    """``channels * width_mult`` rounded to a multiple of ``divisor``, never 10% below it.
+
+    MnasNet's ``round_filters``; the same as ``mmdet.models.utils.make_divisible``
+    (tested), written out because importing ``mmdet.models`` would pull
+    matplotlib into ``import nas_backbones``.
+    """
+    value = channels * width_mult
+    rounded = max(divisor, int(value + divisor / 2) // divisor * divisor)
+    return rounded + divisor if rounded < 0.9 * value else rounded
 
 
 @dataclass(frozen=True)
