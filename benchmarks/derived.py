@@ -70,14 +70,16 @@ def build_detector(config: str) -> nn.Module:
 
 
 def latency(fn, x: torch.Tensor, repeats: int) -> dict:
+    """Wall and CPU time of one call; the CPU time (this process) suffers less from a loaded machine."""
     with torch.no_grad():
         fn(x)  # warm-up
-        samples = []
+        samples, cpu = [], []
         for _ in range(repeats):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             fn(x)
             samples.append(time.perf_counter() - t0)
-    return dict(median_s=statistics.median(samples), min_s=min(samples))
+            cpu.append(time.process_time() - c0)
+    return dict(median_s=statistics.median(samples), min_s=min(samples), cpu_s=statistics.median(cpu))
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -102,6 +104,7 @@ def run(args: argparse.Namespace) -> dict:
                     reps = args.repeats if b <= 4 else args.repeats_large
                     t = latency(fn, torch.randn(b, 3, size, size), reps)
                     row[f'latency_b{b}_ms'] = 1e3 * t['median_s']
+                    row[f'cpu_b{b}_ms'] = 1e3 * t['cpu_s']
                     row[f'images_per_s_b{b}'] = b / t['median_s']
                 rows.append(row)
                 print(f'{name} {part} {size}: ' + ', '.join(
@@ -121,9 +124,16 @@ def table(result: dict) -> str:
             ('gflops', 'GMACs')]
     cols += [(f'latency_b{n}_ms', f'latency b{n} ms') for n in b]
     cols += [(f'images_per_s_b{max(b)}', f'img/s b{max(b)}')]
+    if args_cpu(result):
+        cols += [(f'cpu_b{n}_ms', f'CPU b{n} ms') for n in b]
     if any(r.get('compiled') for r in result['rows']):
         cols += [('compile_s', 'compile s')]
     return fmt_table(result['rows'], cols)
+
+
+def args_cpu(result: dict) -> bool:
+    """Older results have no CPU times."""
+    return all(f'cpu_b{result["settings"]["batches"][0]}_ms' in r for r in result['rows'])
 
 
 def parser() -> argparse.ArgumentParser:

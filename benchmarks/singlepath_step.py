@@ -122,15 +122,17 @@ def time_steps(runs: dict, batches: dict, repeats: int) -> dict:
     for algo, optim, one_level in runs.values():
         algo.train_step(step_data(batches, one_level), optim)
     wall = {k: [] for k in runs}
+    cpu = {k: [] for k in runs}
     order = list(runs)
     for r in range(repeats):
         for name in (order if r % 2 == 0 else order[::-1]):
             algo, optim, one_level = runs[name]
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             algo.train_step(step_data(batches, one_level), optim)
             wall[name].append(time.perf_counter() - t0)
-    return {k: dict(step_s=statistics.median(v), step_min_s=min(v), samples_s=[round(t, 4) for t in v])
-            for k, v in wall.items()}
+            cpu[name].append(time.process_time() - c0)
+    return {k: dict(step_s=statistics.median(v), step_min_s=min(v), cpu_s=statistics.median(cpu[k]),
+                    samples_s=[round(t, 4) for t in v]) for k, v in wall.items()}
 
 
 def step_data(batches: dict, one_level: bool) -> dict:
@@ -162,6 +164,7 @@ def run(args: argparse.Namespace) -> dict:
     for r in rows:
         r['act_ratio_to_singlepath'] = r['act_mb_per_image'] / base['act_mb_per_image']
         r['step_ratio_to_singlepath'] = r['step_s'] / base['step_s']
+        r['cpu_ratio_to_singlepath'] = r['cpu_s'] / base['cpu_s']
     return dict(benchmark='singlepath_step', machine=info, settings=dict(
         threads=args.threads, repeats=args.repeats, batch=args.batch, size=args.size,
         num_classes=args.num_classes, width=args.width, ks=args.ks,
@@ -173,7 +176,8 @@ def run(args: argparse.Namespace) -> dict:
 def table(result: dict) -> str:
     cols = [('supernet', 'supernet'), ('level', 'search'), ('batch', 'batch'), ('input', 'input'),
             ('params_m', 'params M'), ('step_s', 'step s'), ('images_per_s', 'img/s'),
-            ('step_ratio_to_singlepath', 'step time / single-path'),
+            ('step_ratio_to_singlepath', 'step time / single-path'), ('cpu_s', 'CPU s'),
+            ('cpu_ratio_to_singlepath', 'CPU time / single-path'),
             ('act_mb_per_image', 'act. MB/img'), ('act_ratio_to_singlepath', 'act. / single-path')]
     return fmt_table(result['rows'], cols)
 

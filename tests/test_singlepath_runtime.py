@@ -124,3 +124,34 @@ def test_latency_table_tool_measures_a_singlepath_config_then_reuses_it(tmp_path
     again = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert f'{len(entries)} entries (0 measured now)' in again.stdout
     assert json.loads(out.read_text())['entries'] == entries
+
+
+def test_a_table_where_k5e6_is_not_the_dearest_is_flagged(tmp_path):
+    import logging
+
+    from mmengine.logging import MMLogger
+    layout = make_layout(TINY, stem_channels=8, head_channels=32)
+    path = tmp_path / 'lat.json'
+    RuntimeModel(layout, input_size=16, metric='latency', latency_table=str(path), num_classes=10)
+    data = json.loads(path.read_text())
+    data['entries'] = {k: (2e-3 if '|k=3|e=3|' in k else 1e-3) for k in data['entries']}
+    data['device'] = 'phone'
+    path.write_text(json.dumps(data))
+
+    class Keep(logging.Handler):
+        def __init__(self):
+            super().__init__()
+            self.messages = []
+
+        def emit(self, record):
+            self.messages.append(record.getMessage())
+
+    logger, keep = MMLogger.get_current_instance(), Keep()
+    logger.addHandler(keep)
+    try:
+        RuntimeModel(layout, input_size=16, metric='latency', latency_table=str(path),
+                     device='phone', num_classes=10)
+    finally:
+        logger.removeHandler(keep)
+    assert any('k5e6 is not the dearest variant in 4 layer(s): layer 1 (k3e3 0.002' in m
+               for m in keep.messages), keep.messages

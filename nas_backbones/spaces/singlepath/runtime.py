@@ -165,11 +165,26 @@ class RuntimeModel(nn.Module):
             table.save()
         self.measured = table.measured if table is not None else 0
         costs, const = result
+        self._check_order(layout, costs, latency_table)
         scale = SCALE[metric]
         self.register_buffer('costs', torch.tensor(costs, dtype=torch.float64) * scale,
                              persistent=False)
         self.const = const * scale
         self.searchable = [s.index for s in layout.searchable]
+
+    @staticmethod
+    def _check_order(layout: Layout, costs: list, source: Optional[str]) -> None:
+        """Warn where k5e6 is not the dearest variant: the formula's ratio r then exceeds 1 and
+        its gradient favours the larger kernel (a noisy or odd measurement, worth a look)."""
+        from mmengine.logging import print_log
+        odd = [f'layer {spec.index} ({", ".join(f"{v} {c:.3g}" for v, c in zip(VARIANTS, row))})'
+               for spec, row in zip(layout.searchable, costs) if max(row) > row[3]]
+        if odd:
+            print_log(f'runtime model{f" ({source})" if source else ""}: k5e6 is not the dearest '
+                      f'variant in {len(odd)} layer(s): {"; ".join(odd[:3])}'
+                      f'{" ..." if len(odd) > 3 else ""}. The reference formula assumes it is; '
+                      'check the measurements (a loaded machine makes them noisy).',
+                      logger='current', level=30)
 
     def forward(self, decisions: torch.Tensor) -> torch.Tensor:
         """``R`` (in :attr:`unit`) for (searchable layers, 3) decisions; differentiable."""
