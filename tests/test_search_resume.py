@@ -9,7 +9,8 @@ import time
 import pytest
 import torch
 
-import nas_backbones  # noqa: F401  registers the types checkpoints carry as safe for weights-only loading
+import nas_backbones  # noqa: F401
+from nas_backbones.compat import checkpoint_loading  # the types mmengine checkpoints carry
 
 from tests.conftest import ROOT
 
@@ -53,8 +54,9 @@ def log_text(work_dir):
 
 def assert_same_search(full, resumed, checkpoint: str) -> None:
     """Weights, alpha/beta, both optimizer states, history and genotype: bit-identical on CPU."""
-    a = torch.load(full / checkpoint, weights_only=True)
-    b = torch.load(resumed / checkpoint, weights_only=True)
+    with checkpoint_loading():
+        a = torch.load(full / checkpoint, weights_only=True)
+        b = torch.load(resumed / checkpoint, weights_only=True)
     assert a['state_dict'].keys() == b['state_dict'].keys()
     for k in a['state_dict']:
         assert torch.equal(a['state_dict'][k], b['state_dict'][k]), k
@@ -130,7 +132,8 @@ def test_iteration_checkpoint_mid_epoch_with_workers_then_resume_is_exact(tiny_i
     killed = search(cfg, tmp_path / 'killed')
     assert killed.wait(timeout=300) == -signal.SIGKILL, killed.stderr.read().decode()[-3000:]
     assert (tmp_path / 'killed/last_checkpoint').read_text().strip().endswith('iter_12.pth')
-    ckpt = torch.load(tmp_path / 'killed/iter_12.pth', weights_only=True)
+    with checkpoint_loading():
+        ckpt = torch.load(tmp_path / 'killed/iter_12.pth', weights_only=True)
     assert (ckpt['meta']['epoch'], ckpt['meta']['iter']) == (2, 12)  # mid-epoch: epoch 3 not finished
 
     monkeypatch.delenv('KILL_AT_ITER')

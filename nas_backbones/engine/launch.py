@@ -5,7 +5,8 @@ import argparse
 import os
 import os.path as osp
 import warnings
-from typing import Optional, Sequence
+from contextlib import nullcontext
+from typing import ContextManager, Optional, Sequence
 
 from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
@@ -107,5 +108,14 @@ def build_runner(cfg: Config) -> Runner:
 def main_train(description: str, argv: Optional[Sequence[str]] = None) -> Runner:
     args = train_arg_parser(description).parse_args(argv)
     runner = build_runner(load_train_config(args))
-    runner.train()
+    with loading_scope(runner):
+        runner.train()
     return runner
+
+
+def loading_scope(runner: Runner) -> ContextManager:
+    """Where a plain Runner (a config without ``runner_type='NASRunner'``) loads checkpoints,
+    the weights-only allow-list that NASRunner applies itself."""
+    from ..compat import checkpoint_loading
+    from .runner import NASRunner
+    return nullcontext() if isinstance(runner, NASRunner) else checkpoint_loading()

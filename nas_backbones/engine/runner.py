@@ -1,5 +1,6 @@
-"""A Runner that writes checkpoints atomically, runs distributed on CPUs, and accepts mmdet's
-dataloader defaults with ``num_workers=0``."""
+"""A Runner that writes checkpoints atomically, runs distributed on CPUs, accepts mmdet's
+dataloader defaults with ``num_workers=0``, and loads mmengine checkpoints under torch's weights-only
+loader."""
 from __future__ import annotations
 
 import os
@@ -19,6 +20,8 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
+from ..compat import checkpoint_loading
+
 
 @RUNNERS.register_module()
 class NASRunner(Runner):
@@ -29,8 +32,19 @@ class NASRunner(Runner):
     machine or when debugging). MMEngine gives DDP ``device_ids=[LOCAL_RANK]``,
     which torch refuses for a CPU module. Select it with
     ``runner_type='NASRunner'``; mmdet's own ``tools/train.py`` and
-    ``tools/test.py`` build it too.
+    ``tools/test.py`` build it too, so this holds there as well:
+
+    - checkpoints are loaded (resume, ``load_from``, a ``Pretrained``
+      init_cfg) inside :func:`nas_backbones.compat.checkpoint_loading`;
     """
+
+    def load_checkpoint(self, *args, **kwargs):
+        with checkpoint_loading():  # resume() loads through here too
+            return super().load_checkpoint(*args, **kwargs)
+
+    def _init_model_weights(self) -> None:
+        with checkpoint_loading():  # init_cfg=dict(type='Pretrained', ...) loads a checkpoint
+            super()._init_model_weights()
 
     def wrap_model(self, model_wrapper_cfg: Optional[Dict], model: nn.Module) -> nn.Module:
         if self.distributed and not torch.cuda.is_available():
