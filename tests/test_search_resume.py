@@ -144,3 +144,54 @@ def test_iteration_checkpoint_mid_epoch_with_workers_then_resume_is_exact(tiny_i
     assert 'Epoch(train) [3][3/5]' in log and 'Epoch(train) [3][2/5]' not in log
 
     assert_same_search(tmp_path / 'full', tmp_path / 'killed', 'iter_15.pth')
+
+
+CTRL_C_HOOK = '''
+import os, signal
+from mmdet.registry import HOOKS
+from mmengine.hooks import Hook
+
+
+@HOOKS.register_module()
+class CtrlCInIter(Hook):
+    """Sends its own process SIGINT at the start of iteration CTRL_C_AT_ITER, as a user's Ctrl-C mid-step."""
+    priority = 'HIGHEST'
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        if runner.iter + 1 == int(os.environ.get('CTRL_C_AT_ITER', '0')):
+            os.kill(os.getpid(), signal.SIGINT)
+'''
+CTRL_C = """
+custom_imports = dict(imports=['nas_backbones', 'nas_backbones.visualization.report_hook', 'ctrl_c_hook'])
+custom_hooks = [dict(type='GenotypeHook'), dict(type='RNGStateHook'), dict(type='SearchReportHook'),
+                dict(type='CtrlCInIter')]
+"""
+
+
+def test_ctrl_c_mid_epoch_keeps_the_iteration_and_the_resumed_search_is_exact(tiny_imagenet, tmp_path,
+                                                                            monkeypatch):
+    """Ctrl-C in iteration 12 (epoch 3, only epoch checkpoints configured): exit 130 with a message,
+    no traceback; iter_12.pth is written, and resuming from it ends bit-identical to a full run."""
+    (tmp_path / 'ctrl_c_hook.py').write_text(CTRL_C_HOOK)
+    monkeypatch.setenv('PYTHONPATH', os.pathsep.join(filter(None, [str(tmp_path), os.environ.get('PYTHONPATH')])))
+    cfg = search_config(tiny_imagenet, tmp_path, CTRL_C)
+
+    full = search(cfg, tmp_path / 'full')
+    assert full.wait(timeout=300) == 0, full.stderr.read().decode()[-3000:]
+
+    monkeypatch.setenv('CTRL_C_AT_ITER', '12')
+    stopped = search(cfg, tmp_path / 'stopped')
+    assert stopped.wait(timeout=300) == 130
+    err = stopped.stderr.read().decode()
+    assert 'Traceback' not in err and 'KeyboardInterrupt' not in err, err[-3000:]
+    assert 'Ctrl-C: stopping after this iteration' in err
+    log = log_text(tmp_path / 'stopped')
+    assert f"saved that iteration to {tmp_path / 'stopped/iter_12.pth'}" in log
+    assert f"--resume continues from {tmp_path / 'stopped/iter_12.pth'}: python tools/search.py" in log
+    assert (tmp_path / 'stopped/last_checkpoint').read_text().strip().endswith('iter_12.pth')
+
+    monkeypatch.delenv('CTRL_C_AT_ITER')
+    resumed = search(cfg, tmp_path / 'stopped', '--resume')
+    assert resumed.wait(timeout=300) == 0, resumed.stderr.read().decode()[-3000:]
+    assert 'Epoch(train) [3][3/5]' in log_text(tmp_path / 'stopped')
+    assert_same_search(tmp_path / 'full', tmp_path / 'stopped', 'epoch_3.pth')
