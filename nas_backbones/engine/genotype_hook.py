@@ -24,7 +24,7 @@ def unwrap(model):
 
 @HOOKS.register_module()
 class GenotypeHook(Hook):
-    """After every epoch: derive the genotype, log it as JSON, append alpha/beta to the history.
+    """After every epoch: derive the genotype, write it and the alpha/beta history, log one line.
 
     ``WORK_DIR/genotype.json`` always holds the latest derived genotype (the
     last epoch's at the end, which is what PC-DARTS reports) and
@@ -60,7 +60,9 @@ class GenotypeHook(Hook):
                  'genotype': genotype.to_dict()}
         entry.update(algo.arch.snapshot())
         self.history.append(entry)
-        runner.logger.info(f'epoch {runner.epoch + 1} genotype:\n{genotype.to_json()}')
+        # One line: the genotype itself is in genotype.json and the history file.
+        runner.logger.info(f'epoch {runner.epoch + 1}: genotype -> {GENOTYPE_FILE}, alpha/beta -> '
+                           f'{HISTORY_FILE} ({_summary(genotype)})')
         self._write(runner, genotype)
 
     @master_only
@@ -68,6 +70,16 @@ class GenotypeHook(Hook):
         atomic_write_text(osp.join(runner.work_dir, HISTORY_FILE),
                           json.dumps({'history': self.history}, indent=1))
         genotype.save(osp.join(runner.work_dir, GENOTYPE_FILE))
+
+
+def _summary(genotype) -> str:
+    """How many of each cell's genes are parameter-free (the skip-connect collapse DARTS users watch)."""
+    free = ('skip_connect', 'max_pool_3x3', 'avg_pool_3x3')
+    parts = []
+    for kind, genes in (('normal', genotype.normal), ('reduce', genotype.reduce)):
+        n = sum(op in free for op, _ in genes)
+        parts.append(f'{kind}: {n} of {len(genes)} genes parameter-free')
+    return ', '.join(parts)
 
 
 def check_ranks_agree(arch: torch.nn.Module, epoch: int, atol: float = 0.) -> None:
