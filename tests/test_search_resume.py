@@ -154,14 +154,17 @@ from mmengine.hooks import Hook
 
 @HOOKS.register_module()
 class CtrlCInIter(Hook):
-    """Sends its own process SIGINT at the start of iteration CTRL_C_AT_ITER, as a user's Ctrl-C mid-step."""
+    """SIGINT to the whole process group (main process and dataloader workers), as a terminal's
+    Ctrl-C does, at the start of iteration CTRL_C_AT_ITER: mid-step."""
     priority = 'HIGHEST'
 
     def before_train_iter(self, runner, batch_idx, data_batch=None):
         if runner.iter + 1 == int(os.environ.get('CTRL_C_AT_ITER', '0')):
-            os.kill(os.getpid(), signal.SIGINT)
+            os.killpg(os.getpgrp(), signal.SIGINT)
 '''
 CTRL_C = """
+for loader in (train_dataloader, train_cfg['arch_dataloader']):  # workers get the Ctrl-C too
+    loader.update(num_workers=1, persistent_workers=True)
 custom_imports = dict(imports=['nas_backbones', 'nas_backbones.visualization.report_hook', 'ctrl_c_hook'])
 custom_hooks = [dict(type='GenotypeHook'), dict(type='RNGStateHook'), dict(type='SearchReportHook'),
                 dict(type='CtrlCInIter')]
@@ -170,8 +173,9 @@ custom_hooks = [dict(type='GenotypeHook'), dict(type='RNGStateHook'), dict(type=
 
 def test_ctrl_c_mid_epoch_keeps_the_iteration_and_the_resumed_search_is_exact(tiny_imagenet, tmp_path,
                                                                             monkeypatch):
-    """Ctrl-C in iteration 12 (epoch 3, only epoch checkpoints configured): exit 130 with a message,
-    no traceback; iter_12.pth is written, and resuming from it ends bit-identical to a full run."""
+    """Ctrl-C in iteration 12 (epoch 3, only epoch checkpoints configured, worker processes): exit 130
+    with a message, no traceback; iter_12.pth is written, and resuming from it ends bit-identical
+    to a full run."""
     (tmp_path / 'ctrl_c_hook.py').write_text(CTRL_C_HOOK)
     monkeypatch.setenv('PYTHONPATH', os.pathsep.join(filter(None, [str(tmp_path), os.environ.get('PYTHONPATH')])))
     cfg = search_config(tiny_imagenet, tmp_path, CTRL_C)
@@ -180,11 +184,13 @@ def test_ctrl_c_mid_epoch_keeps_the_iteration_and_the_resumed_search_is_exact(ti
     assert full.wait(timeout=300) == 0, full.stderr.read().decode()[-3000:]
 
     monkeypatch.setenv('CTRL_C_AT_ITER', '12')
-    stopped = search(cfg, tmp_path / 'stopped')
+    stopped = subprocess.Popen([sys.executable, 'tools/search.py', str(cfg), '--work-dir',
+                                str(tmp_path / 'stopped')], cwd=ROOT, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, start_new_session=True)  # its own process group
     assert stopped.wait(timeout=300) == 130
     err = stopped.stderr.read().decode()
     assert 'Traceback' not in err and 'KeyboardInterrupt' not in err, err[-3000:]
-    assert 'Ctrl-C: stopping after this iteration' in err
+    assert err.count('Ctrl-C: stopping after this iteration') == 1  # said by the main process only
     log = log_text(tmp_path / 'stopped')
     assert f"saved that iteration to {tmp_path / 'stopped/iter_12.pth'}" in log
     assert f"--resume continues from {tmp_path / 'stopped/iter_12.pth'}: python tools/search.py" in log

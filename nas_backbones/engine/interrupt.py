@@ -119,8 +119,13 @@ def run_interruptible(runner, train):
         return train()
     hook = InterruptHook()
     runner.register_hook(hook)
+    owner = os.getpid()
 
     def on_sigint(signum, frame) -> None:
+        if os.getpid() != owner:
+            # A forked dataloader worker inherits this handler; a terminal's Ctrl-C reaches the
+            # whole process group. The main process decides; the worker keeps serving batches.
+            return
         if not hook.training or hook.requested:
             raise KeyboardInterrupt
         hook.requested = True
