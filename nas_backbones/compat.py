@@ -18,8 +18,10 @@
    init_cfg and testing a checkpoint all fail. :func:`checkpoint_loading` is a
    ``torch.serialization.safe_globals`` scope allowing exactly those types;
    :class:`~nas_backbones.engine.runner.NASRunner` opens it around its own
-   checkpoint loads and weight initialisation, ``tools/test.py`` around
-   testing. Outside it, torch's loader is as strict as it ships.
+   checkpoint loads and weight initialisation (so under MMDetection's tools
+   too); our ``tools/train.py``, ``search.py`` and ``test.py`` open it around
+   the run when a config has no ``runner_type='NASRunner'``. Outside it,
+   torch's loader is as strict as it ships.
    ``HistoryBuffer`` pickles its statistics methods as ``getattr(HistoryBuffer,
    'mean')``; instead of allowing ``getattr`` itself (which would open the
    loader to arbitrary attribute chains), a ``getattr`` that only resolves

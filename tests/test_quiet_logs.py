@@ -1,8 +1,5 @@
-"""Logs a user reads: no per-epoch JSON dump, no progress bars in files."""
-import io
+"""Logs a user reads: no per-epoch JSON dump (progress bars: tests/test_imagenet_dataset.py, test_own_data.py)."""
 from pathlib import Path
-
-import pytest
 
 import nas_backbones  # noqa: F401
 from nas_backbones.engine.runner import NASRunner

@@ -122,7 +122,7 @@ custom_hooks = [dict(type='GenotypeHook'), dict(type='RNGStateHook'), dict(type=
 
 def test_iteration_checkpoint_mid_epoch_with_workers_then_resume_is_exact(tiny_imagenet, tmp_path, monkeypatch):
     (tmp_path / 'kill_hook.py').write_text(KILL_HOOK)
-    monkeypatch.setenv('PYTHONPATH', str(tmp_path))
+    monkeypatch.setenv('PYTHONPATH', os.pathsep.join(filter(None, [str(tmp_path), os.environ.get('PYTHONPATH')])))
     cfg = search_config(tiny_imagenet, tmp_path, MID_EPOCH)
 
     full = search(cfg, tmp_path / 'full')
