@@ -8,6 +8,10 @@ and a box partly outside its image is used as it is. This subclass, which
 our configs use (``type='CheckedCocoDataset'``), checks all of that when the
 dataset is built -- before training starts -- and names the annotation file,
 the field, and the image or box at fault. Everything else is mmdet's.
+
+``mmdet.datasets`` pulls in matplotlib, which ``import nas_backbones`` keeps
+out, so the name is registered (``nas_backbones/datasets/__init__.py``) by a
+builder that imports this module when a config first asks for it.
 """
 from __future__ import annotations
 
@@ -15,8 +19,7 @@ import json
 import os.path as osp
 from typing import Optional
 
-from mmdet.datasets import CocoDataset
-from mmdet.registry import DATASETS
+from mmdet.datasets import CocoDataset  # imports matplotlib: this module is imported on first use
 from mmengine.logging import print_log
 
 OUT_OF_IMAGE = ('clip', 'error')
@@ -27,7 +30,6 @@ def _short(items: list, n: int = 5) -> str:
     return ', '.join(str(i) for i in items[:n]) + more
 
 
-@DATASETS.register_module()
 class CheckedCocoDataset(CocoDataset):
     """``CocoDataset`` that names what is wrong with its annotation file and images.
 
