@@ -130,7 +130,7 @@ def tiny_search_cfg(tmp_path: Path, num_classes: int) -> Config:
     set_key(cfg.model, 'C', 4)  # the smallest supernet: only the checks matter here
     set_key(cfg.model, 'layers', 3)
     cfg.param_scheduler = dict(weights=[], arch=[])
-    cfg.custom_hooks = [dict(type='GenotypeHook')]
+    cfg.custom_hooks = [dict(type='DerivationHook')]
     cfg.work_dir = str(tmp_path / 'work')
     return cfg
 

@@ -15,8 +15,8 @@ from mmengine.config import Config
 
 import nas_backbones  # noqa: F401
 from nas_backbones.engine.launch import build_runner
-from nas_backbones.space import Genotype
-from nas_backbones.space.published import PUBLISHED
+from nas_backbones.spaces.darts import Genotype
+from nas_backbones.spaces.darts.published import PUBLISHED
 from nas_backbones.visualization.cell_diagram import cell_geometry, cells_figure
 from nas_backbones.visualization import report_hook  # noqa: F401  registers SearchReportHook
 from nas_backbones.visualization.cost import CostSpec
@@ -125,7 +125,7 @@ def test_report_full_config_shows_what_ran_not_stale_base_variables(tmp_path):
     (tmp_path / 'base.py').write_text(
         "arch_warmup_epochs = 35\narch_dataloader = dict(batch_size=128)\n"
         "train_cfg = dict(type='SearchLoop', max_epochs=50, arch_warmup_epochs=arch_warmup_epochs,\n"
-        "                 arch_dataloader=arch_dataloader)\nmodel = dict(type='DartsSearch')\n")
+        "                 arch_dataloader=arch_dataloader)\nmodel = dict(type='DifferentiableSearch')\n")
     (tmp_path / 'run.py').write_text(
         "_base_ = './base.py'\ntrain_cfg = dict(max_epochs=4, arch_warmup_epochs=1)\n")
     from mmengine.config import Config
@@ -253,7 +253,7 @@ def searched(tmp_path_factory):
         loader.dataset.pipeline = [dict(type='LoadImageFromFile'),
                                    dict(type='RandomResizedCrop', size=32),
                                    dict(type='PackClsInputs')]
-    cfg.model.supernet.update(num_classes=10, C=8, layers=5)
+    cfg.model.architecture.supernet.update(num_classes=10, C=8, layers=5)
     cfg.train_cfg.max_epochs = 2
     cfg.train_cfg.arch_warmup_epochs = 1
     cfg.custom_hooks.append(dict(type='SearchReportHook', cost=SMALL_COST))
