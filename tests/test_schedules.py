@@ -44,6 +44,7 @@ RECIPES = {  # config -> (epochs, lr(e)) of the weight optimizer
     'search/darts_cifar_2nd_order.py': (50, cosine(0.025, 50, 1e-3)),
     'search/pcdarts_tiny_imagenet.py': (4, cosine(0.05, 4)),
     'search/pcdarts_demo.py': (2, cosine(0.05, 2)),
+    'templates/search_own_images.py': (10, cosine(0.05, 10)),
     'cls_pcdarts_imagenet.py': (250, pcdarts_imagenet_classifier),
     # no warm-up below a total batch of 256 (as the reference), linear decay over 3 epochs
     'cls_pcdarts_tiny_imagenet.py': (3, lambda e: 0.5 * 64 / 1024 * (3 - e) / 3),

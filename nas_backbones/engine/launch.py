@@ -5,7 +5,8 @@ import argparse
 import os
 import os.path as osp
 import warnings
-from typing import Optional, Sequence
+from contextlib import nullcontext
+from typing import ContextManager, Optional, Sequence
 
 from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
@@ -21,7 +22,8 @@ def train_arg_parser(description: str) -> argparse.ArgumentParser:
                         help='scale the learning rates by total batch size / auto_scale_lr.base_batch_size')
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
                         help='resume from this checkpoint, or from the latest one in the work dir '
-                             'when no path is given')
+                             'when no path is given (a work dir that does not exist is an error; '
+                             'one without a checkpoint yet is started from scratch, with a message)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, key=value (e.g. train_dataloader.batch_size=8)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
@@ -61,11 +63,27 @@ def load_train_config(args: argparse.Namespace) -> Config:
         cfg.auto_scale_lr.enable = True
     if args.resume == 'auto':
         cfg.resume, cfg.load_from = True, None
+        check_resumable(cfg.work_dir)
     elif args.resume is not None:
         if not osp.isfile(args.resume):
             raise FileNotFoundError(f'--resume: checkpoint not found: {args.resume}')
         cfg.resume, cfg.load_from = True, args.resume
     return cfg
+
+
+def check_resumable(work_dir: str) -> None:
+    """``--resume`` without a path: the work dir must exist; a typo in it must not start a new run.
+
+    An existing work dir without a checkpoint (a first start of a job that
+    always passes ``--resume``) is fine: NASRunner says there was nothing to
+    resume and starts from scratch.
+    """
+    if '://' in str(work_dir) or osp.isdir(work_dir):
+        return
+    raise FileNotFoundError(
+        f'--resume: work dir {work_dir} does not exist, so there is nothing to resume. Check '
+        '--work-dir (or the config name it defaults to); to start a new run, leave out --resume '
+        'or create the folder first.')
 
 
 def _enable_amp(optim_wrapper: dict) -> None:
@@ -107,5 +125,14 @@ def build_runner(cfg: Config) -> Runner:
 def main_train(description: str, argv: Optional[Sequence[str]] = None) -> Runner:
     args = train_arg_parser(description).parse_args(argv)
     runner = build_runner(load_train_config(args))
-    runner.train()
+    with loading_scope(runner):
+        runner.train()
     return runner
+
+
+def loading_scope(runner: Runner) -> ContextManager:
+    """Where a plain Runner (a config without ``runner_type='NASRunner'``) loads checkpoints,
+    the weights-only allow-list that NASRunner applies itself."""
+    from ..compat import checkpoint_loading
+    from .runner import NASRunner
+    return nullcontext() if isinstance(runner, NASRunner) else checkpoint_loading()
