@@ -25,7 +25,7 @@ if __package__ in (None, ''):  # run as a file: make `benchmarks` importable
 import torch
 
 from benchmarks.common import MB, benchmark_parser, fmt_table, run_benchmark, setup
-from nas_backbones.models import DartsBackbone
+from nas_backbones.spaces.darts import DartsBackbone
 
 
 def saved_bytes(net: torch.nn.Module, x: torch.Tensor) -> int:

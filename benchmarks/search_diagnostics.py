@@ -43,14 +43,14 @@ SETTINGS: dict[str, dict] = {
     'long': {'train_cfg.max_epochs': 8, 'train_cfg.arch_warmup_epochs': 2,
              'param_scheduler.weights.0.T_max': 8, 'param_scheduler.weights.0.end': 8},
     'arch_lr_x10': {'optim_wrapper.arch.optimizer.lr': 6e-2},
-    'k1': {'model.supernet.partial_k': 1},
-    'c16': {'model.supernet.C': 16},
+    'k1': {'model.architecture.supernet.partial_k': 1},
+    'c16': {'model.architecture.supernet.C': 16},
 }
 
 
 def chance_agreement(n: int = 2000) -> float:
     """Gene agreement of two independently drawn random genotypes (the level of 'no relation')."""
-    from nas_backbones.space.random_genotype import random_genotypes
+    from nas_backbones.spaces.darts.random_genotype import random_genotypes
     a, b = random_genotypes(101, n), random_genotypes(202, n)
     return statistics.fmean(gene_agreement(x, y) for x, y in zip(a, b))
 
@@ -88,10 +88,11 @@ def gradient_snr(runner, batches: int = 12) -> dict:
         data = algo.data_preprocessor(batch, True)
         algo.zero_all_grads()
         with algo.weights_frozen():
-            loss, _ = algo._loss(algo, data)
+            loss, _ = algo.loss_of(algo, data)
             loss.backward()
-        grads.append(torch.cat([algo.arch.alphas_normal.grad.flatten(),
-                                algo.arch.alphas_reduce.grad.flatten()]).clone())
+        arch = algo.architecture.arch
+        grads.append(torch.cat([arch.alphas_normal.grad.flatten(),
+                                arch.alphas_reduce.grad.flatten()]).clone())
         algo.zero_all_grads()
     g = torch.stack(grads)
     snr = g.mean(0).abs() / g.std(0).clamp_min(1e-12)
@@ -100,7 +101,7 @@ def gradient_snr(runner, batches: int = 12) -> dict:
 
 
 def summarise(found: dict) -> dict:
-    from nas_backbones.search.derive import derive_genotype
+    from nas_backbones.spaces.darts.derive import derive_genotype
     from nas_backbones.visualization.history import parameter_free_counts
     path = found['alpha_path']
     a0, aT = path[0], path[-1]

@@ -255,7 +255,7 @@ def augment(x: torch.Tensor, g: torch.Generator, pad: int = 4) -> torch.Tensor:
 # ------------------------------------------------------------ evaluation training
 def train_eval(genotype, task: Task, seed: int, args: argparse.Namespace) -> dict:
     """Train a GenotypeClassifier on task.train with the fixed schedule; top-1 on task.test."""
-    from nas_backbones.models import GenotypeClassifier
+    from nas_backbones.spaces.darts import GenotypeClassifier
     xtr, ytr = load_images(task, task.train, args.size)
     xte, yte = load_images(task, task.test, args.size)
     torch.manual_seed(seed)
@@ -303,7 +303,7 @@ def train_eval(genotype, task: Task, seed: int, args: argparse.Namespace) -> dic
 def costs(genotype, args: argparse.Namespace, num_classes: int) -> dict:
     """Params and MACs of the evaluation network at ``size`` and of the detection backbone at 300."""
     from mmengine.analysis import FlopAnalyzer, parameter_count
-    from nas_backbones.models import DartsBackbone, GenotypeClassifier
+    from nas_backbones.spaces.darts import DartsBackbone, GenotypeClassifier
     from nas_backbones.visualization.history import parameter_free_counts
     net = GenotypeClassifier(genotype=genotype, C=args.eval_C, layers=args.eval_layers,
                              num_classes=num_classes, auxiliary=False).eval()
@@ -365,7 +365,7 @@ class IterRecorder:
 
 
 def arch_state(model) -> dict:
-    arch = getattr(model, 'module', model).arch
+    arch = getattr(model, 'module', model).architecture.arch
     return {k: v.detach().clone() for k, v in arch.state_dict().items()}
 
 
@@ -391,7 +391,7 @@ def search_config(template: str, task: Task, lists: tuple[Path, Path], work_dir:
         loader.dataset.ann_file = str(ann)
         loader.num_workers = 0
         loader.persistent_workers = False
-    cfg.model.supernet.num_classes = len(task.classes)
+    cfg.model.architecture.supernet.num_classes = len(task.classes)
     cfg.work_dir = str(work_dir)
     cfg.randomness = dict(seed=seed)
     cfg.log_level = 'WARNING'
@@ -416,7 +416,7 @@ def run_search(task: Task, template: str, seed: int, overrides: dict, work: Path
 
     from mmengine.logging import MMLogger
     from nas_backbones.engine.launch import build_runner
-    from nas_backbones.space import Genotype
+    from nas_backbones.spaces.darts import Genotype
     digest = hashlib.sha1(json.dumps(overrides, sort_keys=True).encode()).hexdigest()[:8]
     tag = f'{task.name}_{digest}_s{seed}'
     if alpha_seed is not None:
@@ -427,7 +427,7 @@ def run_search(task: Task, template: str, seed: int, overrides: dict, work: Path
     t0 = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()):
         runner = build_runner(cfg)
-        algo = getattr(runner.model, 'module', runner.model)
+        algo = getattr(runner.model, 'module', runner.model).architecture
         if alpha_seed is not None:
             g = torch.Generator().manual_seed(alpha_seed)
             with torch.no_grad():
@@ -506,8 +506,8 @@ def evaluate(genotype, task: Task, args: argparse.Namespace) -> dict:
 
 
 def run(args: argparse.Namespace) -> dict:
-    from nas_backbones.space import PUBLISHED
-    from nas_backbones.space.random_genotype import random_genotypes
+    from nas_backbones.spaces.darts import PUBLISHED
+    from nas_backbones.spaces.darts.random_genotype import random_genotypes
     result = dict(machine=setup(args), settings={k: v for k, v in vars(args).items()
                                                   if k not in ('json',)}, tasks={})
     work = Path(args.work_dir) if args.work_dir else Path(tempfile.mkdtemp(prefix='search_vs_random_'))
@@ -571,7 +571,7 @@ def checkpoint(args: argparse.Namespace, result: dict, name: Optional[str] = Non
 
 def alpha_summary(found: dict) -> dict:
     """How far alpha moved, how peaked softmax(alpha) is, and how much of the genotype the init fixed."""
-    from nas_backbones.search.derive import derive_genotype
+    from nas_backbones.spaces.darts.derive import derive_genotype
     path = found['alpha_path']
     a0, aT = path[0], path[-1]
     out = {}

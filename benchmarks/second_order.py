@@ -41,12 +41,12 @@ def pass_costs(algo, data: dict, repeats: int) -> dict:
 
     def full():
         algo.zero_all_grads()
-        algo._loss(algo, batch)[0].backward()
+        algo.loss_of(algo, batch)[0].backward()
 
     def alpha_only():
         algo.zero_all_grads()
         with algo.weights_frozen():
-            algo._loss(algo, batch)[0].backward()
+            algo.loss_of(algo, batch)[0].backward()
 
     out = {}
     for name, fn in (('full', full), ('alpha_only', alpha_only)):

@@ -2,10 +2,10 @@
 
 For K = 1 (DARTS' mixed op), 2, 4, 8, with and without edge normalization, at the
 ImageNet setting (224x224, C=16, 8 cells, ImageNet stem) and the CIFAR setting
-(32x32, C=16, 8 cells): one step of ``DartsSearch.train_step`` (first order:
+(32x32, C=16, 8 cells): one step of ``DifferentiableSearch.train_step`` (first order:
 architecture step on one batch, weight step on another, PC-DARTS' optimizers),
-timed for the project's supernet (also with ``recompute=True``) and for the straightforward one of
-``benchmarks/naive_supernet.py`` on the same weights and data.
+timed for the fast supernet (also with ``recompute=True``) and for the paper's equations one
+edge at a time (``impl='reference'``, the 'naive' rows) on the same weights and data.
 
 Activation memory is what autograd keeps for backward in the weight step's
 forward, counted with ``torch.autograd.graph.saved_tensors_hooks`` (each storage
@@ -33,16 +33,14 @@ import torch
 
 import nas_backbones  # noqa: F401  registers the modules
 from benchmarks.common import GB, MB, benchmark_parser, fmt_table, report, setup
-from benchmarks.naive_supernet import NaiveSupernet, copy_state
-from nas_backbones.engine.search_optim import SearchOptimWrapperConstructor
-from nas_backbones.search import DartsSearch
-from nas_backbones.search.mixed_op import PartialMixedOp
+from nas_backbones.core import DifferentiableSearch
+from nas_backbones.core.optim import SearchOptimWrapperConstructor
 
 SETTINGS = {
     'imagenet': dict(size=224, num_classes=1000, stem='imagenet'),
     'cifar': dict(size=32, num_classes=10, stem='cifar'),
 }
-# PC-DARTS' CIFAR search optimizers (pcdarts.md §3.3); the values do not change the cost.
+# PC-DARTS' CIFAR search optimizers; the values do not change the cost.
 OPTIM = dict(
     weights=dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=3e-4),
                  clip_grad=dict(max_norm=5.)),
@@ -54,23 +52,22 @@ STATE_COPIES = 3
 
 
 def build(setting: str, k: int, edge_norm: bool, impl: str = 'project', unrolled: bool = False,
-          C: int = 16, layers: int = 8, seed: int = 0):
-    """``DartsSearch`` + its two optimizers.
+          C: int = 16, layers: int = 8, seed: int = 0, channels_last=None):
+    """``DifferentiableSearch`` + its two optimizers (the same weights for every ``impl`` at a seed).
 
-    ``impl``: ``project`` (the supernet as configs build it), ``recompute``
-    (the same with ``recompute=True``), ``naive`` (the straightforward supernet).
+    ``impl``: ``project`` (the fast supernet, as configs build it), ``recompute``
+    (the same with ``recompute=True``), ``naive`` (``impl='reference'``: the
+    paper's equations one edge at a time).
     """
     if impl not in IMPLS:
         raise ValueError(f'impl must be one of {IMPLS}, got {impl!r}')
     s = SETTINGS[setting]
-    net = dict(num_classes=s['num_classes'], C=C, layers=layers, stem=s['stem'], partial_k=k)
+    net = dict(type='PCDartsSupernet', num_classes=s['num_classes'], C=C, layers=layers,
+               stem=s['stem'], partial_k=k, recompute=impl == 'recompute',
+               impl='reference' if impl == 'naive' else 'fast', channels_last=channels_last)
     torch.manual_seed(seed)
-    algo = DartsSearch(supernet=dict(type='PCDartsSupernet', recompute=impl == 'recompute', **net),
-                       edge_norm=edge_norm, unrolled=unrolled)
-    if impl == 'naive':
-        naive = NaiveSupernet(**net)
-        copy_state(algo.supernet, naive)
-        algo.supernet = naive
+    algo = DifferentiableSearch(architecture=dict(type='DartsClassifierSpace', supernet=net,
+                                                  edge_norm=edge_norm), unrolled=unrolled)
     return algo, SearchOptimWrapperConstructor(OPTIM)(algo)
 
 
@@ -83,9 +80,9 @@ def batches(setting: str, batch: int, seed: int = 0) -> dict:
             for split in ('weights', 'arch')}
 
 
-def activation_memory(algo: DartsSearch, batch: dict) -> dict:
+def activation_memory(algo: DifferentiableSearch, batch: dict) -> dict:
     """Bytes saved for backward by the weight step's forward, in total and per part of the network."""
-    net = algo.supernet
+    net = algo.architecture.supernet
     # The preprocessing layers' own layers (the supernet calls them without their opening ReLU)
     # and the cell outputs' ReLU the supernet computes once for the next two cells.
     preprocess = [m for c in net.cells for p in (c.preprocess0, c.preprocess1) for m in p.children()]
@@ -117,7 +114,7 @@ def activation_memory(algo: DartsSearch, batch: dict) -> dict:
 
     try:
         with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-            loss = algo._loss(algo, algo.data_preprocessor(batch, True))[0]
+            loss = algo.loss_of(algo, algo.data_preprocessor(batch, True))[0]
     finally:
         for h in handles:
             h.remove()
@@ -148,12 +145,12 @@ def time_steps(runs: dict, data: dict, repeats: int) -> dict:
             for k in runs}
 
 
-def rss_child(setting: str, k: int, edge_norm: bool, impl: str, batch: int) -> None:
+def rss_child(setting: str, k: int, edge_norm: bool, impl: str, batch: int, channels_last=None) -> None:
     """In a fresh process: peak RSS growth over one step, after the model and data exist."""
     import json
     from benchmarks.common import reset_peak_rss, rss_bytes
     torch.set_num_threads(1)
-    algo, optim = build(setting, k, edge_norm, impl)
+    algo, optim = build(setting, k, edge_norm, impl, channels_last=channels_last)
     data = batches(setting, batch)
     if not reset_peak_rss():
         raise SystemExit('--rss needs /proc/self/clear_refs (Linux)')
@@ -178,14 +175,14 @@ def max_batch(per_image: float, state_bytes: int, budget_gb: float) -> int:
 
 def run(args: argparse.Namespace) -> dict:
     info = setup(args)
-    PartialMixedOp.channels_last = LAYOUTS[args.layout]
     rows = []
     for setting in args.settings:
         batch = args.batch_imagenet if setting == 'imagenet' else args.batch_cifar
         data = batches(setting, batch)
         for edge_norm in args.edge_norm:
             for k in args.ks:
-                runs = {impl: build(setting, k, edge_norm, impl) for impl in args.impls}
+                runs = {impl: build(setting, k, edge_norm, impl, channels_last=LAYOUTS[args.layout])
+                        for impl in args.impls}
                 mem = {impl: activation_memory(algo, data['weights'])
                        for impl, (algo, _) in runs.items()}
                 times = time_steps(runs, data, args.repeats)
@@ -271,8 +268,7 @@ def main(argv: Optional[list[str]] = None) -> dict:
     args = parser().parse_args(argv)
     if args.rss_child:
         setting, k, edge_norm, impl, batch = args.rss_child
-        PartialMixedOp.channels_last = LAYOUTS[args.layout]
-        return rss_child(setting, int(k), edge_norm == '1', impl, int(batch))
+        return rss_child(setting, int(k), edge_norm == '1', impl, int(batch), LAYOUTS[args.layout])
     return report(args, run(args), table)
 
 

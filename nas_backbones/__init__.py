@@ -7,4 +7,4 @@ Plotting tools are kept out of this import path on purpose.
 __version__ = '0.1.0'
 
 from . import compat  # noqa: F401,E402  fixes for mmdet 3.3 / mmengine 0.10.7 on torch 2.13
-from . import datasets, engine, evaluation, models, search  # noqa: F401,E402  register modules
+from . import core, datasets, engine, evaluation, spaces  # noqa: F401,E402  register modules

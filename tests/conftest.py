@@ -34,3 +34,10 @@ def coco128() -> Path:
 @pytest.fixture
 def tiny_imagenet() -> Path:
     return shared_data('tiny-imagenet-10')
+
+
+def darts_search(supernet: dict, edge_norm: bool = True, cost=None, **kwargs):
+    """A ``DifferentiableSearch`` over the DARTS classification space (what the search configs build)."""
+    from nas_backbones.core import DifferentiableSearch
+    return DifferentiableSearch(architecture=dict(type='DartsClassifierSpace', supernet=supernet,
+                                                  edge_norm=edge_norm, cost=cost), **kwargs)

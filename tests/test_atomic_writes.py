@@ -9,7 +9,7 @@ from mmengine.model import BaseModel
 
 import nas_backbones  # noqa: F401
 from nas_backbones.engine.runner import NASRunner
-from nas_backbones.space import PUBLISHED, Genotype
+from nas_backbones.spaces.darts import PUBLISHED, Genotype
 from nas_backbones.utils.io import atomic_open
 
 

@@ -6,8 +6,8 @@ import torch
 import torch.nn as nn
 from mmdet.registry import MODELS
 
-from nas_backbones.models import DartsBackbone, GenotypeClassifier
-from nas_backbones.space.ops import FactorizedReduce
+from nas_backbones.spaces.darts import DartsBackbone, GenotypeClassifier
+from nas_backbones.spaces.darts.ops import FactorizedReduce
 
 
 def small(**kw):
@@ -48,7 +48,7 @@ def test_any_input_size_gives_ceil_sizes_at_each_stride(size):
     assert [o.shape[1] for o in outs] == bb.out_channels == [8, 32, 64, 128]
     assert [tuple(o.shape[-2:]) for o in outs] == list(zip(expected_sizes(size),
                                                           expected_sizes(size + 32)))
-    if size == 300:  # pcdarts.md §9: 300 -> 75, 38, 19, 10 (where the reference breaks)
+    if size == 300:  # 300 -> 75, 38, 19, 10: where the reference FactorizedReduce breaks
         assert [o.shape[-2] for o in outs] == [75, 38, 19, 10]
 
 

@@ -10,8 +10,8 @@ from mmengine.registry import init_default_scope
 import nas_backbones  # noqa: F401
 from nas_backbones.datasets import ImageNetDataset
 from nas_backbones.datasets.loading import LoadImageOrSkip
-from nas_backbones.engine.search_optim import SearchOptimWrapperConstructor
-from nas_backbones.search import DartsSearch
+from nas_backbones.core.optim import SearchOptimWrapperConstructor
+from tests.conftest import darts_search
 from tests.conftest import ROOT
 
 
@@ -67,8 +67,8 @@ def test_loader_rejects_unknown_mode():
 def test_search_config_values_are_checked():
     cfg = Config.fromfile(str(ROOT / 'configs/search/pcdarts_tiny_imagenet.py'))
     with pytest.raises(ValueError, match='partial_k=3 does not divide the 8 channels'):
-        DartsSearch(**{k: v for k, v in dict(cfg.model, supernet=dict(cfg.model.supernet, partial_k=3)).items()
-                       if k != 'type'})
+        space = cfg.model.architecture
+        darts_search(supernet=dict(space.supernet, partial_k=3), edge_norm=space.edge_norm)
     with pytest.raises(KeyError, match='unknown entries \\[.weigths.\\]'):
         wrappers = {k: v for k, v in cfg.optim_wrapper.items() if k != 'constructor'}
         SearchOptimWrapperConstructor(dict(wrappers, weigths=dict()))
@@ -78,7 +78,7 @@ def test_nan_loss_stops_the_search_with_where_and_when():
     from mmengine.logging import MessageHub
     from tests.test_search_step import OPTIM, batch
     torch.manual_seed(0)
-    algo = DartsSearch(supernet=dict(type='PCDartsSupernet', num_classes=4, C=8, layers=3, stem='cifar'))
+    algo = darts_search(supernet=dict(type='PCDartsSupernet', num_classes=4, C=8, layers=3, stem='cifar'))
     optim = SearchOptimWrapperConstructor(OPTIM)(algo)
     hub = MessageHub.get_current_instance()
     hub.update_info('epoch', 4)

@@ -15,7 +15,7 @@ from mmengine.structures import BaseDataElement
 
 from nas_backbones.engine.drop_path_hook import DropPathHook
 from nas_backbones.evaluation import ClsAccuracy
-from nas_backbones.models import AuxiliaryHeadCIFAR, AuxiliaryHeadImageNet, GenotypeClassifier
+from nas_backbones.spaces.darts import AuxiliaryHeadCIFAR, AuxiliaryHeadImageNet, GenotypeClassifier
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -319,7 +319,7 @@ def test_tiny_imagenet_config_trains_evaluates_and_transfers(tiny_imagenet, tmp_
 
     from nas_backbones.datasets import sample_per_class, scan_image_folder, write_classes, \
         write_image_list
-    from nas_backbones.models import DartsBackbone
+    from nas_backbones.spaces.darts import DartsBackbone
     classes, per_class = scan_image_folder(tiny_imagenet / 'train')
     train, _ = sample_per_class(per_class, classes, (0.02, 0.01), seed=0)  # 10 a class
     write_image_list(tmp_path / 'lists/train.txt', train)

@@ -9,7 +9,7 @@ import torch
 import torch.nn as nn
 
 import nas_backbones  # noqa: F401
-from nas_backbones.models.classifier import GenotypeClassifier
+from nas_backbones.spaces.darts.classifier import GenotypeClassifier
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOL = ROOT / 'tools' / 'analysis' / 'complexity.py'

@@ -1,10 +1,12 @@
-"""Derivation of the discrete genotype, checked on hand-built alpha/beta (pcdarts.md §2, §10.3)."""
+"""Derivation of the discrete genotype, checked on hand-built alpha/beta (docs/faithfulness.md: derivation)."""
 import math
+
+import numpy as np
 
 import torch
 
-from nas_backbones.search import ArchParameters, derive_genes, node_softmax
-from nas_backbones.space import DEFAULT_PRIMITIVES, Genotype
+from nas_backbones.spaces.darts import ArchParameters, derive_genes, node_softmax
+from nas_backbones.spaces.darts import DEFAULT_PRIMITIVES, Genotype
 
 P = DEFAULT_PRIMITIVES  # none, max, avg, skip, sep3, sep5, dil3, dil5
 NONE, MAXP, SKIP, SEP3, SEP5, DIL3 = 0, 1, 3, 4, 5, 6
@@ -89,3 +91,40 @@ def test_arch_parameters_derive_a_valid_genotype_that_round_trips():
     assert g.normal_concat == (2, 3, 4, 5) and len(g.normal) == 8
     assert Genotype.from_text(g.to_json()) == g
     assert Genotype.from_text(str(g)) == g
+
+
+def reference_parse(weights: np.ndarray, weights2: np.ndarray, steps: int, dtype) -> list:
+    """PC-DARTS' genotype()._parse, on arrays of ``dtype`` (the reference: float32 numpy)."""
+    none = P.index('none')
+    gene, n, start = [], 2, 0
+    for i in range(steps):
+        end = start + n
+        W = weights[start:end].astype(dtype).copy()
+        W2 = weights2[start:end].astype(dtype).copy()
+        for j in range(n):
+            W[j, :] = W[j, :] * W2[j]
+        edges = sorted(range(i + 2), key=lambda x: -max(W[x][k] for k in range(len(W[x])) if k != none))[:2]
+        for j in edges:
+            k_best = None
+            for k in range(len(W[j])):
+                if k != none and (k_best is None or W[j][k] > W[j][k_best]):
+                    k_best = k
+            gene.append((P[k_best], j))
+        start = end
+        n += 1
+    return gene
+
+
+def test_near_ties_break_as_in_the_reference_float32():
+    """Edges within a few float32 rounding steps: rank them in the reference's precision."""
+    differs_in_float64 = 0
+    for seed in range(200):
+        g = torch.Generator().manual_seed(seed)
+        # alpha and beta nearly constant: the products differ only in the last bits
+        alphas = 1e-6 * torch.randn(14, len(P), generator=g)
+        betas = 1e-6 * torch.randn(14, generator=g)
+        w, ew = torch.softmax(alphas, -1), node_softmax(betas, 4)
+        want = reference_parse(w.numpy(), ew.numpy(), 4, np.float32)
+        assert derive_genes(w, ew, P, steps=4) == want, f'seed {seed}'
+        differs_in_float64 += reference_parse(w.numpy(), ew.numpy(), 4, np.float64) != want
+    assert differs_in_float64 > 0  # the cases do exercise the precision

@@ -4,10 +4,10 @@ import json
 import pytest
 import torch
 
-from nas_backbones.models import GenotypeClassifier
-from nas_backbones.space import PUBLISHED, Genotype, GenotypeError, load_genotype
+from nas_backbones.spaces.darts import GenotypeClassifier
+from nas_backbones.spaces.darts import PUBLISHED, Genotype, GenotypeError, load_genotype
 
-# Copied from the reference genotypes.py (pcdarts.md §5), independently of space/published.py.
+# Copied from the reference genotypes.py , independently of spaces/darts/published.py.
 REFERENCE_TEXT = {
     'DARTS_V1': "Genotype(normal=[('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('skip_connect', 0), ('sep_conv_3x3', 1), ('skip_connect', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('skip_connect', 2)], normal_concat=[2, 3, 4, 5], reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('skip_connect', 2), ('max_pool_3x3', 0), ('max_pool_3x3', 0), ('skip_connect', 2), ('skip_connect', 2), ('avg_pool_3x3', 0)], reduce_concat=[2, 3, 4, 5])",  # noqa: E501
     'DARTS_V2': "Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 1), ('skip_connect', 0), ('skip_connect', 0), ('dil_conv_3x3', 2)], normal_concat=[2, 3, 4, 5], reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('skip_connect', 2), ('max_pool_3x3', 1), ('max_pool_3x3', 0), ('skip_connect', 2), ('skip_connect', 2), ('max_pool_3x3', 1)], reduce_concat=[2, 3, 4, 5])",  # noqa: E501

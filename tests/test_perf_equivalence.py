@@ -1,11 +1,11 @@
-"""The optimised mixed op / search cell / supernet compute what the straightforward one does.
+"""The fast mixed op / search cell / supernet compute what the paper's equations do.
 
-``benchmarks/naive_supernet.py`` is PC-DARTS written as the papers describe it
-(every op on the sliced input, 'none' as x*0, Python sums, concat and shuffle
-per edge). The project's version shares work between edges, folds the op
-weights into the BatchNorms, shuffles once per node and runs the ops in
-channels-last on CPU; with the same weights, both must give the same outputs,
-the same gradients for the input, every weight, alpha and beta, and the same
+``impl='reference'`` is PC-DARTS written as the papers describe it (every op
+on the sliced input, Python sums, concat and shuffle per edge, one edge at a
+time). The fast path shares work between edges, folds the op weights into
+the BatchNorms, shuffles once per node and runs the ops in channels-last on
+CPU; with the same weights, both must give the same outputs, the same
+gradients for the input, every weight, alpha and beta, and the same
 BatchNorm running statistics, in both memory layouts.
 """
 import pytest
@@ -13,13 +13,12 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from benchmarks.naive_supernet import (NaiveMixedOp, NaiveSearchCell, NaiveSupernet, copy_state,
-                                       naive_channel_shuffle)
-from nas_backbones.search import ArchParameters, DartsSearch
-from nas_backbones.search.mixed_op import PartialMixedOp, bn_scaled, shuffle_cat
-from nas_backbones.search.search_cell import SearchCell
-from nas_backbones.space import DEFAULT_PRIMITIVES
-from nas_backbones.space.macro import CellSpec
+from nas_backbones.spaces.darts import ArchParameters, PCDartsSupernet
+from tests.conftest import darts_search
+from nas_backbones.spaces.darts.mixed_op import PartialMixedOp, bn_scaled, shuffle_cat
+from nas_backbones.spaces.darts.search_cell import SearchCell
+from nas_backbones.spaces.darts import DEFAULT_PRIMITIVES
+from nas_backbones.spaces.darts.macro import CellSpec
 
 EXTRA_PRIMITIVES = DEFAULT_PRIMITIVES + ('sep_conv_7x7', 'conv_7x1_1x7')
 
@@ -34,9 +33,15 @@ def one_thread():
 
 
 @pytest.fixture(params=[False, True], ids=['nchw', 'channels_last'])
-def layout(request, monkeypatch):
-    monkeypatch.setattr(PartialMixedOp, 'channels_last', request.param)
+def layout(request):
+    """The fast path's layout (``channels_last``), forced either way whatever the device."""
     return request.param
+
+
+def naive_channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
+    """PC-DARTS' channel_shuffle as its code writes it: view, transpose, contiguous, view."""
+    b, c, h, w = x.size()
+    return torch.transpose(x.view(b, groups, c // groups, h, w), 1, 2).contiguous().view(b, -1, h, w)
 
 
 def assert_same(got, want, what):
@@ -67,8 +72,9 @@ def assert_buffers_same(a: nn.Module, b: nn.Module):
 def test_mixed_op_matches_naive(k, stride, size, layout):
     torch.manual_seed(0)
     C = 8
-    opt, naive = PartialMixedOp(C, stride, DEFAULT_PRIMITIVES, k), NaiveMixedOp(C, stride, DEFAULT_PRIMITIVES, k)
-    copy_state(opt, naive)
+    opt = PartialMixedOp(C, stride, DEFAULT_PRIMITIVES, k, channels_last=layout)
+    naive = PartialMixedOp(C, stride, DEFAULT_PRIMITIVES, k, impl='reference')
+    naive.load_state_dict(opt.state_dict())
     x = torch.randn(3, C, *size, requires_grad=True)
     alpha = torch.randn(len(DEFAULT_PRIMITIVES), requires_grad=True)
     outs = [m(x, torch.softmax(alpha, 0)) for m in (opt, naive)]
@@ -81,11 +87,11 @@ def test_mixed_op_matches_naive(k, stride, size, layout):
     assert_buffers_same(opt, naive)
 
 
-def make_cells(spec, k, primitives=DEFAULT_PRIMITIVES):
+def make_cells(spec, k, primitives=DEFAULT_PRIMITIVES, layout=None):
     torch.manual_seed(0)
-    opt = SearchCell(spec, 4, 4, primitives, k)
-    naive = NaiveSearchCell(spec, 4, 4, primitives, k)
-    copy_state(opt, naive)
+    opt = SearchCell(spec, 4, 4, primitives, k, channels_last=layout)
+    naive = SearchCell(spec, 4, 4, primitives, k, impl='reference')
+    naive.load_state_dict(opt.state_dict())
     return opt, naive
 
 
@@ -95,7 +101,7 @@ def make_cells(spec, k, primitives=DEFAULT_PRIMITIVES):
 def test_cell_matches_naive(k, reduction, reduction_prev, edge_norm, layout):
     spec = CellSpec(0, C_prev_prev=12, C_prev=12, C=8, reduction=reduction,
                     reduction_prev=reduction_prev, stage=1)
-    opt, naive = make_cells(spec, k)
+    opt, naive = make_cells(spec, k, layout=layout)
     # odd sizes: ceil-mode pools and the padded FactorizedReduce
     s0 = torch.randn(2, 12, *((11, 13) if reduction_prev else (7, 9)), requires_grad=True)
     s1 = torch.randn(2, 12, *((6, 7) if reduction_prev else (7, 9)), requires_grad=True)
@@ -118,7 +124,7 @@ def test_cell_matches_naive(k, reduction, reduction_prev, edge_norm, layout):
 def test_cell_with_other_ops_matches_naive(layout):
     """Ops outside the default space (7x7 sep conv, 1x7/7x1 conv) take the same shared-input path."""
     spec = CellSpec(0, 8, 8, 8, reduction=True, reduction_prev=False, stage=2)
-    opt, naive = make_cells(spec, 2, EXTRA_PRIMITIVES)
+    opt, naive = make_cells(spec, 2, EXTRA_PRIMITIVES, layout)
     s0, s1 = torch.randn(2, 8, 9, 9), torch.randn(2, 8, 9, 9)
     alpha = torch.randn(14, len(EXTRA_PRIMITIVES), requires_grad=True)
     outs = [c(s0, s1, torch.softmax(alpha, -1)) for c in (opt, naive)]
@@ -158,20 +164,20 @@ def test_supernet_matches_naive(stem, k, edge_norm, size, layout, recompute):
     """In float64, so that 5 cells of float32 rounding do not hide a real difference."""
     torch.manual_seed(0)
     net = dict(num_classes=5, C=8, layers=5, stem=stem, partial_k=k)
-    algo = DartsSearch(supernet=dict(type='PCDartsSupernet', recompute=recompute, **net),
-                       edge_norm=edge_norm).double()
-    naive = NaiveSupernet(**net).double()
-    copy_state(algo.supernet, naive)
+    algo = darts_search(supernet=dict(type='PCDartsSupernet', recompute=recompute,
+                                      channels_last=layout, **net), edge_norm=edge_norm).double()
+    naive = PCDartsSupernet(**net, impl='reference').double()
+    naive.load_state_dict(algo.architecture.supernet.state_dict())
     x = torch.randn(3, 3, *size, dtype=torch.float64, requires_grad=True)
     labels = torch.tensor([0, 3, 4])
-    logits = [m(x, algo.arch()) for m in (algo.supernet, naive)]
+    logits = [m(x, algo.architecture.arch()) for m in (algo.architecture.supernet, naive)]
     assert_same(logits[0], logits[1], 'logits')
     alphas = algo.arch_parameters()
-    names = ['x'] + [n for n, _ in algo.arch.named_parameters()] + \
-        [n for n, _ in algo.supernet.named_parameters()]
-    assert_grads_same([x, *alphas, *algo.supernet.parameters()], [x, *alphas, *naive.parameters()],
+    names = ['x'] + [n for n, _ in algo.architecture.arch.named_parameters()] + \
+        [n for n, _ in algo.architecture.supernet.named_parameters()]
+    assert_grads_same([x, *alphas, *algo.architecture.supernet.parameters()], [x, *alphas, *naive.parameters()],
                       names, lambda i: F.cross_entropy(logits[i], labels))
-    assert_buffers_same(algo.supernet, naive)
+    assert_buffers_same(algo.architecture.supernet, naive)
 
 
 def test_shuffle_cat_is_cat_then_shuffle():
@@ -206,7 +212,7 @@ def test_bn_scaled_is_scale_times_bn(channels_last):
 
 def test_train_step_matches_naive():
     """A whole bilevel step (arch step, then weight step) moves both supernets the same way."""
-    from nas_backbones.engine.search_optim import SearchOptimWrapperConstructor
+    from nas_backbones.core.optim import SearchOptimWrapperConstructor
     optim = dict(weights=dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=3e-4),
                               clip_grad=dict(max_norm=5.)),
                  arch=dict(optimizer=dict(type='Adam', lr=6e-3, betas=(0.5, 0.999), weight_decay=1e-3)))
@@ -214,11 +220,8 @@ def test_train_step_matches_naive():
     algos = []
     for impl in ('project', 'naive'):
         torch.manual_seed(0)
-        algo = DartsSearch(supernet=dict(type='PCDartsSupernet', **net))
-        if impl == 'naive':
-            naive = NaiveSupernet(**net)
-            copy_state(algo.supernet, naive)
-            algo.supernet = naive
+        algo = darts_search(supernet=dict(type='PCDartsSupernet', **net,
+                                          impl='reference' if impl == 'naive' else 'fast'))
         algos.append((algo, SearchOptimWrapperConstructor(optim)(algo)))
     g = torch.Generator().manual_seed(1)
     data = {s: {'inputs': torch.randn(4, 3, 12, 12, generator=g),

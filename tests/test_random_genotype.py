@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from nas_backbones.space import DEFAULT_PRIMITIVES, Genotype, GenotypeError, load_genotype
-from nas_backbones.space.random_genotype import random_genotype, random_genotypes
+from nas_backbones.spaces.darts import DEFAULT_PRIMITIVES, Genotype, GenotypeError, load_genotype
+from nas_backbones.spaces.darts.random_genotype import random_genotype, random_genotypes
 
 ROOT = Path(__file__).resolve().parents[1]
 OPS7 = [p for p in DEFAULT_PRIMITIVES if p != 'none']
@@ -102,7 +102,7 @@ def test_bad_arguments_are_named(kwargs, msg):
 
 
 def test_a_random_genotype_builds_and_runs_a_network():
-    from nas_backbones.models import GenotypeClassifier
+    from nas_backbones.spaces.darts import GenotypeClassifier
     net = GenotypeClassifier(genotype=random_genotype(11), C=8, layers=5, num_classes=3,
                              auxiliary=False).eval()
     with torch.no_grad():

@@ -4,8 +4,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.func import functional_call
 
-from nas_backbones.engine.search_optim import SearchOptimWrapperConstructor
-from nas_backbones.search import DartsSearch
+from nas_backbones.core.optim import SearchOptimWrapperConstructor
+from tests.conftest import darts_search
 from nas_backbones.utils.recompute import recomputed
 
 
@@ -85,7 +85,7 @@ def test_second_order_step_is_the_same_with_recompute():
     algos = []
     for recompute in (False, True):
         torch.manual_seed(0)
-        algo = DartsSearch(supernet=dict(type='PCDartsSupernet', num_classes=4, C=8, layers=3,
+        algo = darts_search(supernet=dict(type='PCDartsSupernet', num_classes=4, C=8, layers=3,
                                          stem='imagenet', partial_k=2, recompute=recompute),
                            unrolled=True).double()
         opt = SearchOptimWrapperConstructor(optim)(algo)
@@ -94,12 +94,12 @@ def test_second_order_step_is_the_same_with_recompute():
     a, b = algos
     for (name, p), q in zip(a.state_dict().items(), b.state_dict().values()):
         torch.testing.assert_close(q, p, msg=name)
-    assert not torch.equal(a.arch.alphas_normal, torch.zeros_like(a.arch.alphas_normal))
+    assert not torch.equal(a.architecture.arch.alphas_normal, torch.zeros_like(a.architecture.arch.alphas_normal))
 
 
 def test_backbone_with_cp_is_the_same_network():
     """DartsBackbone(with_cp=True): same features, gradients, drop-path masks and BN statistics."""
-    from nas_backbones.models import DartsBackbone
+    from nas_backbones.spaces.darts import DartsBackbone
     nets = []
     for with_cp in (False, True):
         torch.manual_seed(0)

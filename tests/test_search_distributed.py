@@ -10,9 +10,9 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from nas_backbones.engine.genotype_hook import check_ranks_agree
-from nas_backbones.search import ArchParameters
-from nas_backbones.space import DEFAULT_PRIMITIVES
+from nas_backbones.engine.derivation_hook import check_ranks_agree
+from nas_backbones.spaces.darts import ArchParameters
+from nas_backbones.spaces.darts import DEFAULT_PRIMITIVES
 import nas_backbones  # noqa: F401
 from tests.conftest import ROOT
 from tests.test_search_resume import search_config
@@ -55,10 +55,10 @@ def _latency_worker(rank, port, result):
     dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank, world_size=2)
     try:
         torch.manual_seed(0)
-        from nas_backbones.search import DartsSearch
-        algo = DartsSearch(supernet=dict(type='PCDartsSupernet', num_classes=4, C=8, layers=3),
+        from tests.conftest import darts_search
+        algo = darts_search(supernet=dict(type='PCDartsSupernet', num_classes=4, C=8, layers=3),
                            cost=dict(metric='latency', weight=0.5, input_size=64))
-        result[rank] = (algo.cost.cost_normal.tolist(), algo.cost.normalizer)
+        result[rank] = (algo.architecture.resource_cost.cost_normal.tolist(), algo.architecture.resource_cost.normalizer)
     finally:
         dist.destroy_process_group()
 
@@ -77,7 +77,7 @@ def test_two_process_cpu_search_ranks_agree(tiny_imagenet, tmp_path):
     # With a latency cost in the architecture loss (rank 0 measures the table, see below).
     cfg = search_config(tiny_imagenet, tmp_path,
                         "\ntrain_cfg['max_epochs'] = 2\n"
-                        f"model['cost'] = dict(metric='latency', weight=0.5, input_size=32, "
+                        f"model['architecture']['cost'] = dict(metric='latency', weight=0.5, input_size=32, "
                         f"latency_table='{tmp_path / 'latency.json'}')\n")
     # The README's command; the tiny config already selects the gloo backend.
     env = dict(os.environ, PYTHON=sys.executable, PORT=str(free_port()), OMP_NUM_THREADS='1')
@@ -86,7 +86,7 @@ def test_two_process_cpu_search_ranks_agree(tiny_imagenet, tmp_path):
     assert proc.returncode == 0, proc.stderr[-12000:]
     log = next((tmp_path / 'work').glob('*/*.log')).read_text()
     assert 'Distributed training: True' in log
-    assert log.count('alpha/beta are identical on all 2 ranks') == 2  # checked at each epoch end
+    assert log.count('architecture parameters are identical on all 2 ranks') == 2  # checked at each epoch end
     history = json.loads((tmp_path / 'work/search_history.json').read_text())['history']
     assert [h['epoch'] for h in history] == [1, 2] and history[1]['arch_active']
     # The GenotypeHook compared the ranks' alpha/beta at each epoch end and found them equal;

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 
 CONFIG = """
 _base_ = '{root}/configs/search/pcdarts_tiny_imagenet.py'
-model = dict(supernet=dict(C=8, layers=3))
+model = dict(architecture=dict(supernet=dict(C=8, layers=3)))
 pipeline = [dict(type='LoadImageFromFile'), dict(type='RandomResizedCrop', size=32),
             dict(type='RandomFlip', prob=0.5, direction='horizontal'), dict(type='PackClsInputs')]
 train_dataloader = dict(batch_size=10, dataset=dict(
@@ -113,7 +113,7 @@ default_hooks['checkpoint'].update(by_epoch=False, interval=4)  # in place: keep
 for loader in (train_dataloader, train_cfg['arch_dataloader']):
     loader.update(num_workers=1, persistent_workers=True)
 custom_imports = dict(imports=['nas_backbones', 'nas_backbones.visualization.report_hook', 'kill_hook'])
-custom_hooks = [dict(type='GenotypeHook'), dict(type='RNGStateHook'), dict(type='SearchReportHook'),
+custom_hooks = [dict(type='DerivationHook'), dict(type='RNGStateHook'), dict(type='SearchReportHook'),
                 dict(type='KillAfterIter')]
 """
 

@@ -1,10 +1,10 @@
-"""The bilevel train_step: separate optimizers, gradients cleared between phases (pcdarts.md §10.1)."""
+"""The bilevel train_step: separate optimizers, gradients cleared between phases."""
 import pytest
 import torch
 from mmengine.optim import OptimWrapperDict
 
-from nas_backbones.engine.search_optim import SearchOptimWrapperConstructor
-from nas_backbones.search import DartsSearch
+from nas_backbones.core.optim import SearchOptimWrapperConstructor
+from tests.conftest import darts_search
 
 OPTIM = dict(
     weights=dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=3e-4),
@@ -14,7 +14,7 @@ OPTIM = dict(
 
 def make(unrolled=False, cost=None):
     torch.manual_seed(0)
-    algo = DartsSearch(supernet=dict(type='PCDartsSupernet', num_classes=4, C=8, layers=3,
+    algo = darts_search(supernet=dict(type='PCDartsSupernet', num_classes=4, C=8, layers=3,
                                      stem='cifar', partial_k=2), unrolled=unrolled, cost=cost)
     return algo, SearchOptimWrapperConstructor(OPTIM)(algo)
 
@@ -37,8 +37,29 @@ def test_constructor_gives_disjoint_optimizers():
 
 
 def test_constructor_names_missing_wrapper():
-    with pytest.raises(KeyError, match="needs entries \\['arch'\\]"):
-        SearchOptimWrapperConstructor(dict(weights=OPTIM['weights']))
+    with pytest.raises(KeyError, match="needs a 'weights' entry"):
+        SearchOptimWrapperConstructor(dict(arch=OPTIM['arch']))
+
+
+def test_one_level_search_steps_weights_and_architecture_together():
+    """No 'arch' wrapper (Single-Path NAS' recipe): one optimizer, one loss with the cost term."""
+    algo, _ = make(cost=dict(weight=0.5, input_size=16))
+    optim = SearchOptimWrapperConstructor(dict(weights=OPTIM['weights']))(algo)
+    params = {id(p) for g in optim['weights'].optimizer.param_groups for p in g['params']}
+    assert params == {id(p) for p in algo.parameters()}
+    before = [p.detach().clone() for p in algo.arch_parameters()]
+    w_before = [p.detach().clone() for p in algo.weight_parameters()]
+    log = algo.train_step({'weights': batch(1), 'arch': None}, optim)
+    assert 'cost' in log and 'arch_loss' not in log
+    assert all(not torch.equal(a, b) for a, b in zip(algo.arch_parameters(), before))
+    assert any(not torch.equal(a, b) for a, b in zip(algo.weight_parameters(), w_before))
+    # the cost's gradient reached alpha in that one step: without it alpha moves differently
+    algo2, _ = make()
+    optim2 = SearchOptimWrapperConstructor(dict(weights=OPTIM['weights']))(algo2)
+    algo2.train_step({'weights': batch(1), 'arch': None}, optim2)
+    assert not torch.equal(algo.arch_parameters()[0], algo2.arch_parameters()[0])
+    with pytest.raises(ValueError, match="no 'arch' entry \\(one-level search\\)"):
+        algo.train_step({'weights': batch(1), 'arch': batch(2)}, optim)
 
 
 def spy_grads(optim_wrapper):
@@ -60,7 +81,7 @@ def test_each_phase_steps_on_its_own_clean_gradients():
     a_batch, w_batch = batch(1), batch(2)
     # The gradients each phase should see, computed on a clean copy.
     ref.zero_all_grads()
-    ref._loss(ref, ref.data_preprocessor(a_batch, True))[0].backward()
+    ref.loss_of(ref, ref.data_preprocessor(a_batch, True))[0].backward()
     clean_arch = [p.grad.clone() for p in ref.arch_parameters()]
 
     seen_arch, seen_w = spy_grads(optim['arch']), spy_grads(optim['weights'])
@@ -83,9 +104,9 @@ def test_weight_step_equals_a_clean_sgd_step():
     algo.train_step({'weights': w_batch, 'arch': a_batch}, optim)
     # Reference: the same arch update, then a weight step computed from scratch.
     ref.zero_all_grads()
-    ref_optim['arch'].update_params(ref._loss(ref, ref.data_preprocessor(a_batch, True))[0])
+    ref_optim['arch'].update_params(ref.loss_of(ref, ref.data_preprocessor(a_batch, True))[0])
     ref.zero_all_grads()
-    ref_optim['weights'].update_params(ref._loss(ref, ref.data_preprocessor(w_batch, True))[0])
+    ref_optim['weights'].update_params(ref.loss_of(ref, ref.data_preprocessor(w_batch, True))[0])
     for (n, p), q in zip(algo.named_parameters(), ref.parameters()):
         torch.testing.assert_close(p, q, msg=n)
 

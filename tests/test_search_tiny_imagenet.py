@@ -8,8 +8,8 @@ import torch
 from mmengine.config import Config
 
 from nas_backbones.engine.launch import build_runner
-from nas_backbones.models import DartsBackbone
-from nas_backbones.space import Genotype
+from nas_backbones.spaces.darts import DartsBackbone
+from nas_backbones.spaces.darts import Genotype
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
@@ -34,7 +34,7 @@ def search_cfg(config, tiny_imagenet, lists, work_dir, **model):
             dict(type='PackClsInputs')]
     cfg.train_dataloader.dataset.ann_file = str(lists / 'train.txt')
     cfg.train_cfg.arch_dataloader.dataset.ann_file = str(lists / 'val.txt')
-    cfg.model.supernet.update({'num_classes': 10, 'C': 8, 'layers': 5, **model.pop('supernet', {})})
+    cfg.model.architecture.supernet.update({'num_classes': 10, 'C': 8, 'layers': 5, **model.pop('supernet', {})})
     cfg.model.update(model)
     cfg.work_dir = str(work_dir)
     cfg.default_hooks.logger.interval = 1
@@ -77,6 +77,6 @@ def test_darts_first_and_second_order_take_real_steps(config, tiny_imagenet, tmp
     algo = runner.model
     before = [p.detach().clone() for p in algo.arch_parameters()]
     runner.train()
-    assert algo.supernet.partial_k == 1 and algo.arch.betas_normal is None
+    assert algo.architecture.supernet.partial_k == 1 and algo.architecture.arch.betas_normal is None
     assert all((p - b).abs().max() > 0 for p, b in zip(algo.arch_parameters(), before))
     assert (tmp_path / 'work/genotype.json').is_file()

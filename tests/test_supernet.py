@@ -1,11 +1,12 @@
-"""The partial-channel mixed op, search cell and supernet against the reference formulas (pcdarts.md §2-3)."""
+"""The partial-channel mixed op, search cell and supernet against the reference formulas."""
 import pytest
 import torch
 import torch.nn as nn
 
-from nas_backbones.search import DartsSearch, PCDartsSupernet
-from nas_backbones.search.mixed_op import PartialMixedOp, channel_shuffle
-from nas_backbones.space import DEFAULT_PRIMITIVES
+from nas_backbones.spaces.darts import PCDartsSupernet
+from tests.conftest import darts_search
+from nas_backbones.spaces.darts.mixed_op import PartialMixedOp, channel_shuffle
+from nas_backbones.spaces.darts import DEFAULT_PRIMITIVES
 
 
 def reference_shuffle(x, groups):
@@ -98,28 +99,28 @@ def test_imagenet_supernet_matches_reference_size_and_shapes():
 
 @pytest.mark.parametrize('size', [(64, 64), (65, 63), (33, 47)])
 def test_supernet_takes_odd_sizes(size):
-    algo = DartsSearch(supernet=dict(type='PCDartsSupernet', num_classes=5, C=8, layers=5))
+    algo = darts_search(supernet=dict(type='PCDartsSupernet', num_classes=5, C=8, layers=5))
     assert algo(torch.randn(2, 3, *size)).shape == (2, 5)
 
 
 def test_supernet_rejects_bad_input():
-    algo = DartsSearch(supernet=dict(type='PCDartsSupernet', num_classes=5, C=8, layers=3))
+    algo = darts_search(supernet=dict(type='PCDartsSupernet', num_classes=5, C=8, layers=3))
     with pytest.raises(ValueError, match=r'expected a \(N, 3, H, W\).*\(2, 1, 32, 32\)'):
         algo(torch.randn(2, 1, 32, 32))
 
 
 def test_darts_is_k1_without_edge_norm():
-    algo = DartsSearch(supernet=dict(type='PCDartsSupernet', num_classes=5, C=8, layers=3,
+    algo = darts_search(supernet=dict(type='PCDartsSupernet', num_classes=5, C=8, layers=3,
                                      stem='cifar', partial_k=1), edge_norm=False)
-    assert algo.arch.betas_normal is None and algo.arch.edge_weights(False) is None
+    assert algo.architecture.arch.betas_normal is None and algo.architecture.arch.edge_weights(False) is None
     assert algo(torch.randn(2, 3, 16, 16)).shape == (2, 5)
-    assert {n for n, _ in algo.arch.named_parameters()} == {'alphas_normal', 'alphas_reduce'}
+    assert {n for n, _ in algo.architecture.arch.named_parameters()} == {'alphas_normal', 'alphas_reduce'}
 
 
 def test_arch_parameters_are_separate_from_weights():
-    algo = DartsSearch(supernet=dict(type='PCDartsSupernet', num_classes=5, C=8, layers=3))
+    algo = darts_search(supernet=dict(type='PCDartsSupernet', num_classes=5, C=8, layers=3))
     w_ids = {id(p) for p in algo.weight_parameters()}
     a = algo.arch_parameters()
     assert len(a) == 4 and not any(id(p) in w_ids for p in a)
     assert a[0].shape == (14, 8) and a[2].shape == (14,)
-    assert set(algo.state_dict()) >= {'arch.alphas_normal', 'arch.betas_reduce'}
+    assert set(algo.state_dict()) >= {'architecture.arch.alphas_normal', 'architecture.arch.betas_reduce'}

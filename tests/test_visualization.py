@@ -15,8 +15,8 @@ from mmengine.config import Config
 
 import nas_backbones  # noqa: F401
 from nas_backbones.engine.launch import build_runner
-from nas_backbones.space import Genotype
-from nas_backbones.space.published import PUBLISHED
+from nas_backbones.spaces.darts import Genotype
+from nas_backbones.spaces.darts.published import PUBLISHED
 from nas_backbones.visualization.cell_diagram import cell_geometry, cells_figure
 from nas_backbones.visualization import report_hook  # noqa: F401  registers SearchReportHook
 from nas_backbones.visualization.cost import CostSpec
@@ -188,7 +188,7 @@ def searched(tmp_path_factory):
         loader.dataset.pipeline = [dict(type='LoadImageFromFile'),
                                    dict(type='RandomResizedCrop', size=32),
                                    dict(type='PackClsInputs')]
-    cfg.model.supernet.update(num_classes=10, C=8, layers=5)
+    cfg.model.architecture.supernet.update(num_classes=10, C=8, layers=5)
     cfg.train_cfg.max_epochs = 2
     cfg.train_cfg.arch_warmup_epochs = 1
     cfg.custom_hooks.append(dict(type='SearchReportHook', cost=SMALL_COST))

@@ -19,9 +19,9 @@ import os
 import sys
 from typing import Optional, Sequence
 
-from nas_backbones.space.genotype import GenotypeError
-from nas_backbones.space.ops import DEFAULT_PRIMITIVES
-from nas_backbones.space.random_genotype import random_genotypes
+from nas_backbones.spaces.darts.genotype import GenotypeError
+from nas_backbones.spaces.darts.ops import DEFAULT_PRIMITIVES
+from nas_backbones.spaces.darts.random_genotype import random_genotypes
 
 
 def file_name(seed: int, index: int) -> str:

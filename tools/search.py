@@ -1,4 +1,4 @@
-"""Search a cell with PC-DARTS / DARTS; the result is WORK_DIR/genotype.json.
+"""Search an architecture (a cell with PC-DARTS / DARTS: WORK_DIR/genotype.json).
 
     python tools/search.py configs/search/pcdarts_tiny_imagenet.py [--work-dir DIR] [--resume [CKPT]]
         [--amp] [--cfg-options k=v ...] [--launcher none|pytorch|slurm|mpi]
@@ -9,20 +9,22 @@ The genotype file plugs into the backbone directly, e.g.
 import os.path as osp
 import sys
 
+from mmengine.model import is_model_wrapper
+
 import nas_backbones  # noqa: F401  registers the modules and applies the compatibility fixes
-from nas_backbones.engine.genotype_hook import GENOTYPE_FILE
 from nas_backbones.engine.launch import main_train
 
 
 def main(argv=None) -> int:
     runner = main_train(__doc__.split('\n\n')[0], argv)
-    path = osp.join(runner.work_dir, GENOTYPE_FILE)
+    model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+    path = osp.join(runner.work_dir, type(model.derive()).filename)
     if runner.rank == 0:
         if not osp.isfile(path):
-            print(f'search finished but wrote no {path}: is GenotypeHook in custom_hooks?',
+            print(f'search finished but wrote no {path}: is DerivationHook in custom_hooks?',
                   file=sys.stderr)
             return 1
-        print(f'genotype: {path}')
+        print(f'result: {path}')
     return 0
 
 

@@ -4,7 +4,7 @@
 # mmengine 0.10.7, mmdet 3.3.0, pycocotools, pytest and this package (editable).
 # Running it again is quick: finished steps are detected and skipped, and pip
 # reuses the mmcv wheel it cached on the first build.
-# See ../shared/reference/stack.md for why each pin is what it is.
+# docs/stack.md says why each pin is what it is.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."

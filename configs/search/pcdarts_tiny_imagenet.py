@@ -1,20 +1,17 @@
 # A small PC-DARTS search that finishes in minutes on a CPU, on Tiny-ImageNet-style
-# data (64x64 photos, ImageNet folder layout), e.g. ../shared/data/tiny-imagenet-10:
-#   ln -s ../../shared/data/tiny-imagenet-10 data/tiny-imagenet-10   (from the repo root)
+# data (64x64 photos, ImageNet folder layout):
+#   mkdir -p data && ln -s /path/to/tiny-imagenet-10 data/tiny-imagenet-10
 #   python tools/dataset/imagenet_subset.py data/tiny-imagenet-10/train \
 #       --out data/tiny-imagenet-10-search --train-frac 0.1 --val-frac 0.05 --seed 0
 #   python tools/search.py configs/search/pcdarts_tiny_imagenet.py
 # The result is work_dirs/pcdarts_tiny_imagenet/genotype.json.
 _base_ = './pcdarts_imagenet.py'
 
-data_root = 'data/'
-train_images = data_root + 'tiny-imagenet-10/train/'
-subset_dir = data_root + 'tiny-imagenet-10-search/'
 crop_size = 64
 batch_size = 16
 max_epochs = 4
 
-model = dict(supernet=dict(num_classes=10, C=8, layers=5))
+model = dict(architecture=dict(supernet=dict(num_classes=10, C=8, layers=5)))
 
 train_pipeline = [
     dict(type='LoadImageOrSkip', on_error='skip'),  # a bad file is logged, not fatal
@@ -22,13 +19,13 @@ train_pipeline = [
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackClsInputs'),
 ]
-_dataset = dict(type='ImageNetDataset', data_prefix=train_images, pipeline=train_pipeline)
+_dataset = dict(data_prefix='data/tiny-imagenet-10/train/', pipeline=train_pipeline)
 train_dataloader = dict(batch_size=batch_size, num_workers=0,
-                        dataset=dict(_dataset, ann_file=subset_dir + 'train.txt'))
+                        dataset=dict(_dataset, ann_file='data/tiny-imagenet-10-search/train.txt'))
 train_cfg = dict(
     max_epochs=max_epochs, arch_warmup_epochs=1,
     arch_dataloader=dict(batch_size=batch_size, num_workers=0,
-                         dataset=dict(_dataset, ann_file=subset_dir + 'val.txt')))
+                         dataset=dict(_dataset, ann_file='data/tiny-imagenet-10-search/val.txt')))
 optim_wrapper = dict(weights=dict(optimizer=dict(lr=0.05)))
 param_scheduler = dict(
     weights=[dict(type='CosineAnnealingLR', T_max=max_epochs, eta_min=0., by_epoch=True,

@@ -1,3 +1,2 @@
-"""Training loops, hooks, the runner and the command line they share."""
-from . import (drop_path_hook, genotype_hook, rng_state_hook, runner,  # noqa: F401
-               search_ddp, search_loop, search_optim)
+"""Training loops, hooks, the runner and the command line they share (space-agnostic)."""
+from . import derivation_hook, drop_path_hook, rng_state_hook, runner, search_loop  # noqa: F401

@@ -1,4 +1,5 @@
-"""The bilevel search loop: each weight batch is paired with a batch of the architecture split."""
+"""The search loop: each weight batch is paired with a batch of the architecture split (bilevel),
+or runs alone (one-level, ``arch_dataloader=None``)."""
 from __future__ import annotations
 
 import itertools
@@ -14,6 +15,9 @@ from torch.utils.data import DataLoader
 class SearchLoop(EpochBasedTrainLoop):
     """``EpochBasedTrainLoop`` plus a persistent iterator over ``arch_dataloader``.
 
+    ``arch_dataloader=None``: a one-level search (Single-Path NAS), every
+    iteration one step on a weight batch.
+
     Architecture steps start at epoch ``arch_warmup_epochs`` (PC-DARTS: 15 of
     50 on CIFAR, 35 of 50 on ImageNet); before that no architecture batch is
     drawn, as in the reference. The architecture loader is re-shuffled
@@ -26,7 +30,7 @@ class SearchLoop(EpochBasedTrainLoop):
     """
 
     def __init__(self, runner, dataloader: Union[DataLoader, dict],
-                 arch_dataloader: Union[DataLoader, dict], max_epochs: int,
+                 arch_dataloader: Union[DataLoader, dict, None], max_epochs: int,
                  arch_warmup_epochs: int = 0, val_begin: int = 1, val_interval: int = 1,
                  dynamic_intervals: Optional[list] = None) -> None:
         super().__init__(runner, dataloader, max_epochs, val_begin, val_interval,
@@ -46,7 +50,7 @@ class SearchLoop(EpochBasedTrainLoop):
 
     @property
     def arch_active(self) -> bool:
-        return self._epoch >= self.arch_warmup_epochs
+        return self.arch_dataloader is not None and self._epoch >= self.arch_warmup_epochs
 
     def _start_arch_pass(self, skip: int = 0) -> None:
         sampler = getattr(self.arch_dataloader, 'sampler', None)

@@ -13,7 +13,7 @@ class ClsAccuracy(BaseMetric):
     """Percentage of samples whose label is among the ``k`` highest scores, for each ``k`` in ``topk``.
 
     Reads ``pred_score`` and ``gt_label`` from the samples
-    :class:`~nas_backbones.models.GenotypeClassifier` predicts. Named to stay
+    :class:`~nas_backbones.spaces.darts.GenotypeClassifier` predicts. Named to stay
     clear of any ``Accuracy`` in other OpenMMLab registries.
     """
 

@@ -14,8 +14,8 @@ import os
 from dataclasses import dataclass
 from typing import Optional, Sequence, Union
 
-from ..space.genotype import Genotype
-from ..space.published import GenotypeSpec, load_genotype
+from ..spaces.darts.genotype import Genotype
+from ..spaces.darts.published import GenotypeSpec, load_genotype
 from .figure import image_format, new_figure, save_figure
 
 CELLS = ('normal', 'reduce')

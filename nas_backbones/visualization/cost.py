@@ -1,6 +1,6 @@
 """Parameters and FLOPs of a genotype's ImageNet classifier, as tools/analysis/complexity.py counts.
 
-The network is :class:`~nas_backbones.models.classifier.GenotypeClassifier`
+The network is :class:`~nas_backbones.spaces.darts.classifier.GenotypeClassifier`
 without its auxiliary head (training only): DartsBackbone (ImageNet stem,
 ``layers`` cells with ``C`` channels per node) + global average pool +
 Linear. FLOPs are multiply-adds counted by mmengine's FlopAnalyzer (the
@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Optional
 
-from ..space.genotype import Genotype
+from ..spaces.darts.genotype import Genotype
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ def classifier_cost(genotype: Genotype, spec: CostSpec = CostSpec()) -> dict[str
     import torch
     from mmengine.analysis import FlopAnalyzer, parameter_count
 
-    from ..models.classifier import GenotypeClassifier
+    from ..spaces.darts.classifier import GenotypeClassifier
     model = GenotypeClassifier(genotype=genotype, C=spec.C, layers=spec.layers,
                                num_classes=spec.num_classes, auxiliary=False).eval()
     x = torch.zeros(1, 3, spec.input_size, spec.input_size)

@@ -1,4 +1,4 @@
-"""A search's history (WORK_DIR/search_history.json, written by GenotypeHook) and its plots.
+"""A search's history (WORK_DIR/search_history.json, written by DerivationHook) and its plots.
 
 The plots read at a glance: softmax(alpha) per edge as one small panel per
 edge (rows = nodes, columns = inputs, one line per op, the edges and ops kept
@@ -14,9 +14,9 @@ import os
 from dataclasses import dataclass
 from typing import Optional, Sequence, Union
 
-from ..engine.genotype_hook import HISTORY_FILE
-from ..space.genotype import Genotype, GenotypeError
-from ..space.ops import PARAMETER_FREE_OPS
+from ..engine.derivation_hook import HISTORY_FILE
+from ..spaces.darts.genotype import Genotype, GenotypeError
+from ..spaces.darts.ops import PARAMETER_FREE_OPS
 from .figure import new_figure, save_figure
 
 KINDS = ('normal', 'reduce')
@@ -82,8 +82,8 @@ def load_history(path: Union[str, os.PathLike]) -> SearchHistory:
     if os.path.isdir(path):
         path = os.path.join(path, HISTORY_FILE)
     if not os.path.isfile(path):
-        raise FileNotFoundError(f'{path} not found: a search writes it through GenotypeHook '
-                                "(custom_hooks=[dict(type='GenotypeHook'), ...])")
+        raise FileNotFoundError(f'{path} not found: a search writes it through DerivationHook '
+                                "(custom_hooks=[dict(type='DerivationHook'), ...])")
     with open(path, encoding='utf-8') as f:
         try:
             data = json.load(f)

@@ -1,6 +1,6 @@
 """WORK_DIR/report/README.md: what a search found, its cost and how it got there, from its history.
 
-Inputs: ``search_history.json`` (GenotypeHook) and, for the settings table,
+Inputs: ``search_history.json`` (DerivationHook) and, for the settings table,
 the config MMEngine dumped into the work dir (optional). Everything in the
 report folder is regenerated on every call, with deterministic file names
 and contents, so ``tools/analysis/search_report.py WORK_DIR`` can rebuild it
@@ -23,17 +23,17 @@ REPORT_DIR = 'report'
 # (label, dotted key) rows of the settings table; missing keys are left out.
 SETTINGS = (
     ('algorithm', 'model.type'),
-    ('supernet', 'model.supernet.type'),
-    ('channels per node C', 'model.supernet.C'),
-    ('cells (layers)', 'model.supernet.layers'),
-    ('nodes per cell (steps)', 'model.supernet.steps'),
-    ('partial channels K', 'model.supernet.partial_k'),
-    ('stem', 'model.supernet.stem'),
-    ('classes', 'model.supernet.num_classes'),
-    ('operations', 'model.supernet.primitives'),
-    ('edge normalization (β)', 'model.edge_norm'),
+    ('supernet', 'model.architecture.supernet.type'),
+    ('channels per node C', 'model.architecture.supernet.C'),
+    ('cells (layers)', 'model.architecture.supernet.layers'),
+    ('nodes per cell (steps)', 'model.architecture.supernet.steps'),
+    ('partial channels K', 'model.architecture.supernet.partial_k'),
+    ('stem', 'model.architecture.supernet.stem'),
+    ('classes', 'model.architecture.supernet.num_classes'),
+    ('operations', 'model.architecture.supernet.primitives'),
+    ('edge normalization (β)', 'model.architecture.edge_norm'),
     ('second order (unrolled)', 'model.unrolled'),
-    ('resource cost term', 'model.cost'),
+    ('resource cost term', 'model.architecture.cost'),
     ('epochs', 'train_cfg.max_epochs'),
     ('α/β warm-up epochs (frozen)', 'train_cfg.arch_warmup_epochs'),
     ('weight split', 'train_dataloader.dataset.ann_file'),

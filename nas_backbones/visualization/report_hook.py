@@ -4,11 +4,11 @@ Add it to a search config with::
 
     custom_imports = dict(imports=['nas_backbones', 'nas_backbones.visualization.report_hook'],
                           allow_failed_imports=False)
-    custom_hooks = [dict(type='GenotypeHook'), dict(type='SearchReportHook')]
+    custom_hooks = [dict(type='DerivationHook'), dict(type='SearchReportHook')]
 
 matplotlib is imported only inside ``after_train``, on rank 0; a report that
 cannot be written is a warning, never a failed search (the genotype is
-already saved by GenotypeHook, and ``tools/analysis/search_report.py
+already saved by DerivationHook, and ``tools/analysis/search_report.py
 WORK_DIR`` rebuilds the report from the history at any time).
 """
 from __future__ import annotations
@@ -36,7 +36,7 @@ class SearchReportHook(Hook):
         out_dir: where to write (default WORK_DIR/report).
     """
 
-    priority = 'VERY_LOW'  # after GenotypeHook has written the last epoch
+    priority = 'VERY_LOW'  # after DerivationHook has written the last epoch
 
     def __init__(self, measure_cost: bool = True, cost: Optional[dict] = None,
                  out_dir: Optional[str] = None) -> None:

@@ -28,7 +28,7 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 
 from mmdet.registry import MODELS
-from nas_backbones.models.classifier import GenotypeClassifier  # also registers and applies compat
+from nas_backbones.spaces.darts.classifier import GenotypeClassifier  # also registers and applies compat
 
 
 class TensorMode(nn.Module):

@@ -25,12 +25,12 @@ from mmengine.registry import init_default_scope
 
 from mmdet.registry import MODELS
 import nas_backbones  # noqa: F401  registers the models
-from nas_backbones.search.cost import ResourceCost
+from nas_backbones.spaces.darts.cost import ResourceCost
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    p.add_argument('config', help='a search config (its model.supernet is measured)')
+    p.add_argument('config', help='a search config (its model.architecture.supernet is measured)')
     p.add_argument('--out', required=True, help='the JSON table to write (completed if it exists)')
     p.add_argument('--device', default='cpu', help='cpu, cuda, cuda:1 ... (default %(default)s)')
     p.add_argument('--batch', type=int, default=1, help='batch the ops are timed at (default %(default)s)')
@@ -45,11 +45,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
-    if 'supernet' not in cfg.get('model', {}):
-        raise ValueError(f'{args.config}: model.supernet not found; this tool measures a search config')
+    space = cfg.get('model', {}).get('architecture', {})
+    if 'supernet' not in space:
+        raise ValueError(f'{args.config}: model.architecture.supernet not found; this tool measures a search config')
     init_default_scope(cfg.get('default_scope', 'mmdet'))
-    supernet = MODELS.build(cfg.model.supernet)
-    size = args.input_size or (cfg.model.get('cost') or {}).get('input_size', 224)
+    supernet = MODELS.build(space.supernet)
+    size = args.input_size or (space.get('cost') or {}).get('input_size', 224)
     cost = ResourceCost(supernet, weight=0., input_size=size, metric='latency', device=args.device,
                         batch=args.batch, latency_table=args.out)
     with open(args.out) as f:

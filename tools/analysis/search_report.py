@@ -3,7 +3,7 @@
     python tools/analysis/search_report.py WORK_DIR [--out DIR] [--no-cost]
         [--cost-C 48] [--cost-layers 14] [--cost-input-size 224] [--cost-num-classes 1000]
 
-Reads WORK_DIR/search_history.json (written by GenotypeHook every epoch, so a
+Reads WORK_DIR/search_history.json (written by DerivationHook every epoch, so a
 running or interrupted search can be reported too) and the config MMEngine
 dumped there. The report shows the final cells, softmax(alpha) per edge and
 softmax(beta) per node over the epochs, the parameter-free ops of the derived

@@ -8,9 +8,9 @@ import torch.nn as nn
 from mmdet.registry import MODELS
 from mmengine.model import BaseModule
 
-from ..space.macro import build_stem, cell_plan, check_input
-from ..space.published import GenotypeSpec, load_genotype
-from ..utils.recompute import recomputed
+from .macro import build_stem, cell_plan, check_input
+from .published import GenotypeSpec, load_genotype
+from ...utils.recompute import recomputed
 from .cell import GenotypeCell
 
 
@@ -58,6 +58,7 @@ class DartsBackbone(BaseModule):
                          reduce_multiplier=len(self.genotype.reduce_concat))
         self.stem = build_stem(stem, C_stem)
         self.cells = nn.ModuleList(GenotypeCell(self.genotype, spec) for spec in plan)
+        self.plan = plan
         self.num_stages = plan[-1].stage + 1
         # The last cell of each stage is where that stage's feature is tapped.
         self.stage_ends = {}
@@ -65,11 +66,10 @@ class DartsBackbone(BaseModule):
             self.stage_ends[spec.stage] = spec.index
         self.cell_stages = [spec.stage for spec in plan]
         self.out_channels = [C_stem] + [
-            self.cells[self.stage_ends[s]].multiplier * plan[self.stage_ends[s]].C
-            for s in range(1, self.num_stages)]
+            self.cell_out_channels(self.stage_ends[s]) for s in range(1, self.num_stages)]
         # Nominal strides; odd sizes round up at each stride-2 step.
-        cell_stride = 8 if stem == 'imagenet' else 1
-        self.strides = [self.stem.stride] + [
+        cell_stride = self.stem.strides[1]
+        self.strides = [self.stem.strides[0]] + [
             cell_stride * 2 ** (s - 1) for s in range(1, self.num_stages)]
         out_indices = tuple(out_indices)
         for i in out_indices:
@@ -83,6 +83,9 @@ class DartsBackbone(BaseModule):
         self.with_cp = with_cp
         self.drop_path_prob = drop_path_prob
         self._freeze_stages()
+
+    def cell_out_channels(self, i: int) -> int:
+        return self.cells[i].multiplier * self.plan[i].C
 
     # ------------------------------------------------------------------ state
     @property

@@ -7,7 +7,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..utils.recompute import recomputed
+from ...utils.recompute import recomputed
 
 STEMS = ('imagenet', 'cifar')
 
@@ -79,7 +79,7 @@ class ImageNetStem(nn.Module):
             nn.ReLU(inplace=False),
             nn.Conv2d(C_stem, C_stem, 3, stride=2, padding=1, bias=False),
             nn.BatchNorm2d(C_stem, affine=affine))
-        self.stride = 4  # of s0 (stem1 is at 8)
+        self.strides = (4, 8)  # of s0 and s1: the first cell works at 8
 
     def forward(self, x: torch.Tensor, activated: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
         """``(s0, s1)``; ``activated``: ``(relu(s0), relu(s1))``, what the first cells'
@@ -100,7 +100,7 @@ class CifarStem(nn.Module):
         self.stem = nn.Sequential(
             nn.Conv2d(3, C_stem, 3, padding=1, bias=False),
             nn.BatchNorm2d(C_stem, affine=affine))
-        self.stride = 1
+        self.strides = (1, 1)
 
     def forward(self, x: torch.Tensor, activated: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
         """``(s, s)``; ``activated``: ``(relu(s), relu(s))``, computed once."""

@@ -5,17 +5,14 @@ from typing import Optional, Sequence
 
 import torch
 
-from ..space.genotype import Genotype
+from .genotype import Genotype
+from .topology import node_edge_ranges
 
 
 def node_softmax(betas: torch.Tensor, steps: int) -> torch.Tensor:
     """Edge normalization: softmax of beta over each node's incoming edges (2, 3, 4, ... edges)."""
-    out, start = [], 0
-    for i in range(steps):
-        n = 2 + i
-        out.append(torch.softmax(betas[start:start + n], dim=-1))
-        start += n
-    return torch.cat(out)
+    return torch.cat([torch.softmax(betas[start:start + n], dim=-1)
+                      for start, n in node_edge_ranges(steps)])
 
 
 def derive_genes(op_weights: torch.Tensor, edge_weights: Optional[torch.Tensor],
@@ -25,15 +22,16 @@ def derive_genes(op_weights: torch.Tensor, edge_weights: Optional[torch.Tensor],
     ``op_weights`` is softmax(alpha) (edges x ops); ``edge_weights`` the
     node-softmaxed beta, or None for DARTS. Edge strength and op choice both
     exclude 'none'. Ties resolve to the lower edge / op index, as the
-    reference's stable ``sorted`` and strict ``>`` do.
+    reference's stable ``sorted`` and strict ``>`` do. The product is taken
+    in float32, as the reference's numpy arrays are: near-ties then break
+    the same way (in float64 about one random near-tie in five differs).
     """
-    W = op_weights.detach().double().cpu()
+    W = op_weights.detach().float().cpu()
     if edge_weights is not None:
-        W = W * edge_weights.detach().double().cpu()[:, None]
+        W = W * edge_weights.detach().float().cpu()[:, None]
     keep = [k for k, p in enumerate(primitives) if p != 'none']
-    genes, start = [], 0
-    for i in range(steps):
-        n = 2 + i
+    genes = []
+    for start, n in node_edge_ranges(steps):
         rows = W[start:start + n]
         strength = [max(rows[j, k].item() for k in keep) for j in range(n)]
         edges = sorted(range(n), key=lambda j: -strength[j])[:2]
@@ -43,7 +41,6 @@ def derive_genes(op_weights: torch.Tensor, edge_weights: Optional[torch.Tensor],
                 if best is None or rows[j, k] > rows[j, best]:
                     best = k
             genes.append((primitives[best], j))
-        start += n
     return genes
 
 

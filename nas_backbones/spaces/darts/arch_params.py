@@ -6,9 +6,9 @@ from typing import Optional, Sequence
 import torch
 import torch.nn as nn
 
-from ..space.genotype import Genotype
+from .genotype import Genotype
 from .derive import derive_genotype, node_softmax
-from .search_cell import num_edges
+from .topology import num_edges
 
 
 class ArchParameters(nn.Module):

@@ -7,14 +7,12 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..space.macro import CellSpec
-from ..space.ops import FactorizedReduce, ReLUConvBN
-from ..utils.recompute import recomputed
-from .mixed_op import EdgeInput, OpWeights, PartialMixedOp, channels_last_for, dense_grad, shuffle_cat
-
-
-def num_edges(steps: int) -> int:
-    return sum(2 + i for i in range(steps))
+from .macro import CellSpec
+from .topology import cell_edges, node_edge_ranges
+from .ops import FactorizedReduce, ReLUConvBN
+from ...utils.recompute import recomputed
+from .mixed_op import (EdgeInput, OpWeights, PartialMixedOp, check_impl, dense_grad,
+                       fast_channels_last, shuffle_cat)
 
 
 class SearchCell(nn.Module):
@@ -31,8 +29,11 @@ class SearchCell(nn.Module):
     """
 
     def __init__(self, spec: CellSpec, steps: int, multiplier: int,
-                 primitives: Sequence[str], partial_k: int, recompute: bool = False) -> None:
+                 primitives: Sequence[str], partial_k: int, recompute: bool = False,
+                 impl: str = 'fast', channels_last: Optional[bool] = None) -> None:
         super().__init__()
+        self.impl = check_impl(impl)
+        self.channels_last = channels_last
         self.recompute = recompute  # the preprocessing's conv + BN in backward (keeps only its input)
         C = spec.C
         self.reduction = spec.reduction
@@ -44,11 +45,8 @@ class SearchCell(nn.Module):
         else:
             self.preprocess0 = ReLUConvBN(spec.C_prev_prev, C, 1, 1, 0, affine=False)
         self.preprocess1 = ReLUConvBN(spec.C_prev, C, 1, 1, 0, affine=False)
-        self._ops = nn.ModuleList()
-        for i in range(steps):
-            for j in range(2 + i):
-                stride = 2 if spec.reduction and j < 2 else 1
-                self._ops.append(PartialMixedOp(C, stride, primitives, partial_k))
+        self._ops = nn.ModuleList(PartialMixedOp(C, e.stride, primitives, partial_k, impl, channels_last)
+                                  for e in cell_edges(steps, spec.reduction))
 
     def _preprocess(self, layer: nn.Module, a: torch.Tensor) -> torch.Tensor:
         if self.recompute:  # `a` is kept for the conv's backward anyway
@@ -64,6 +62,8 @@ class SearchCell(nn.Module):
         cells, so the supernet computes (and keeps for backward) that ReLU
         once, not once in each.
         """
+        if self.impl == 'reference':
+            return self.forward_reference(s0, s1, weights, edge_weights, activated)
         if activated:
             a0, a1 = s0, s1
         else:
@@ -71,7 +71,7 @@ class SearchCell(nn.Module):
             a1 = a0 if s1 is s0 else F.relu(s1)
         states = [self._preprocess(self.preprocess0, a0), self._preprocess(self.preprocess1, a1)]
         k = self.partial_k
-        cl = channels_last_for(a1, PartialMixedOp.channels_last)
+        cl = fast_channels_last(a1.device, self.channels_last)
         # beta folded into the op weights of the partial channels; sliced once for the whole cell
         op_w = OpWeights(weights if edge_weights is None else weights * edge_weights.unsqueeze(-1),
                          states[1].size(1) // k)
@@ -98,4 +98,18 @@ class SearchCell(nn.Module):
                         bypass, owned = bypass + b, True
             offset += len(states)
             states.append(dense_grad(part) if k == 1 else shuffle_cat(part, bypass, k))
+        return torch.cat(states[-self.multiplier:], dim=1)
+
+    def forward_reference(self, s0: torch.Tensor, s1: torch.Tensor, weights: torch.Tensor,
+                          edge_weights: Optional[torch.Tensor] = None,
+                          activated: bool = False) -> torch.Tensor:
+        """Node_i = sum_j beta_ij * MixedOp_ij(h_j), one edge at a time, as the paper writes it."""
+        pre0, pre1 = ((p.forward_activated if activated else p)
+                      for p in (self.preprocess0, self.preprocess1))
+        states = [pre0(s0), pre1(s1)]
+        for start, n in node_edge_ranges(self.steps):
+            states.append(sum(
+                (1. if edge_weights is None else edge_weights[start + j])
+                * self._ops[start + j].forward_reference(states[j], weights[start + j])
+                for j in range(n)))
         return torch.cat(states[-self.multiplier:], dim=1)

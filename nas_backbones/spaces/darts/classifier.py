@@ -64,7 +64,7 @@ class GenotypeClassifier(BaseModel):
         cfg.setdefault('type', 'DartsBackbone')
         cfg.setdefault('_scope_', 'mmdet')  # whatever default scope the caller left set
         self.backbone = MODELS.build(cfg)
-        for attr in ('forward_cells', 'cells', 'out_channels', 'drop_path_prob'):
+        for attr in ('forward_cells', 'cells', 'cell_out_channels', 'out_channels', 'drop_path_prob'):
             if not hasattr(self.backbone, attr):
                 raise TypeError(f'GenotypeClassifier: backbone {cfg["type"]!r} has no {attr!r}; '
                                 'it must be a DartsBackbone (or behave like one)')
@@ -82,8 +82,7 @@ class GenotypeClassifier(BaseModel):
         self.aux_cell = 2 * len(self.backbone.cells) // 3
         self.aux_head = None
         if auxiliary:
-            cell = self.backbone.cells[self.aux_cell]
-            aux_in = cell.multiplier * cell.preprocess1[-1].num_features
+            aux_in = self.backbone.cell_out_channels(self.aux_cell)
             head_cls = (AuxiliaryHeadImageNet if getattr(self.backbone, 'stem_type', 'imagenet')
                         == 'imagenet' else AuxiliaryHeadCIFAR)
             self.aux_head = head_cls(aux_in, num_classes)

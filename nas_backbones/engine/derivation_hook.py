@@ -1,4 +1,5 @@
-"""Records the search: the genotype each epoch, the alpha/beta history, and the final genotype file."""
+"""Records a search: the derived architecture each epoch, the history of the architecture parameters,
+and the result file (``genotype.json`` for cells), for any search space."""
 from __future__ import annotations
 
 import json
@@ -15,7 +16,6 @@ from mmengine.model import is_model_wrapper
 from ..utils.io import atomic_write_text
 
 HISTORY_FILE = 'search_history.json'
-GENOTYPE_FILE = 'genotype.json'
 
 
 def unwrap(model):
@@ -23,15 +23,17 @@ def unwrap(model):
 
 
 @HOOKS.register_module()
-class GenotypeHook(Hook):
-    """After every epoch: derive the genotype, log it as JSON, append alpha/beta to the history.
+class DerivationHook(Hook):
+    """After every epoch: derive the architecture, log it, append the space's snapshot to the history.
 
-    ``WORK_DIR/genotype.json`` always holds the latest derived genotype (the
-    last epoch's at the end, which is what PC-DARTS reports) and
+    ``WORK_DIR/<result.filename>`` (``genotype.json`` for cells) always holds
+    the latest derived architecture (the last epoch's at the end, which is
+    what PC-DARTS reports; the reference logs it at the start of each epoch,
+    so its last log predates the final epoch) and
     ``WORK_DIR/search_history.json`` the per-epoch history; both are written
     atomically. The history also travels in checkpoints, so a resumed search
-    keeps it. Under distributed search the ranks' alpha/beta are compared
-    at every epoch end and the search stops if they differ.
+    keeps it. Under distributed search the ranks' architecture parameters
+    are compared at every epoch end and the search stops if they differ.
     """
 
     priority = 'LOW'  # after the parameter updates of the epoch, before checkpointing
@@ -50,28 +52,27 @@ class GenotypeHook(Hook):
 
     # ----------------------------------------------------------------- epochs
     def after_train_epoch(self, runner) -> None:
-        algo = unwrap(runner.model)
+        space = unwrap(runner.model).architecture
         if self.check_ranks and is_distributed():
-            check_ranks_agree(algo.arch, runner.epoch + 1, self.atol)
-            runner.logger.info(f'alpha/beta are identical on all {get_world_size()} ranks')
-        genotype = algo.genotype()
+            check_ranks_agree(space.arch, runner.epoch + 1, self.atol)
+            runner.logger.info(f'architecture parameters are identical on all {get_world_size()} ranks')
+        result = space.derive()
         entry = {'epoch': runner.epoch + 1, 'iter': runner.iter,
-                 'arch_active': bool(getattr(runner.train_loop, 'arch_active', True)),
-                 'genotype': genotype.to_dict()}
-        entry.update(algo.arch.snapshot())
+                 'arch_active': bool(getattr(runner.train_loop, 'arch_active', True))}
+        entry.update(space.snapshot())
         self.history.append(entry)
-        runner.logger.info(f'epoch {runner.epoch + 1} genotype:\n{genotype.to_json()}')
-        self._write(runner, genotype)
+        runner.logger.info(f'epoch {runner.epoch + 1} {type(result).__name__.lower()}:\n{result.to_json()}')
+        self._write(runner, result)
 
     @master_only
-    def _write(self, runner, genotype) -> None:
+    def _write(self, runner, result) -> None:
         atomic_write_text(osp.join(runner.work_dir, HISTORY_FILE),
                           json.dumps({'history': self.history}, indent=1))
-        genotype.save(osp.join(runner.work_dir, GENOTYPE_FILE))
+        result.save(osp.join(runner.work_dir, result.filename))
 
 
 def check_ranks_agree(arch: torch.nn.Module, epoch: int, atol: float = 0.) -> None:
-    """Raise on every rank if any rank's alpha/beta differ from rank 0's."""
+    """Raise on every rank if any rank's architecture parameters differ from rank 0's."""
     mine = [p.detach().cpu().clone() for p in arch.parameters()]
     ref: list[Optional[list]] = [mine]
     broadcast_object_list(ref, src=0)
@@ -82,4 +83,4 @@ def check_ranks_agree(arch: torch.nn.Module, epoch: int, atol: float = 0.) -> No
         raise RuntimeError(
             f'distributed search: architecture parameters differ between ranks at epoch {epoch} '
             f'(rank {get_rank()} max |diff| vs rank 0 = {max(diffs, default=0.):.3g}); '
-            'the ranks would derive different genotypes. Stopping.')
+            'the ranks would derive different architectures. Stopping.')

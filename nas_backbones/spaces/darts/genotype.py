@@ -15,7 +15,7 @@ import ast
 import json
 import os
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Optional, Sequence, Union
+from typing import Any, ClassVar, Iterable, Optional, Sequence, Union
 
 from .ops import DEFAULT_PRIMITIVES, OPS
 
@@ -33,6 +33,7 @@ class GenotypeError(ValueError):
 
 @dataclass(frozen=True)
 class Genotype:
+    filename: ClassVar[str] = 'genotype.json'  # what a search writes it as
     normal: tuple[Gene, ...]
     normal_concat: tuple[int, ...]
     reduce: tuple[Gene, ...]
@@ -188,7 +189,7 @@ class Genotype:
             return cls.from_text(f.read(), source=path)
 
     def save(self, path: Union[str, os.PathLike]) -> None:
-        from ..utils.io import atomic_write_text
+        from ...utils.io import atomic_write_text
         atomic_write_text(path, self.to_json())
 
 

@@ -8,9 +8,10 @@ import torch.nn as nn
 from mmdet.registry import MODELS
 from mmengine.model import BaseModule
 
-from ..space.genotype import KNOWN_OPS
-from ..space.macro import build_stem, cell_plan, check_input
-from ..space.ops import DEFAULT_PRIMITIVES
+from .genotype import KNOWN_OPS
+from .macro import build_stem, cell_plan, check_input
+from .ops import DEFAULT_PRIMITIVES
+from .mixed_op import check_impl
 from .search_cell import SearchCell
 
 
@@ -22,6 +23,12 @@ class PCDartsSupernet(BaseModule):
     stem of three stride-2 convs, 0.96M params for 1000 classes). The CIFAR
     network is ``stem='cifar', partial_k=4``; DARTS is ``partial_k=1`` with
     edge normalization off (see :class:`ArchParameters`).
+
+    ``impl``: ``'fast'`` (the default) or ``'reference'``, the paper's
+    equations one edge at a time (the baseline the fast path is tested and
+    benchmarked against; identical parameters). ``channels_last``: the fast
+    path's memory layout (None: by device, see
+    :func:`~nas_backbones.spaces.darts.mixed_op.fast_channels_last`).
 
     ``recompute``: the stem and the cells' 1x1 preprocessing keep only their
     inputs for backward and recompute the rest there. These layers do not
@@ -41,6 +48,8 @@ class PCDartsSupernet(BaseModule):
                  primitives: Sequence[str] = DEFAULT_PRIMITIVES,
                  partial_k: int = 2,
                  recompute: bool = False,
+                 impl: str = 'fast',
+                 channels_last: Optional[bool] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         unknown = [p for p in primitives if p not in KNOWN_OPS]
@@ -49,8 +58,10 @@ class PCDartsSupernet(BaseModule):
         if not 1 <= multiplier <= steps:
             raise ValueError(f'multiplier must be in 1..steps={steps}, got {multiplier}')
         self.steps, self.multiplier = steps, multiplier
+        self.num_classes = num_classes
         self.primitives = tuple(primitives)
         self.partial_k = partial_k
+        self.impl = check_impl(impl)
         C_stem = stem_multiplier * C
         self.stem_type = stem
         self.stem = build_stem(stem, C_stem, recompute)
@@ -59,8 +70,10 @@ class PCDartsSupernet(BaseModule):
             if spec.C % partial_k:
                 raise ValueError(f'partial_k={partial_k} does not divide the {spec.C} channels '
                                  f'of cell {spec.index} (C={C}; C doubles at each reduction)')
+        self.plan = plan
         self.cells = nn.ModuleList(
-            SearchCell(spec, steps, multiplier, self.primitives, partial_k, recompute) for spec in plan)
+            SearchCell(spec, steps, multiplier, self.primitives, partial_k, recompute, impl,
+                       channels_last) for spec in plan)
         self.state_relu = nn.ReLU()  # a cell output's ReLU, shared by the next two cells
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(multiplier * plan[-1].C, num_classes)
@@ -73,6 +86,11 @@ class PCDartsSupernet(BaseModule):
         same maths, one saved tensor fewer per cell.
         """
         check_input(x, type(self).__name__)
+        if self.impl == 'reference':
+            s0, s1 = self.stem(x)
+            for cell in self.cells:
+                s0, s1 = s1, cell(s0, s1, *arch_weights[cell.reduction])
+            return self.classifier(self.global_pooling(s1).flatten(1))
         a0, a1 = self.stem(x, activated=True)
         for i, cell in enumerate(self.cells):
             w, ew = arch_weights[cell.reduction]

@@ -4,9 +4,10 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from ..space.genotype import Genotype
-from ..space.macro import CellSpec
-from ..space.ops import FactorizedReduce, Identity, ReLUConvBN, build_op, drop_path
+from .genotype import Genotype
+from .macro import CellSpec
+from .topology import edge_stride
+from .ops import FactorizedReduce, Identity, ReLUConvBN, build_op, drop_path
 
 
 class GenotypeCell(nn.Module):
@@ -25,10 +26,8 @@ class GenotypeCell(nn.Module):
         self._concat = list(genotype.concat(spec.reduction))
         self._steps = len(genes) // 2
         self.multiplier = len(self._concat)
-        # Stride 2 only on edges that read the cell inputs of a reduction cell.
         self._ops = nn.ModuleList(
-            build_op(op, C, 2 if spec.reduction and idx < 2 else 1, True)
-            for op, idx in genes)
+            build_op(op, C, edge_stride(spec.reduction, idx), True) for op, idx in genes)
         self.drop_prob = 0.
 
     def forward(self, s0: torch.Tensor, s1: torch.Tensor) -> torch.Tensor:

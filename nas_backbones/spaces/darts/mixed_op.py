@@ -1,8 +1,9 @@
-"""The partial-channel mixed operation of PC-DARTS (K=1 is DARTS' MixedOp).
+"""The partial-channel mixed operation of PC-DARTS (K=1 is DARTS' MixedOp): the paper's equation and fast kernels.
 
-The maths is the reference's (``model_search.MixedOp``); the computation is
-arranged to do less (measured in ``benchmarks/README.md``, checked against the
-straightforward version in ``tests/test_perf_equivalence.py``):
+:meth:`PartialMixedOp.forward_reference` is the equation as the paper and
+the reference code (``model_search.MixedOp``) state it. The fast path
+computes the same maths arranged to do less (measured in
+``benchmarks/README.md``, tested equal in ``tests/test_perf_equivalence.py``):
 
 - what every edge leaving one state computes alike is computed once per
   state (:class:`EdgeInput`): the channel slice, the ReLU that opens every
@@ -11,9 +12,13 @@ straightforward version in ``tests/test_perf_equivalence.py``):
   (``w * BN(z)`` is BN with weight ``w``), so no product is computed or kept
   for backward, and the op outputs are summed in place;
 - the channel shuffle is done once per node, not once per edge (see
-  :class:`~nas_backbones.search.search_cell.SearchCell`);
-- on CPU the candidate ops run in channels-last memory format, where the
-  depthwise convolutions and pools are several times faster.
+  :class:`~nas_backbones.spaces.darts.search_cell.SearchCell`);
+- the memory layout the candidate ops run in is chosen per device by
+  :func:`fast_channels_last`, the one place that says what the fast path
+  does where.
+
+Which path runs is the supernet's ``impl`` argument (``'fast'`` or
+``'reference'``), handed down to every cell and mixed op.
 """
 from __future__ import annotations
 
@@ -23,7 +28,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..space.ops import FactorizedReduce, build_op
+from .ops import FactorizedReduce, build_op
 
 # Parameter-free modules that open candidate ops: computed once per input state and layout
 # (exact types: a subclass may compute something else).
@@ -105,9 +110,24 @@ def search_op(name: str, C: int, stride: int) -> nn.Module:
     return op
 
 
-def channels_last_for(x: torch.Tensor, setting: Optional[bool]) -> bool:
-    """``setting`` None: channels-last on CPU only (measured there; not on GPUs)."""
-    return x.device.type == 'cpu' if setting is None else setting
+IMPLS = ('fast', 'reference')
+
+
+def check_impl(impl: str) -> str:
+    if impl not in IMPLS:
+        raise ValueError(f'impl must be one of {IMPLS}, got {impl!r}')
+    return impl
+
+
+def fast_channels_last(device: torch.device, setting: Optional[bool] = None) -> bool:
+    """The fast path's device policy: whether the candidate ops run in channels-last.
+
+    ``setting`` True/False forces it. None decides by device: channels-last
+    on CPU, where oneDNN's depthwise convolutions and pools run several
+    times faster in it (``benchmarks/README.md``); NCHW elsewhere (CUDA is
+    not measured yet, and cuDNN's depthwise kernels favour NCHW).
+    """
+    return device.type == 'cpu' if setting is None else setting
 
 
 class OpWeights:
@@ -246,11 +266,11 @@ class PartialMixedOp(nn.Module):
     gradients, so it is not computed; its alpha still takes part in the softmax.
     """
 
-    # None: channels-last ops on CPU only; True/False forces it (tests, benchmarks).
-    channels_last: Optional[bool] = None
-
-    def __init__(self, C: int, stride: int, primitives: Sequence[str], k: int = 1) -> None:
+    def __init__(self, C: int, stride: int, primitives: Sequence[str], k: int = 1,
+                 impl: str = 'fast', channels_last: Optional[bool] = None) -> None:
         super().__init__()
+        self.impl = check_impl(impl)
+        self.channels_last = channels_last  # the fast path's layout; None: by device
         if k < 1 or C % k:
             raise ValueError(f'partial-channel K={k} must divide the channels C={C}')
         if stride == 2 and (C // k) % 2 and 'skip_connect' in primitives:
@@ -267,14 +287,30 @@ class PartialMixedOp(nn.Module):
         self.bypass_pool = nn.MaxPool2d(2, 2, ceil_mode=True) if stride == 2 and k > 1 else None
 
     def edge_input(self, x: torch.Tensor) -> EdgeInput:
-        return EdgeInput(x, self.k, self.bypass_pool, channels_last_for(x, self.channels_last))
+        return EdgeInput(x, self.k, self.bypass_pool, fast_channels_last(x.device, self.channels_last))
 
     def forward(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        if self.impl == 'reference':
+            return self.forward_reference(x, weights)
         inp = self.edge_input(x)
         out = self.partial(inp, OpWeights(weights.unsqueeze(0), x.size(1) // self.k), 0)
         if self.k == 1:  # in the input's layout
             return to_layout(out, is_channels_last(x))
         return shuffle_cat(out, inp.bypass(), self.k)
+
+    def forward_reference(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        """``shuffle(cat[sum_o w_o op_o(x[:, :C/K]), bypass(x[:, C/K:])])``, as the paper writes it.
+
+        ``weights`` has one entry per primitive ('none' included; its op is 0).
+        """
+        c = x.size(1) // self.k
+        xs, rest = x[:, :c], x[:, c:]
+        part = sum(weights[i] * op(xs) for i, op in zip(self.op_index, self._ops))
+        if self.k == 1:
+            return part
+        if self.bypass_pool is not None:
+            rest = self.bypass_pool(rest)
+        return channel_shuffle(torch.cat([part, rest], dim=1), self.k)
 
     def partial(self, inp: EdgeInput, weights: OpWeights, edge: int,
                 acc: Optional[torch.Tensor] = None) -> torch.Tensor:

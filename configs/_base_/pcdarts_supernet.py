@@ -1,0 +1,16 @@
+# The PC-DARTS ImageNet search network (K=2, C=16, 8 cells, three stride-2 stem convs) on
+# classification, searched with the first-order bilevel update.
+model = dict(
+    type='DifferentiableSearch',
+    architecture=dict(
+        type='DartsClassifierSpace',
+        supernet=dict(type='PCDartsSupernet', num_classes=1000, C=16, layers=8, steps=4,
+                      multiplier=4, stem='imagenet', stem_multiplier=3, partial_k=2,
+                      impl='fast',       # 'reference': the paper's equations, one edge at a time
+                      recompute=False),  # True: stem + 1x1 preprocessing recomputed in backward
+        edge_norm=True,
+        # cost=dict(weight=0.1, input_size=224): hardware-aware search (pcdarts_imagenet_flops.py)
+    ),
+    unrolled=False,  # PC-DARTS searches with the first-order approximation
+    data_preprocessor=dict(type='ImgDataPreprocessor', mean=[123.675, 116.28, 103.53],
+                           std=[58.395, 57.12, 57.375], bgr_to_rgb=True))

@@ -1,0 +1,14 @@
+"""The space-agnostic search core: the update rule, second order, cost terms, optimizers, DDP.
+
+Nothing here imports a space family (``nas_backbones/spaces/*``); a space
+implements :class:`SearchSpace` and the core runs it.
+"""
+from . import ddp, optim  # noqa: F401  register SearchDDP, SearchOptimWrapperConstructor
+from .algorithm import DifferentiableSearch
+from .cost import ExpectedCost
+from .latency import LatencyTable, time_module
+from .search_space import SearchResult, SearchSpace
+from .second_order import unrolled_arch_grads
+
+__all__ = ['DifferentiableSearch', 'ExpectedCost', 'LatencyTable', 'time_module', 'SearchResult',
+           'SearchSpace', 'unrolled_arch_grads']

@@ -1,0 +1,190 @@
+"""The differentiable architecture search, for any search space, as an MMEngine model.
+
+Bilevel (DARTS, PC-DARTS): one iteration (``train_step``) takes an
+architecture step on a batch of the architecture split, then a weight step
+on a batch of the weight split, with two optimizer wrappers: ``weights``
+(over ``space.supernet``) and ``arch`` (over ``space.arch``). Every gradient
+is cleared before each phase, so neither step sees the other's gradients
+(MMRazor's leak: each wrapper clears only its own parameters).
+
+One-level (Single-Path NAS): the optimizer wrapper is one ``weights``
+wrapper over the whole space, there is no architecture split, and the one
+loss is the task's plus the space's resource cost.
+
+The space owns the loss and the derivation (:class:`SearchSpace`); this
+class owns only the update rule.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager, nullcontext
+from typing import Any, Optional, Union
+
+import torch
+import torch.nn as nn
+from mmdet.registry import MODELS
+from mmengine.logging import MessageHub
+from mmengine.model import BaseModel
+from mmengine.optim import OptimWrapper, OptimWrapperDict
+from torch.func import functional_call
+
+from .search_space import SearchResult, SearchSpace
+from .second_order import HVPS, unrolled_arch_grads
+
+
+@MODELS.register_module()
+class DifferentiableSearch(BaseModel):
+    """A search space + the update rule.
+
+    Args:
+        architecture: config of the :class:`SearchSpace` (e.g. ``DartsClassifierSpace``).
+        unrolled: second-order architecture gradient (DARTS eq. 7-8) instead of first order.
+        hvp: second order only: ``'finite_difference'`` (DARTS, r=1e-2) or ``'exact'``
+            (double backward).
+        hvp_r: the finite difference's r (R = r / ||v||).
+    """
+
+    def __init__(self,
+                 architecture: dict,
+                 unrolled: bool = False,
+                 hvp: str = 'finite_difference',
+                 hvp_r: float = 1e-2,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        if hvp not in HVPS:
+            raise ValueError(f'hvp must be one of {HVPS}, got {hvp!r}')
+        self.architecture: SearchSpace = MODELS.build(
+            dict(architecture, _scope_=architecture.get('_scope_', 'mmdet')))
+        if not isinstance(self.architecture, SearchSpace):
+            raise TypeError(f'architecture: {type(self.architecture).__name__} is not a SearchSpace '
+                            '(nas_backbones.core.search_space)')
+        self.unrolled = unrolled
+        self.hvp, self.hvp_r = hvp, hvp_r
+
+    # ---------------------------------------------------------------- forward
+    def forward(self, inputs: torch.Tensor, data_samples: Any = None,
+                mode: str = 'tensor') -> Union[dict, list, torch.Tensor]:
+        return self.architecture(inputs, data_samples, mode)
+
+    def derive(self) -> SearchResult:
+        return self.architecture.derive()
+
+    def arch_parameters(self) -> list[nn.Parameter]:
+        return self.architecture.arch_parameters()
+
+    def weight_parameters(self) -> list[nn.Parameter]:
+        return self.architecture.weight_parameters()
+
+    # -------------------------------------------------------------- training
+    @contextmanager
+    def weights_frozen(self):
+        """Autograd skips the weight gradients an architecture step would throw away."""
+        params = self.weight_parameters()
+        for p in params:
+            p.requires_grad_(False)
+        try:
+            yield
+        finally:
+            for p in params:
+                p.requires_grad_(True)
+
+    def zero_all_grads(self) -> None:
+        for p in self.parameters():
+            p.grad = None
+
+    def loss_of(self, model: nn.Module, batch: dict) -> tuple[torch.Tensor, dict]:
+        """The summed loss of ``batch`` through ``model`` (self, or its DDP wrapper) and its log."""
+        return self.parse_losses(model(**batch, mode='loss'))
+
+    def _functional_loss(self, batch: dict, overrides: Optional[dict]) -> torch.Tensor:
+        """Second order's loss: the real parameters, or the space with ``overrides``
+        (names under ``supernet.``) and copies of its buffers, which stay untouched."""
+        if overrides is None:
+            return self.loss_of(self, batch)[0]
+        state = {n: b.clone() for n, b in self.architecture.named_buffers()}
+        state.update(overrides)
+        losses = functional_call(self.architecture, state, (batch['inputs'], batch['data_samples']),
+                                 {'mode': 'loss'})
+        return self.parse_losses(losses)[0]
+
+    @staticmethod
+    def check_finite(loss: torch.Tensor, phase: str) -> None:
+        """Stop before a non-finite loss reaches the parameters; the last checkpoint stays good."""
+        if torch.isfinite(loss).all():
+            return
+        hub = MessageHub.get_current_instance()
+        epoch, it = hub.get_info('epoch'), hub.get_info('iter')
+        where = f' at epoch {epoch + 1}, iteration {it + 1}' if epoch is not None else ''
+        raise FloatingPointError(
+            f'search stopped: the {phase} loss is {loss.item()}{where}. No parameter was updated '
+            'with it; the last checkpoint and the derived architecture in the work dir are from '
+            'before. Lower the learning rate of that phase or check the data, then resume.')
+
+    def _with_cost(self, loss: torch.Tensor, log: dict) -> torch.Tensor:
+        cost = self.architecture.cost()
+        if cost is None:
+            return loss
+        log['cost'] = cost.detach()
+        return loss + cost
+
+    def _arch_step(self, model: nn.Module, batch: dict, arch_batch: dict,
+                   w_optim: OptimWrapper, a_optim: OptimWrapper, log: dict) -> None:
+        self.zero_all_grads()
+        if self.unrolled:
+            named = [('supernet.' + n, p) for n, p in self.architecture.supernet.named_parameters()]
+            loss_a = unrolled_arch_grads(self._functional_loss, named, self.arch_parameters(),
+                                         batch, arch_batch, w_optim.optimizer, self.hvp, self.hvp_r)
+            self.check_finite(loss_a, 'architecture')
+            cost = self._with_cost(torch.zeros(()), log)
+            if cost.requires_grad:
+                cost.backward()
+            a_optim.step()
+        else:
+            # Under DDP every parameter must take part in each backward.
+            with self.weights_frozen() if model is self else nullcontext():
+                with a_optim.optim_context(self):
+                    loss_a, _ = self.loss_of(model, arch_batch)
+                loss_a = self._with_cost(loss_a, log)
+                self.check_finite(loss_a, 'architecture')
+                a_optim.update_params(loss_a)
+        log['arch_loss'] = loss_a.detach()
+
+    def train_step(self, data: dict, optim_wrapper: Union[OptimWrapperDict, OptimWrapper],
+                   model: Optional[nn.Module] = None) -> dict[str, torch.Tensor]:
+        """``data = {'weights': batch, 'arch': batch or None}``; None skips the arch step (warm-up,
+        or a one-level search).
+
+        ``model`` is what the forward passes go through: the DDP wrapper
+        under distributed search (so gradients are averaged), else self.
+        """
+        model = self if model is None else model
+        one_level = not isinstance(optim_wrapper, OptimWrapperDict) or 'arch' not in optim_wrapper
+        w_optim: OptimWrapper = (optim_wrapper['weights'] if isinstance(optim_wrapper, OptimWrapperDict)
+                                 else optim_wrapper)
+        batch = self.data_preprocessor(data['weights'], True)
+        log: dict[str, torch.Tensor] = {}
+        if data.get('arch') is not None:
+            if one_level:
+                raise ValueError('an architecture batch was given, but the optimizer wrapper has no '
+                                 "'arch' entry (one-level search): set train_cfg.arch_dataloader=None "
+                                 'or add optim_wrapper.arch')
+            self._arch_step(model, batch, self.data_preprocessor(data['arch'], True),
+                            w_optim, optim_wrapper['arch'], log)
+
+        self.zero_all_grads()
+        with w_optim.optim_context(self):
+            loss, log_w = self.loss_of(model, batch)
+        if one_level:
+            loss = self._with_cost(loss, log)
+        self.check_finite(loss, 'weight')
+        w_optim.update_params(loss)
+        self.zero_all_grads()
+        log.update(log_w)
+        return log
+
+    def val_step(self, data: Union[dict, tuple, list]) -> list:
+        data = self.data_preprocessor(data, False)
+        return self(**data, mode='predict')
+
+    def test_step(self, data: Union[dict, tuple, list]) -> list:
+        return self.val_step(data)

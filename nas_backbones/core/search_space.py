@@ -1,0 +1,82 @@
+"""What the search core needs of a search space: the contract every space family implements.
+
+The bilevel algorithm, second order, the optimizer constructor, DDP, the
+loops and the hooks rely on this class and nothing else, so a space (DARTS
+cells, Single-Path superkernels) or a task (classification, a detector's
+loss) is added in its own folder without touching them.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional, Protocol, Union
+
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModule
+
+
+class SearchResult(Protocol):
+    """A derived architecture: small, validated, human-readable (``genotype.json``, ...)."""
+
+    filename: str  # what the derivation hook writes it as, in the work dir
+
+    def to_dict(self) -> dict: ...
+
+    def to_json(self) -> str: ...
+
+    def save(self, path: str) -> None: ...
+
+
+class SearchSpace(BaseModule):
+    """A searchable architecture and the loss it is searched on.
+
+    Subclasses set two child modules and implement the methods below:
+
+    - ``supernet``: every weight (an ``nn.Module``);
+    - ``arch``: every architecture parameter (``nn.Parameter``s only). They
+      live apart so that the weight optimizer never sees them (SGD's
+      momentum and weight decay would corrupt them) while DDP still averages
+      their gradients and checkpoints still hold them.
+    """
+
+    supernet: nn.Module
+    arch: nn.Module
+
+    # ------------------------------------------------------------------ task
+    def forward(self, inputs: torch.Tensor, data_samples: Any = None,
+                mode: str = 'tensor') -> Union[dict, list, torch.Tensor]:
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        if mode == 'tensor':
+            return self.tensor(inputs)
+        raise ValueError(f"mode must be 'loss', 'predict' or 'tensor', got {mode!r}")
+
+    def loss(self, inputs: torch.Tensor, data_samples: Any) -> dict[str, torch.Tensor]:
+        """The task's losses (what ``BaseModel.parse_losses`` takes): the space owns its loss."""
+        raise NotImplementedError
+
+    def predict(self, inputs: torch.Tensor, data_samples: Any) -> list:
+        raise NotImplementedError(f'{type(self).__name__} has no predict mode')
+
+    def tensor(self, inputs: torch.Tensor) -> Any:
+        raise NotImplementedError(f'{type(self).__name__} has no tensor mode')
+
+    # ---------------------------------------------------------- architecture
+    def derive(self) -> SearchResult:
+        """The discrete architecture the current architecture parameters select."""
+        raise NotImplementedError
+
+    def snapshot(self) -> dict:
+        """Plain values for the per-epoch history: the derived result and the parameters' state."""
+        raise NotImplementedError
+
+    def cost(self) -> Optional[torch.Tensor]:
+        """A differentiable resource term added to the architecture loss (None: none configured)."""
+        return None
+
+    def arch_parameters(self) -> list[nn.Parameter]:
+        return list(self.arch.parameters())
+
+    def weight_parameters(self) -> list[nn.Parameter]:
+        return [p for p in self.supernet.parameters() if p.requires_grad]

@@ -1,0 +1,21 @@
+"""The DARTS / PC-DARTS cell space: ops, topology, genotypes, the supernet and the derived networks."""
+from .arch_params import ArchParameters
+from .aux_head import AuxiliaryHeadCIFAR, AuxiliaryHeadImageNet
+from .backbone import DartsBackbone
+from .cell import GenotypeCell
+from .classifier import GenotypeClassifier
+from .cost import ResourceCost
+from .derive import derive_genes, derive_genotype, node_softmax
+from .genotype import Genotype, GenotypeError
+from .macro import CellSpec, cell_plan
+from .ops import DEFAULT_PRIMITIVES, OPS, PARAMETER_FREE_OPS, build_op
+from .published import PUBLISHED, load_genotype
+from .random_genotype import random_genotype, random_genotypes
+from .search_space import DartsClassifierSpace
+from .supernet import PCDartsSupernet
+
+__all__ = ['ArchParameters', 'AuxiliaryHeadCIFAR', 'AuxiliaryHeadImageNet', 'DartsBackbone',
+           'GenotypeCell', 'GenotypeClassifier', 'ResourceCost', 'derive_genes', 'derive_genotype',
+           'node_softmax', 'Genotype', 'GenotypeError', 'CellSpec', 'cell_plan', 'DEFAULT_PRIMITIVES',
+           'OPS', 'PARAMETER_FREE_OPS', 'build_op', 'PUBLISHED', 'load_genotype',
+           'DartsClassifierSpace', 'PCDartsSupernet', 'random_genotype', 'random_genotypes']

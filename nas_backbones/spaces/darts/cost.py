@@ -1,0 +1,130 @@
+"""The DARTS space's cost tables: every candidate op on every edge, as the derived network has it.
+
+Each op is costed at full width with affine BN, at its edge's resolution:
+``metric='flops'`` counts its multiply-adds once with mmengine's
+FlopAnalyzer; ``metric='latency'`` times it on a device
+(:class:`~nas_backbones.core.latency.LatencyTable`, kept in a JSON file).
+
+The expected cost of a cell is ``sum_e 2*beta_e * sum_o softmax(alpha_e)_o * cost_eo``:
+each node keeps two edges, and beta is softmaxed over the node's edges
+(uniform without edge normalization). Normalisation and sharing across
+ranks are the core's (:class:`~nas_backbones.core.cost.ExpectedCost`).
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable, Optional, Sequence, Union
+
+import torch
+import torch.nn as nn
+from mmengine.analysis import FlopAnalyzer
+
+from ...core.cost import ExpectedCost
+from ...core.latency import LatencyTable, time_module
+from .ops import build_op
+from .topology import cell_edges, node_edge_ranges
+
+
+def op_macs(name: str, C: int, stride: int, size: tuple[int, int]) -> int:
+    if name == 'none':
+        return 0
+    op = build_op(name, C, stride, affine=True).eval()
+    if not any(True for _ in op.parameters()):
+        return 0  # pools and identity: no multiply-adds
+    x = torch.zeros(1, C, *size)
+    return int(FlopAnalyzer(op, (x,)).unsupported_ops_warnings(False)
+               .uncalled_modules_warnings(False).total())
+
+
+def op_latency(name: str, C: int, stride: int, size: tuple[int, int], device: str = 'cpu',
+               batch: int = 1, repeats: int = 20) -> float:
+    """Median seconds of one inference call of the op (eval mode), after a warm-up."""
+    if name == 'none':
+        return 0.
+    return time_module(build_op(name, C, stride, affine=True), (C, *size), device, batch, repeats)
+
+
+def latency_key(name: str, C: int, stride: int, size: tuple[int, int]) -> str:
+    return f'{name}|C={C}|stride={stride}|{size[0]}x{size[1]}'
+
+
+def table_op_cost(table: LatencyTable) -> Callable[[str, int, int, tuple[int, int]], float]:
+    def cost(name: str, C: int, stride: int, size: tuple[int, int]) -> float:
+        if name == 'none':
+            return 0.
+        return table.get(latency_key(name, C, stride, size),
+                         lambda: build_op(name, C, stride, affine=True), (C, *size))
+    return cost
+
+
+def edge_cost_tables(supernet: nn.Module, input_size: Union[int, Sequence[int]],
+                     op_cost: Callable) -> dict[bool, list]:
+    """Per cell kind, per cell: the (edges, ops) cost table of ``supernet`` at ``input_size``."""
+    h, w = (input_size, input_size) if isinstance(input_size, int) else tuple(input_size)
+    down = supernet.stem.strides[1]  # the stride the first cell works at
+    h, w = math.ceil(h / down), math.ceil(w / down)
+    cache: dict = {}
+    tables: dict = {False: [], True: []}
+    for spec in supernet.plan:
+        table = []
+        for e in cell_edges(supernet.steps, spec.reduction):
+            # Stride-1 edges of a reduction cell work at its output resolution.
+            size = (h, w) if e.stride == 2 or not spec.reduction else (math.ceil(h / 2), math.ceil(w / 2))
+            row = []
+            for p in supernet.primitives:
+                key = (p, spec.C, e.stride, size)
+                if key not in cache:
+                    cache[key] = op_cost(p, spec.C, e.stride, size)
+                row.append(float(cache[key]))
+            table.append(row)
+        tables[spec.reduction].append(table)
+        if spec.reduction:
+            h, w = math.ceil(h / 2), math.ceil(w / 2)
+    return tables
+
+
+class ResourceCost(ExpectedCost):
+    """The architecture-loss term: ``weight`` times the expected cells' cost, normalised at uniform weights.
+
+    Args:
+        supernet: the :class:`PCDartsSupernet` whose edges are costed.
+        weight: the term's weight (0: plain (PC-)DARTS).
+        input_size: the image size the costs are taken at.
+        metric: ``'flops'`` (multiply-adds) or ``'latency'`` (measured seconds).
+        device, batch: latency only: where and at which batch the ops are timed.
+        latency_table: latency only: a JSON file of per-op latencies, read if
+            present and completed with what was measured (under distributed
+            search, rank 0 measures and the ranks share its table).
+    """
+
+    def __init__(self, supernet: nn.Module, weight: float = 0.1,
+                 input_size: Union[int, Sequence[int]] = 224, metric: str = 'flops',
+                 device: str = 'cpu', batch: int = 1, latency_table: Optional[str] = None) -> None:
+        super().__init__(weight, metric, device, batch, latency_table)
+        op_cost = op_macs if self.table is None else table_op_cost(self.table)
+        costs = self.measure(lambda: edge_cost_tables(supernet, input_size, op_cost))
+        # Cells of a kind share alpha/beta, so their tables add up.
+        self.register_buffer('cost_normal', torch.tensor(costs[False]).sum(0), persistent=False)
+        self.register_buffer('cost_reduce', torch.tensor(costs[True]).sum(0), persistent=False)
+        self.steps = supernet.steps
+        self.set_normalizer()
+
+    def _node_edge_weights(self, edge_weights: Optional[torch.Tensor]) -> torch.Tensor:
+        if edge_weights is not None:
+            return 2 * edge_weights
+        return torch.cat([torch.full((n,), 2. / n) for _, n in node_edge_ranges(self.steps)])
+
+    def expected_uniform(self) -> torch.Tensor:
+        total = 0.
+        for cost in (self.cost_normal, self.cost_reduce):
+            p = torch.full_like(cost, 1. / cost.size(1))
+            total = total + (self._node_edge_weights(None)[:, None] * p * cost).sum()
+        return total
+
+    def expected(self, arch) -> torch.Tensor:
+        """The expected cells' cost under the current alpha/beta (multiply-adds or seconds)."""
+        total = 0.
+        for reduction, cost in ((False, self.cost_normal), (True, self.cost_reduce)):
+            ew = self._node_edge_weights(arch.edge_weights(reduction)).to(cost)
+            total = total + (ew[:, None] * arch.op_weights(reduction) * cost).sum()
+        return total

@@ -1,0 +1,58 @@
+"""The shape of the package: the search core knows no search space, and nothing cites notes outside the repo."""
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PKG = ROOT / 'nas_backbones'
+AGNOSTIC = ('core', 'engine')  # must work for every space family
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Absolute names of the modules ``path`` imports (relative imports resolved)."""
+    rel = path.relative_to(ROOT).with_suffix('')
+    package = list(rel.parts[:-1]) if rel.name != '__init__' else list(rel.parts[:-1])
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            out.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package[:len(package) - node.level + 1] if node.level else []
+            mod = '.'.join(base + ([node.module] if node.module else []))
+            out.add(mod)
+            out.update(f'{mod}.{a.name}' for a in node.names)
+    return out
+
+
+@pytest.mark.parametrize('folder', AGNOSTIC)
+def test_space_agnostic_folders_import_no_space_family(folder):
+    offenders = {}
+    for path in (PKG / folder).rglob('*.py'):
+        bad = sorted(m for m in imported_modules(path) if m.startswith('nas_backbones.spaces'))
+        if bad:
+            offenders[str(path.relative_to(ROOT))] = bad
+    assert not offenders, f'space-agnostic modules import a space family: {offenders}'
+
+
+def test_algorithm_and_second_order_do_not_import_each_other():
+    algo = imported_modules(PKG / 'core/algorithm.py')
+    second = imported_modules(PKG / 'core/second_order.py')
+    assert not any(m.startswith('nas_backbones.core.algorithm') for m in second)
+    # the algorithm calls second order; second order takes a loss function, not the algorithm
+    assert 'nas_backbones.core.second_order' in algo
+
+
+def test_imports_are_resolved_as_the_interpreter_does():
+    """Guards the checker above: a relative import from a space module names the family."""
+    mods = imported_modules(PKG / 'spaces/darts/search_space.py')
+    assert 'nas_backbones.core.search_space' in mods and 'nas_backbones.spaces.darts.arch_params' in mods
+
+
+def test_no_file_cites_notes_outside_the_repository():
+    """Someone who clones the repository has only its own docs/: code, configs and tests cite those."""
+    needles = ('../shared/reference', 'pcdarts.md', 'singlepath.md')
+    files = [p for d in ('nas_backbones', 'configs', 'tools', 'tests', 'benchmarks')
+             for p in (ROOT / d).rglob('*') if p.suffix in ('.py', '.sh') and p != Path(__file__)]
+    hits = [f'{p.relative_to(ROOT)}: {n}' for p in files for n in needles if n in p.read_text()]
+    assert not hits, f'notes outside the repository are cited: {hits}'
