@@ -172,7 +172,8 @@ class DifferentiableSearch(BaseModel):
                             w_optim, optim_wrapper['arch'], log)
 
         self.zero_all_grads()
-        with w_optim.optim_context(self):
+        with w_optim.optim_context(self), \
+                (nullcontext() if one_level else self.architecture.weight_step()):
             loss, log_w = self.loss_of(model, batch)
         if one_level:
             loss = self._with_cost(loss, log)

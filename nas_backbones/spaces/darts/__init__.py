@@ -10,6 +10,7 @@ from .genotype import Genotype, GenotypeError
 from .macro import CellSpec, cell_plan
 from .ops import DEFAULT_PRIMITIVES, OPS, PARAMETER_FREE_OPS, build_op
 from .published import PUBLISHED, load_genotype
+from .random_genotype import random_genotype, random_genotypes
 from .search_space import DartsClassifierSpace
 from .supernet import PCDartsSupernet
 
@@ -17,4 +18,4 @@ __all__ = ['ArchParameters', 'AuxiliaryHeadCIFAR', 'AuxiliaryHeadImageNet', 'Dar
            'GenotypeCell', 'GenotypeClassifier', 'ResourceCost', 'derive_genes', 'derive_genotype',
            'node_softmax', 'Genotype', 'GenotypeError', 'CellSpec', 'cell_plan', 'DEFAULT_PRIMITIVES',
            'OPS', 'PARAMETER_FREE_OPS', 'build_op', 'PUBLISHED', 'load_genotype',
-           'DartsClassifierSpace', 'PCDartsSupernet']
+           'DartsClassifierSpace', 'PCDartsSupernet', 'random_genotype', 'random_genotypes']
