@@ -65,13 +65,18 @@ def build_detector(config: str) -> nn.Module:
     return REGISTRY.build(cfg.model).eval()
 
 
-def latency(fn, x: torch.Tensor, repeats: int) -> dict:
+def latency(fn, x: torch.Tensor, repeats: int, sync=None) -> dict:
+    """Median and best wall time of ``fn(x)`` after a warm-up; ``sync`` (e.g.
+    ``torch.cuda.synchronize``) is called before each clock read."""
+    sync = sync or (lambda: None)
     with torch.no_grad():
         fn(x)  # warm-up
         samples = []
         for _ in range(repeats):
+            sync()
             t0 = time.perf_counter()
             fn(x)
+            sync()
             samples.append(time.perf_counter() - t0)
     return dict(median_s=statistics.median(samples), min_s=min(samples))
 
