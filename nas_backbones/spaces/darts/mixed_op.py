@@ -150,7 +150,7 @@ def fast_policy(device: torch.device, channels_last: Optional[bool] = None,
       ``benchmarks/gpu.py`` times every combination (``layouts`` section) so
       one GPU run confirms or overturns this. Why: the candidate ops are
       depthwise and pointwise convolutions on C/K = 4-64 channels, where
-      PyTorch's own NCHW depthwise kernels are used and cuDNN's NHWC kernels,
+      PyTorch's own NCHW depthwise kernels serve most of them and cuDNN's NHWC kernels,
       made for tensor-core convolutions with many channels, gain little, while
       every layout switch is a copy kept for backward (2-8% more activations on
       CPU). Fused, because it does the same maths in fewer kernels (one ReLU
