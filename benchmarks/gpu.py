@@ -164,14 +164,23 @@ def device_info(device: torch.device) -> dict:
 
 
 class Budget:
-    """The run's deadline: every configuration asks before it starts."""
+    """The run's deadline: every configuration asks before it starts.
 
-    def __init__(self, seconds: float) -> None:
+    ``at_least_one``: every section runs its first configuration even past the
+    deadline (the smoke mode, which is there to run every code path).
+    """
+
+    def __init__(self, seconds: float, at_least_one: bool = False) -> None:
         self.start = time.monotonic()
         self.seconds = seconds
+        self.at_least_one = at_least_one
 
     def left(self) -> float:
         return self.seconds - (time.monotonic() - self.start)
+
+    def over(self, done: int, reserve_s: float = 0.) -> bool:
+        """Whether a section that has run ``done`` configurations must skip the next one."""
+        return self.left() - reserve_s <= 0 and not (self.at_least_one and done == 0)
 
     def elapsed(self) -> float:
         return time.monotonic() - self.start
@@ -230,7 +239,7 @@ def section_step(args, device, budget: Budget) -> dict:
     for dtype in args.dtypes:
         for k in args.ks:
             for impl in IMPLS:
-                if budget.left() <= 0:
+                if budget.over(len(rows)):
                     skipped.append(f'{impl} K={k} {dtype}')
                     continue
                 algo, optim = build_on(args, device, k, dtype, impl)
@@ -344,8 +353,11 @@ def section_max_batch(args, device, budget: Budget, reserve_s: float) -> dict:
              for k in sorted(args.ks, key=lambda k: (k != 2, -k)) for impl in IMPLS]
     capacity = capacity_bytes(device)
     for impl, dtype, k in order:
-        left = lambda: budget.left() - reserve_s  # noqa: E731
-        if left() <= 0:
+        if budget.at_least_one and not rows:  # the smoke mode's first search runs in full
+            left = lambda: math.inf  # noqa: E731
+        else:
+            left = lambda: budget.left() - reserve_s  # noqa: E731
+        if budget.over(len(rows), reserve_s):
             skipped.append(f'{impl} K={k} {dtype}')
             continue
         algo, optim = build_on(args, device, k, dtype, impl)
@@ -396,7 +408,7 @@ def section_second_order(args, device, budget: Budget) -> dict:
     k = 2 if 2 in args.ks else args.ks[0]
     data = device_batches(args.spec['setting'], args.batch, device)
     for dtype in args.dtypes:
-        if budget.left() <= 0:
+        if budget.over(len(rows)):
             skipped.append(dtype)
             continue
         row = dict(k=k, dtype=dtype, batch=args.batch)
@@ -435,7 +447,7 @@ def section_derived(args, device, budget: Budget) -> dict:
     from benchmarks.derived import MODELS, build_detector, latency
     rows, skipped = [], []
     for name in MODELS:
-        if budget.left() <= 0:
+        if budget.over(len(rows)):
             skipped.append(name)
             continue
         det = build_detector(MODELS[name]).to(device)
@@ -475,7 +487,7 @@ def section_layouts(args, device, budget: Budget) -> dict:
     data = device_batches(args.spec['setting'], args.batch, device)
     for dtype in args.dtypes:
         for name, (cl, fused) in POLICIES.items():
-            if budget.left() <= 0:
+            if budget.over(len(rows)):
                 skipped.append(f'{name} {dtype}')
                 continue
             algo, optim = build_on(args, device, k, dtype, channels_last=cl, fused=fused)
@@ -512,7 +524,7 @@ def section_singlepath(args, device, budget: Budget) -> dict:
     config = configs[0]
     data = device_batches(args.spec['setting'], args.batch, device)
     for dtype in args.dtypes:
-        if budget.left() <= 0:
+        if budget.over(len(rows)):
             break
         cfg = Config.fromfile(config)
         init_default_scope(cfg.get('default_scope', 'mmdet'))
@@ -538,6 +550,8 @@ def section_singlepath(args, device, budget: Budget) -> dict:
 def section_compile(args, device, budget: Budget, eager_rows: list) -> dict:
     """Compile in a child process, so that a compilation still running at the budget can be stopped."""
     seconds = min(args.spec['compile_budget_s'], budget.left())
+    if budget.at_least_one:
+        seconds = max(seconds, args.spec['compile_budget_s'])
     if seconds < 5:
         return dict(rows=[], status='skipped', note=f'{seconds:.0f} s of the budget left')
     k_order = sorted(args.ks, key=lambda k: (k != 2, -k))
@@ -675,7 +689,7 @@ def run(args: argparse.Namespace) -> dict:
     device = torch.device(args.device)
     if device.type == 'cuda':
         torch.backends.cudnn.benchmark = args.cudnn_benchmark
-    budget = Budget(args.budget_s)
+    budget = Budget(args.budget_s, at_least_one=args.quick)
     info = setup(args)
     info.update(device_info(device))
     sections: dict = {}
@@ -812,7 +826,7 @@ def main(argv: Optional[list] = None) -> dict:
         spec['compile_budget_s'] = args.compile_budget_s
     spec['batch'] = args.batch = args.batch or spec['batch']
     spec['repeats'] = args.repeats = args.repeats or spec['repeats']
-    args.budget_s = args.budget_s or (100. if args.quick else 450.)
+    args.budget_s = args.budget_s or (100. if args.quick else 450.)  # + imports and set-up
     args.spec = spec
     Path(args.out).mkdir(parents=True, exist_ok=True)
     if not args.json:
