@@ -13,6 +13,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 import nas_backbones  # noqa: F401
+import nas_backbones.datasets.coco  # noqa: F401  SearchCocoDataset, for the in-process data loader
 from nas_backbones.core.optim import SearchOptimWrapperConstructor
 from nas_backbones.spaces.darts import load_genotype
 from tests.conftest import ROOT
@@ -40,7 +41,8 @@ MID_EPOCH = """
 default_hooks['checkpoint'].update(by_epoch=False, interval=3)
 for loader in (train_dataloader, train_cfg['arch_dataloader']):
     loader.update(num_workers=1, persistent_workers=True)
-custom_imports = dict(imports=['nas_backbones', 'nas_backbones.visualization.report_hook', 'kill_hook'])
+custom_imports = dict(imports=['nas_backbones', 'nas_backbones.datasets.coco',
+                               'nas_backbones.visualization.report_hook', 'kill_hook'])
 custom_hooks = custom_hooks + [dict(type='KillAfterIter')]
 """
 # The report (written after training, ~10 s of plotting) only where it is checked.

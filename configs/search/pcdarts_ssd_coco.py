@@ -15,6 +15,9 @@
 # Memory: model.architecture.detector.backbone.with_cp=True recomputes every cell in backward
 # (benchmarks/README.md, "Detection search"); model.unrolled=True is second order.
 _base_ = '../_base_/search_runtime.py'
+# + SearchCocoDataset, imported on its own (mmdet's datasets pull in matplotlib)
+custom_imports = dict(imports=['nas_backbones', 'nas_backbones.datasets.coco',
+                               'nas_backbones.visualization.report_hook'], allow_failed_imports=False)
 
 input_size = 300
 data_root = 'data/coco/'

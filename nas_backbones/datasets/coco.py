@@ -1,4 +1,8 @@
-"""COCO-format detection data for a search: mmdet's CocoDataset with per-sample augmentation seeds."""
+"""COCO-format detection data for a search: mmdet's CocoDataset with per-sample augmentation seeds.
+
+Imported by the detection search configs (``custom_imports``), not by ``import nas_backbones``:
+mmdet's datasets pull in matplotlib.
+"""
 from __future__ import annotations
 
 from mmdet.datasets import CocoDataset
