@@ -30,11 +30,12 @@ class SearchableBackbone:
     A space family implements the four methods; the weights are fed by the
     space through :meth:`arch_weights_as` around each detector forward, and
     the backbone's ``forward(x)`` (the one argument a detector passes) reads
-    them with :meth:`current_arch_weights`. ``arch_weights`` is whatever the
-    family's architecture module returns when called (``arch()``): for DARTS
-    cells the softmaxed alpha/beta per cell kind. Anything kept for backward
-    (recomputation) must take them as an explicit input: the context is
-    closed when backward runs.
+    them with :meth:`current_arch_weights`. What is fed is
+    :meth:`arch_weights`, by default what the family's architecture module
+    returns when called (``arch()``): for DARTS cells the softmaxed
+    alpha/beta per cell kind. Anything kept for backward (recomputation)
+    must take them as an explicit input: the context is closed when
+    backward runs.
     """
 
     def build_arch(self, **cfg) -> nn.Module:
@@ -56,6 +57,10 @@ class SearchableBackbone:
         raise NotImplementedError(f'{type(self).__name__} states no resource cost')
 
     # ------------------------------------------------- the weights of a forward
+    def arch_weights(self, arch: nn.Module) -> Any:
+        """What one forward takes from ``arch`` (override to add, e.g., a phase-dependent setting)."""
+        return arch()
+
     @contextmanager
     def arch_weights_as(self, weights: Any) -> Iterator[None]:
         """``forward`` uses ``weights`` inside the block (and only there)."""
@@ -124,7 +129,7 @@ class DetectorSearchSpace(SearchSpace):
         return self.supernet.backbone
 
     def _run(self, inputs: torch.Tensor, data_samples: Any, mode: str):
-        with self.backbone.arch_weights_as(self.arch()):
+        with self.backbone.arch_weights_as(self.backbone.arch_weights(self.arch)):
             return self.supernet(inputs, data_samples, mode=mode)
 
     def loss(self, inputs: torch.Tensor, data_samples: Any) -> dict[str, torch.Tensor]:
