@@ -69,14 +69,18 @@ def build_detector(config: str) -> nn.Module:
     return REGISTRY.build(cfg.model).eval()
 
 
-def latency(fn, x: torch.Tensor, repeats: int) -> dict:
-    """Wall and CPU time of one call; the CPU time (this process) suffers less from a loaded machine."""
+def latency(fn, x: torch.Tensor, repeats: int, sync=None) -> dict:
+    """Wall and CPU time of one call after a warm-up (the CPU time of this process suffers less from a
+    loaded machine); ``sync`` (e.g. ``torch.cuda.synchronize``) is called before each clock read."""
+    sync = sync or (lambda: None)
     with torch.no_grad():
         fn(x)  # warm-up
         samples, cpu = [], []
         for _ in range(repeats):
+            sync()
             t0, c0 = time.perf_counter(), time.process_time()
             fn(x)
+            sync()
             samples.append(time.perf_counter() - t0)
             cpu.append(time.process_time() - c0)
     return dict(median_s=statistics.median(samples), min_s=min(samples), cpu_s=statistics.median(cpu))

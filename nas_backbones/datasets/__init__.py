@@ -1,4 +1,9 @@
-"""Datasets and data transforms (``synthetic_coco`` is a generator for tools, not imported here)."""
+"""Datasets and data transforms.
+
+Not imported here: ``synthetic_coco`` and ``coco_split`` (for tools) and ``coco`` (mmdet's datasets
+import matplotlib): ``CheckedCocoDataset`` is imported when a config first builds it, and the
+detection search configs import ``SearchCocoDataset`` through ``custom_imports``.
+"""
 from mmdet.registry import DATASETS
 
 from . import loading, samplers  # noqa: F401  register LoadImageOrSkip, ResumableSampler

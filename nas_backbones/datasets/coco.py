@@ -20,7 +20,10 @@ import os.path as osp
 from typing import Optional
 
 from mmdet.datasets import CocoDataset  # imports matplotlib: this module is imported on first use
+from mmdet.registry import DATASETS
 from mmengine.logging import print_log
+
+from .samplers import SeededSamples
 
 OUT_OF_IMAGE = ('clip', 'error')
 
@@ -166,3 +169,11 @@ class CheckedCocoDataset(CocoDataset):
                              f'filter_cfg={self.filter_cfg} (images without a box of the classes, '
                              'or smaller than min_size, are left out)')
         return kept
+
+
+@DATASETS.register_module()
+class SearchCocoDataset(SeededSamples, CheckedCocoDataset):
+    """``CheckedCocoDataset`` whose augmentation (SSD's expand, crop, flip, colour) is drawn from a seed of
+    (sampler seed, epoch, index) when :class:`~nas_backbones.datasets.samplers.ResumableSampler`
+    hands out the indices: a resumed detection search sees the same images, augmented the same
+    way, whatever the number of worker processes."""

@@ -18,7 +18,7 @@ from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
 from ..utils.progress import Progress
-from .samplers import seeded_augmentation
+from .samplers import SeededSamples
 
 # What the image loader decodes (OpenCV >= 4.11 reads GIF: the first frame).
 IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif', '.tiff', '.webp', '.gif')
@@ -149,7 +149,7 @@ def read_image_list(ann_file: Union[str, os.PathLike], img_root: str, num_classe
 
 
 @DATASETS.register_module()
-class ImageNetDataset(BaseDataset):
+class ImageNetDataset(SeededSamples, BaseDataset):
     """ImageNet-format classification data, either layout (see the module docstring).
 
     Args:
@@ -184,13 +184,6 @@ class ImageNetDataset(BaseDataset):
         self.check_files = check_files
         super().__init__(ann_file=ann_file, metainfo=metainfo, data_root=data_root,
                          data_prefix=data_prefix, **kwargs)
-
-    def __getitem__(self, idx: int) -> dict:
-        seed = getattr(idx, 'seed', None)  # a SeededIndex from ResumableSampler
-        if seed is None:
-            return super().__getitem__(idx)
-        with seeded_augmentation(seed):
-            return super().__getitem__(int(idx))
 
     def _resolve_classes(self) -> Optional[list[str]]:
         spec = self._classes_spec

@@ -13,11 +13,17 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 
+AMP_DTYPES = ('float16', 'bfloat16')
+
+
 def train_arg_parser(description: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument('config', help='config file path')
     parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument('--amp', action='store_true', help='enable automatic-mixed-precision training')
+    parser.add_argument('--amp-dtype', choices=AMP_DTYPES,
+                        help='with --amp: the autocast dtype (default float16 on CUDA, with dynamic '
+                        'loss scaling, as MMDetection; bfloat16 needs no loss scaling)')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the learning rates by total batch size / auto_scale_lr.base_batch_size')
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
@@ -54,8 +60,10 @@ def load_config(args: argparse.Namespace) -> Config:
 
 def load_train_config(args: argparse.Namespace) -> Config:
     cfg = load_config(args)
+    if getattr(args, 'amp_dtype', None) and not args.amp:
+        raise ValueError('--amp-dtype needs --amp')
     if args.amp:
-        _enable_amp(cfg.optim_wrapper)
+        enable_amp(cfg.optim_wrapper, getattr(args, 'amp_dtype', None))
     if args.auto_scale_lr:
         if 'auto_scale_lr' not in cfg or 'base_batch_size' not in cfg.auto_scale_lr:
             raise KeyError(f'{args.config}: --auto-scale-lr needs auto_scale_lr.base_batch_size '
@@ -86,8 +94,19 @@ def check_resumable(work_dir: str) -> None:
         'or create the folder first.')
 
 
-def _enable_amp(optim_wrapper: dict) -> None:
-    # A search has one wrapper per parameter set (weights/arch); a detector has one.
+def enable_amp(optim_wrapper: dict, dtype: Optional[str] = None) -> None:
+    """Turn every optimizer wrapper of a config into an ``AmpOptimWrapper``, in place.
+
+    A search has one wrapper per parameter set (``weights``, ``arch``), and both
+    phases must autocast: each runs its forward under its own wrapper's
+    context. Only activations change precision: the parameters (alpha and beta
+    too) and their gradients stay float32. float16 (the default) needs loss
+    scaling; bfloat16 has float32's range, so its scaler is off, which is
+    also what lets a second-order search (unrolled), whose gradients are
+    taken directly, run in AMP.
+    """
+    if dtype is not None and dtype not in AMP_DTYPES:
+        raise ValueError(f'--amp-dtype must be one of {AMP_DTYPES}, got {dtype!r}')
     wrappers = ([optim_wrapper[k] for k in ('weights', 'arch') if k in optim_wrapper]
                 if optim_wrapper.get('constructor') == 'SearchOptimWrapperConstructor'
                 else [optim_wrapper])
@@ -95,7 +114,9 @@ def _enable_amp(optim_wrapper: dict) -> None:
         if w.get('type', 'OptimWrapper') not in ('OptimWrapper', 'AmpOptimWrapper'):
             raise ValueError(f'--amp: optim_wrapper type {w["type"]!r} is not an OptimWrapper')
         w['type'] = 'AmpOptimWrapper'
-        w.setdefault('loss_scale', 'dynamic')
+        if dtype is not None:
+            w['dtype'] = dtype
+        w.setdefault('loss_scale', dict(enabled=False) if dtype == 'bfloat16' else 'dynamic')
 
 
 def init_cpu_distributed(cfg: Config) -> None:
