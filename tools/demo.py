@@ -50,10 +50,8 @@ def main() -> int:
         genotype = f'{wd}/search/genotype.json'
     elif not args.skip_search:
         if not osp.isdir(osp.join(ROOT, 'data/synthetic_crops')):
-            from nas_backbones.datasets.crops import export_box_crops
-            print('\nexporting object crops -> data/synthetic_crops', flush=True)
-            export_box_crops(osp.join(ROOT, coco, 'annotations/instances_train.json'),
-                             osp.join(ROOT, coco, 'train'), osp.join(ROOT, 'data/synthetic_crops'))
+            run('tools/dataset/export_crops.py', f'{coco}/annotations/instances_train.json',
+                f'{coco}/train', 'data/synthetic_crops')
         run('tools/dataset/imagenet_subset.py', 'data/synthetic_crops', '--out',
             'data/synthetic_crops_search', '--train-frac', '0.25', '--val-frac', '0.25', '--seed', '0')
         run('tools/search.py', 'configs/search/pcdarts_demo.py', '--work-dir', f'{wd}/search')

@@ -30,9 +30,10 @@ class SearchTrunk(BaseModule):
 
     ``impl``: ``'fast'`` (the default) or ``'reference'``, the paper's
     equations one edge at a time (the baseline the fast path is tested and
-    benchmarked against; identical parameters). ``channels_last``: the fast
-    path's memory layout (None: by device, see
-    :func:`~nas_backbones.spaces.darts.mixed_op.fast_channels_last`).
+    benchmarked against; identical parameters). ``channels_last``, ``fused``:
+    the fast path's memory layout and whether it folds the op weights into
+    the BatchNorms (None: by device, see
+    :func:`~nas_backbones.spaces.darts.mixed_op.fast_policy`).
 
     ``recompute``: the stem and the cells' 1x1 preprocessing keep only their
     inputs for backward and recompute the rest there. These layers do not
@@ -53,6 +54,7 @@ class SearchTrunk(BaseModule):
                  recompute: bool = False,
                  impl: str = 'fast',
                  channels_last: Optional[bool] = None,
+                 fused: Optional[bool] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         unknown = [p for p in primitives if p not in KNOWN_OPS]
@@ -75,7 +77,7 @@ class SearchTrunk(BaseModule):
         self.plan = plan
         self.cells = nn.ModuleList(
             SearchCell(spec, steps, multiplier, self.primitives, partial_k, recompute, impl,
-                       channels_last) for spec in plan)
+                       channels_last, fused) for spec in plan)
         self.state_relu = nn.ReLU()  # a cell output's ReLU, shared by the next two cells
 
     def forward_cells(self, x: torch.Tensor, arch_weights: dict, taps: Collection[int] = (),
