@@ -212,16 +212,19 @@ def run_compare(args: argparse.Namespace) -> dict:
                              ('crop-searched', 'configs/search/pcdarts_demo.py')):
             wd = out / f'{name}_s{seed}'
             t0 = time.perf_counter()
-            tool('tools/search.py', config, '--work-dir', str(wd), '--cfg-options',
-                 f'randomness.seed={seed}', log=out / f'{name}_s{seed}.log')
+            if not (args.reuse and (wd / 'genotype.json').is_file()):
+                tool('tools/search.py', config, '--work-dir', str(wd), '--cfg-options',
+                     f'randomness.seed={seed}', log=out / f'{name}_s{seed}.log')
             cells[name] = str(wd / 'genotype.json')
             rows.append(dict(seed=seed, run=f'search: {name}', minutes=(time.perf_counter() - t0) / 60))
         for name, genotype in cells.items():
             wd = out / f'ssd_{name}_s{seed}'
             t0 = time.perf_counter()
             log = out / f'ssd_{name}_s{seed}.log'
-            tool('tools/train.py', 'configs/ssd_pcdarts_demo.py', '--work-dir', str(wd), '--cfg-options',
-                 f'model.backbone.genotype={genotype}', f'randomness.seed={seed}', log=log)
+            if not (args.reuse and log.is_file() and 'bbox_mAP_copypaste' in log.read_text()):
+                tool('tools/train.py', 'configs/ssd_pcdarts_demo.py', '--work-dir', str(wd),
+                     '--cfg-options', f'model.backbone.genotype={genotype}', f'randomness.seed={seed}',
+                     log=log)
             m = coco_map(log)
             rows.append(dict(seed=seed, run=f'SSD: {name}', minutes=(time.perf_counter() - t0) / 60,
                              bbox_mAP=m[0], mAP_50=m[1], mAP_75=m[2],
@@ -258,6 +261,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument('--seeds', type=int, nargs='+', default=[0], help='compare: seeds (default 0)')
     p.add_argument('--work-dir', default='work_dirs/benchmark_detection_search',
                    help='compare: where the searches and trainings go')
+    p.add_argument('--reuse', action='store_true',
+                   help='compare: keep the searches and trainings already in --work-dir (their '
+                        "'minutes' are then 0) and run only what is missing")
     return p
 
 
