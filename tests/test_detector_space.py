@@ -140,6 +140,18 @@ def test_derivation_snapshot_and_cost_come_from_the_backbone():
     assert space.arch.alphas_normal.grad.abs().sum() > 0
 
 
+def test_max_skips_caps_the_skips_of_the_derived_normal_cell():
+    algo = detector_search(tiny_ssd(max_skips=1))
+    arch = algo.architecture.arch
+    skip = arch.primitives.index('skip_connect')
+    with torch.no_grad():
+        arch.alphas_normal[:, skip] = 5.  # every edge prefers skip_connect
+    assert [op for op, _ in algo.architecture.derive().normal].count('skip_connect') == 1
+    assert algo.architecture.snapshot()['genotype'] == algo.architecture.derive().to_dict()
+    with pytest.raises(ValueError, match='max_skips'):
+        PCDartsSearchBackbone(max_skips=-1)
+
+
 BAD = [
     (dict(data_preprocessor=dict(type='DetDataPreprocessor')), ValueError,
      'detector.data_preprocessor.*model.data_preprocessor'),

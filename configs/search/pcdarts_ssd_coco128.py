@@ -2,6 +2,8 @@
 # (two COCO splits, SSD's loss for both levels, derivation, checkpoints), not a result. A narrow,
 # shallow search network (C=8, 5 cells, as pcdarts_tiny_imagenet.py) at 192 px, the extra levels
 # with BN (trained from scratch, as ssd_pcdarts_demo.py), no expand/crop/colour augmentation.
+# The own-data defaults of pcdarts_tiny_imagenet.py: a FLOPs term (0.1, relative to uniform alpha)
+# and at most two skips in the normal cell (P-DARTS' cap), against a short search's skip collapse.
 #   mkdir -p data && ln -s /path/to/coco128 data/coco128
 #   python tools/dataset/coco_split.py data/coco128/annotations/instances_train2017.json \
 #       --out data/coco128_search --train-frac 0.5 --val-frac 0.5 --seed 0
@@ -17,18 +19,20 @@ batch_size = 8
 # 192 px -> backbone maps 24, 12, 6 (strides 8/16/32), extra levels 3, 2, 1.
 backbone_channels = (32, 64, 128)  # 4 nodes x C, 2C, 4C (C=8)
 neck_channels = backbone_channels + (128, 128, 128)
-model = dict(architecture=dict(detector=dict(
-    backbone=dict(C=8, layers=5),
-    neck=dict(in_channels=backbone_channels, out_channels=neck_channels, level_strides=(2, 2, 2),
-              level_paddings=(1, 1, 1), norm_cfg=dict(type='BN')),
-    bbox_head=dict(
-        in_channels=neck_channels,
-        anchor_generator=dict(
-            input_size=input_size,
-            strides=[8, 16, 32, 64, 96, 192],
-            # SSD300's sizes (7%..87% of the input) at 192 px, as ssd_pcdarts_demo.py
-            min_sizes=[13, 29, 63, 98, 132, 167],
-            max_sizes=[29, 63, 98, 132, 167, 203])))))
+model = dict(architecture=dict(
+    cost=dict(weight=0.1, input_size=input_size),
+    detector=dict(
+        backbone=dict(C=8, layers=5, max_skips=2),
+        neck=dict(in_channels=backbone_channels, out_channels=neck_channels,
+                  level_strides=(2, 2, 2), level_paddings=(1, 1, 1), norm_cfg=dict(type='BN')),
+        bbox_head=dict(
+            in_channels=neck_channels,
+            anchor_generator=dict(
+                input_size=input_size,
+                strides=[8, 16, 32, 64, 96, 192],
+                # SSD300's sizes (7%..87% of the input) at 192 px, as ssd_pcdarts_demo.py
+                min_sizes=[13, 29, 63, 98, 132, 167],
+                max_sizes=[29, 63, 98, 132, 167, 203])))))
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),

@@ -1,7 +1,8 @@
 # tools/demo.py --search-on detection: the cell searched inside SSD on the generated shapes
 # (data/synthetic_coco, 3 classes), on the detector's loss, instead of on crops of them. The train
 # set's images are split in two disjoint quarters (tools/dataset/coco_split.py -> data/
-# synthetic_coco_search), one warm-up epoch, then one with alpha/beta updates (as pcdarts_demo.py).
+# synthetic_coco_search), one warm-up epoch, then one with alpha/beta updates, with the FLOPs term
+# and the cap of two skips of pcdarts_ssd_coco128.py (as pcdarts_demo.py has them).
 _base_ = './pcdarts_ssd_coco128.py'
 
 max_epochs = 2

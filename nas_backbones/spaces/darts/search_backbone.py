@@ -43,6 +43,8 @@ class PCDartsSearchBackbone(SearchableBackbone, SearchTrunk):
         with_cp: every cell recomputed in backward, keeping only its inputs
             (as ``DartsBackbone(with_cp=True)``); more memory saved than
             ``recompute``, for one more forward of the cells.
+        max_skips: derive the normal cell with at most this many skip_connect
+            (P-DARTS' cap, as ``DartsClassifierSpace(max_skips=...)``); None: no cap.
     """
 
     def __init__(self,
@@ -57,11 +59,16 @@ class PCDartsSearchBackbone(SearchableBackbone, SearchTrunk):
                  out_indices: Sequence[int] = (1, 2, 3),
                  recompute: bool = False,
                  with_cp: bool = False,
+                 max_skips: Optional[int] = None,
                  impl: str = 'fast',
                  channels_last: Optional[bool] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(C, layers, steps, multiplier, stem, stem_multiplier, primitives,
                          partial_k, recompute, impl, channels_last, init_cfg)
+        if max_skips is not None and (isinstance(max_skips, bool) or not isinstance(max_skips, int)
+                                      or max_skips < 0):
+            raise ValueError(f'max_skips must be None or an integer >= 0, got {max_skips!r}')
+        self.max_skips = max_skips
         self.with_cp = with_cp
         self.num_stages = self.plan[-1].stage + 1
         # The last cell of each stage is where that stage's feature is tapped.
@@ -90,10 +97,10 @@ class PCDartsSearchBackbone(SearchableBackbone, SearchTrunk):
                               init_std=init_std)
 
     def derive(self, arch: nn.Module) -> Genotype:
-        return arch.genotype()
+        return arch.genotype(max_skips=self.max_skips)
 
     def snapshot(self, arch: nn.Module) -> dict:
-        return {'genotype': arch.genotype().to_dict(), **arch.snapshot()}
+        return {'genotype': self.derive(arch).to_dict(), **arch.snapshot()}
 
     def build_cost(self, **cfg) -> ResourceCost:
         """Expected FLOPs or latency of the cells (``input_size``: the detector's input)."""
