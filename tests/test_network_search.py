@@ -52,12 +52,21 @@ def test_front_is_non_dominated_feasible_reproducible_and_builds_the_networks(tm
     assert [(p['trial'], p['architecture'], p['objectives']) for p in a['points']] == \
            [(p['trial'], p['architecture'], p['objectives']) for p in b['points']]
     assert (tmp_path / 'a/pareto.png').stat().st_size > 0
+    report = (tmp_path / 'a/report/README.md').read_text()
+    assert '](../pareto.png)' in report and 'Constraints: macs >= 66000' in report
+    assert report.count('\n| ') == 1 + len(a['points'])  # header + one row per point
     assert load_pareto(tmp_path / 'a/pareto.json') == a
 
     cands = json.loads((tmp_path / 'a/candidates.json').read_text())['candidates']
     done = [c for c in cands if c['state'] == 'COMPLETE']
     assert len(done) == 6
     assert any(not c['feasible'] for c in done), 'the constraint must exclude some candidate here'
+    # a network proposed again is not measured again: its trial copies the first one's metrics
+    dups = [c for c in done if c['duplicate_of'] is not None]
+    by_trial = {c['trial']: c for c in done}
+    assert dups and all(c['metrics'] == by_trial[c['duplicate_of']]['metrics'] and
+                        c['architecture'] == by_trial[c['duplicate_of']]['architecture'] for c in dups)
+    assert len(evaluations(tmp_path / 'a')) == len(done) - len(dups)
     for c in done:  # feasibility is the declared bound
         assert c['feasible'] == (c['metrics']['macs'] >= MIN_MACS)
     # the front is exactly the non-dominated set of the distinct feasible candidates
@@ -81,6 +90,16 @@ def test_front_is_non_dominated_feasible_reproducible_and_builds_the_networks(tm
         net = GenotypeClassifier(backbone=arch['backbone'], num_classes=10, auxiliary=False)
         assert macs_and_params(net, (3, arch['input_size'], arch['input_size'])) == \
             (point['objectives']['macs'], point['objectives']['params'])
+        assert backbone.out_channels == arch['out_channels']
+    # the SSD detector of configs/ssd_pcdarts_demo.py takes a point's backbone (its neck the point's channels)
+    from mmdet.registry import MODELS
+    det = Config.fromfile(str(ROOT / 'configs/ssd_pcdarts_demo.py')).model
+    arch = a['points'][0]['architecture']
+    det.backbone.update(arch['backbone'])
+    det.neck.in_channels = arch['out_channels'][1:]
+    det.neck.out_channels = det.bbox_head.in_channels = arch['out_channels'][1:] + [128, 128, 128]
+    cls_scores, _ = MODELS.build(det).eval()(torch.zeros(1, 3, 192, 192), mode='tensor')
+    assert len(cls_scores) == 6
     # and the complexity tool measures a point as the search did
     measured = load_tool('tools/analysis/complexity.py').main(
         ['--pareto', str(tmp_path / 'a/pareto.json'), '--point', '0', '--num-classes', '10'])
@@ -134,8 +153,8 @@ def optuna_fixed(params):
 def test_resume_after_a_kill_and_two_workers_share_the_study(tmp_path):
     """Two worker processes fill one study; the run is killed; a restart evaluates no finished network again."""
     work = tmp_path / 'work'
-    cfg = search_cfg(objectives=['macs', 'latency'], n_trials=9, workers=2,
-                     latency=dict(source='measured', repeats=30))
+    cfg = search_cfg(objectives=['macs', 'latency'], n_trials=7, workers=2,
+                     latency=dict(source='measured', repeats=20))
     cfg_path = tmp_path / 'search.py'
     cfg.dump(str(cfg_path))
     env = dict(os.environ, PYTHONPATH=str(ROOT))
@@ -174,13 +193,15 @@ def test_resume_after_a_kill_and_two_workers_share_the_study(tmp_path):
     after = evaluations(work)
     assert after[:len(before)] == before
     final = dict(states())
-    assert sum(s == 'COMPLETE' for s in final.values()) >= 9
+    assert sum(s == 'COMPLETE' for s in final.values()) >= 7
     assert all(final[n] == 'FAIL' for n in running)  # stale, then retried as new trials
     # nothing finished before the kill was evaluated again
     keys_before = {e['key'] for e in before if e['trial'] in done_before}
     assert not keys_before & {e['key'] for e in after[len(before):]}
-    assert len({e['key'] for e in after}) == len(after)
-    assert front['trials_complete'] >= 9 and front['points']
+    # a network is evaluated twice only if its trial was cut off by the kill (evaluated, not recorded)
+    twice = {e['key'] for e in after if sum(f['key'] == e['key'] for f in after) > 1}
+    assert twice <= {e['key'] for e in before if e['trial'] in running}
+    assert front['trials_complete'] >= 7 and front['points']
 
 
 def test_a_resumed_study_refuses_another_search(tmp_path):

@@ -19,7 +19,7 @@ import torch
 import torch.nn as nn
 from mmengine.analysis import FlopAnalyzer
 
-from ..core.latency import time_module
+from ..core.predictor import measure_latency
 
 
 class _TensorMode(nn.Module):
@@ -43,9 +43,9 @@ def macs_and_params(model: nn.Module, input_shape: Sequence[int]) -> tuple[int, 
 
 
 def measured_latency(model: nn.Module, input_shape: Sequence[int], device: str = 'cpu',
-                     batch: int = 1, repeats: int = 10) -> float:
-    """Median seconds of one eager inference call at ``batch``."""
-    return time_module(_TensorMode(model), input_shape, device, batch, repeats)
+                     batch: int = 1, repeats: int = 10, rounds: int = 1, clock: str = 'wall') -> float:
+    """Seconds of one eager inference call at ``batch`` (see :func:`~nas_backbones.core.predictor.measure_latency`)."""
+    return measure_latency(_TensorMode(model), input_shape, device, batch, repeats, 'torch', rounds, clock)
 
 
 TRAINING_DEFAULTS = dict(epochs=1, max_iters=None, lr=0.05, momentum=0.9, weight_decay=3e-4,
@@ -115,7 +115,7 @@ def short_training(model: nn.Module, train_loader: Any, val_loader: Any, setting
             nn.utils.clip_grad_norm_(params, s['grad_clip'])
         opt.step()
         sched.step()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
     train_s = time.perf_counter() - t0
     model.eval()
     correct = seen = 0

@@ -19,7 +19,7 @@ Objectives: any subset of ``accuracy`` (maximised), ``macs``, ``params`` and
 (``constraints=dict(macs=600e6)`` is ``macs <= 600e6``;
 ``dict(accuracy=dict(min=0.5))``), through ``Trial.set_constraint``, so
 violators are never on the front (Optuna's constrained domination).
-The result is ``pareto.json``, ``candidates.json`` and ``pareto.png``.
+The result is ``pareto.json``, ``candidates.json``, ``pareto.png`` and ``report/README.md``.
 """
 from __future__ import annotations
 
@@ -41,7 +41,8 @@ from .space import NetworkSpace, SpaceDeclarationError, build_network_space
 
 DIRECTIONS = {'accuracy': 'maximize', 'macs': 'minimize', 'params': 'minimize', 'latency': 'minimize'}
 STUDY_FORMAT = 'nas_backbones.network_search/1'
-LATENCY_DEFAULTS = dict(source='measured', device='cpu', batch=1, repeats=10, predictor=None)
+LATENCY_DEFAULTS = dict(source='measured', device='cpu', batch=1, repeats=10, rounds=1, clock='wall',
+                        predictor=None)
 SAMPLER_DEFAULTS = dict(population_size=10, seed=0, mutation_prob=None, crossover_prob=0.9)
 HEARTBEAT_DEFAULTS = dict(interval=10, grace=30, max_retry=2)
 FIELDS = ('space', 'objectives', 'constraints', 'n_trials', 'workers', 'threads', 'sampler', 'storage',
@@ -103,6 +104,8 @@ class SearchSettings:
         if self.latency['source'] not in ('measured', 'predictor'):
             raise SpaceDeclarationError(f"network_search.latency.source: 'measured' or 'predictor', "
                                         f"got {self.latency['source']!r}")
+        if self.latency['clock'] not in ('wall', 'cpu'):
+            raise SpaceDeclarationError(f"network_search.latency.clock: 'wall' or 'cpu', got {self.latency['clock']!r}")
         if 'latency' in self.metrics and self.latency['source'] == 'predictor' and not self.latency['predictor']:
             raise SpaceDeclarationError("network_search.latency.predictor: source='predictor' needs "
                                         'the file tools/analysis/latency_predictor.py wrote')
@@ -172,7 +175,8 @@ class Evaluator:
                 out['macs'], out['params'] = macs_and_params(model, shape)
             if 'latency' in need and self.predictor is None:
                 lat = self.s.latency
-                out['latency'] = measured_latency(model, shape, lat['device'], lat['batch'], lat['repeats'])
+                out['latency'] = measured_latency(model, shape, lat['device'], lat['batch'], lat['repeats'],
+                                                  lat['rounds'], lat['clock'])
             del model
         if self.predictor is not None:
             self.predictor.check_within(space.macro_values(arch), 'network_search: candidate')
@@ -378,6 +382,7 @@ def export(settings: SearchSettings, study=None) -> dict:
     write_json(osp.join(settings.work_dir, 'candidates.json'),
                dict(format=CANDIDATES_FORMAT, **head, candidates=rows))
     if settings.plot and front:
-        from ..visualization.pareto import plot_pareto
+        from ..visualization.pareto import plot_pareto, write_network_report
         plot_pareto(rows, front, settings.objectives, osp.join(settings.work_dir, 'pareto.png'))
+        write_network_report(settings.work_dir, pareto, rows)
     return pareto

@@ -63,3 +63,40 @@ def plot_pareto(candidates: Sequence[dict], front: Sequence[dict], objectives: S
     fig.suptitle('network-level search: all candidates and the Pareto front', fontsize=10)
     fig.tight_layout()
     return save_figure(fig, path)
+
+
+def _cell(name: str, value) -> str:
+    if value is None:
+        return ''
+    if name in UNITS:
+        scale, label = UNITS[name]
+        return f'{value * scale:.4g}'
+    return f'{value:.4g}' if isinstance(value, float) else str(value)
+
+
+def write_network_report(work_dir: Union[str, os.PathLike], pareto: dict, candidates: Sequence[dict]) -> str:
+    """``WORK_DIR/report/README.md``: the search's settings, its front as a table, the plot."""
+    from ..utils.io import atomic_write_text
+    names = [o['name'] for o in pareto['objectives']]
+    done = [c for c in candidates if c.get('state') == 'COMPLETE']
+    lines = ['# Network-level search', '',
+             f'{len(done)} complete trials ({sum(c.get("duplicate_of") is None for c in done)} networks '
+             f'evaluated, {sum(not c["feasible"] for c in done)} violating a constraint); '
+             f'{len(pareto["points"])} on the Pareto front.', '',
+             'Objectives: ' + ', '.join(f'{o["name"]} ({o["direction"]})' for o in pareto['objectives']) + '.']
+    if pareto.get('constraints'):
+        bounds = [f'{k} ' + ' and '.join(f'{op} {v:g}' for op, v in (('>=', b.get('min')), ('<=', b.get('max')))
+                                         if v is not None) for k, b in pareto['constraints'].items()]
+        lines.append('Constraints: ' + '; '.join(bounds) + '.')
+    lines += ['', '![all candidates and the front](../pareto.png)', '',
+              '| trial | ' + ' | '.join(_label(n) for n in names) + ' | architecture |',
+              '|---|' + '---|' * (len(names) + 1)]
+    for p in pareto['points']:
+        arch = ', '.join(f'{k}={v}' for k, v in sorted(p.get('params', {}).items()))
+        lines.append(f'| {p["trial"]} | ' + ' | '.join(_cell(n, p['objectives'][n]) for n in names)
+                     + f' | {arch} |')
+    lines += ['', 'Each point of `../pareto.json` builds its networks: `DartsBackbone(**architecture["backbone"])`, '
+              '`GenotypeClassifier(backbone=architecture["backbone"], ...)`.', '']
+    path = os.path.join(os.fspath(work_dir), 'report', 'README.md')
+    atomic_write_text(path, '\n'.join(lines))
+    return path

@@ -13,8 +13,8 @@ Choices, each a list in the config (a single value is a fixed choice):
 - ``input_size``: the square input resolution.
 
 A Pareto point stores ``backbone`` (the keyword arguments of
-:class:`DartsBackbone`, which :class:`GenotypeClassifier` takes too) and
-``input_size``.
+:class:`DartsBackbone`, which :class:`GenotypeClassifier` takes too),
+``input_size`` and ``out_channels`` (the backbone's, for a detector's neck).
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from ...network_search.space import (NETWORK_SPACES, NetworkSpace, SpaceDeclarat
                                      choices, int_at_least)
 from .encoding import DartsEncoding, layout_of, macro_values
 from .genotype import Genotype, GenotypeError
-from .macro import STEMS
+from .macro import STEMS, cell_plan
 from .published import PUBLISHED, load_genotype
 
 
@@ -127,9 +127,20 @@ class DartsNetworkSpace(NetworkSpace):
     def input_shape(self, arch: dict) -> tuple[int, int, int]:
         return (3, arch['input_size'], arch['input_size'])
 
+    def out_channels(self, arch: dict) -> list[int]:
+        """``DartsBackbone.out_channels`` of ``arch`` (stem, then each stage), from the plan alone:
+        what a detector's neck takes (``in_channels`` = ``out_channels[1:]``)."""
+        layers, reductions = layout_of(arch['stage_cells'])
+        gs = [self.genotypes[n] for n in arch['genotypes']]
+        C_stem = arch['C'] if self.stem == 'imagenet' else 3 * arch['C']
+        plan = cell_plan(arch['C'], layers, C_stem, self.stem, [len(g.normal_concat) for g in gs],
+                         [len(g.reduce_concat) for g in gs], reductions)
+        last = {spec.stage: spec for spec in plan}
+        return [C_stem] + [len(gs[s - 1].concat(last[s].reduction)) * last[s].C for s in sorted(last)]
+
     def point(self, arch: dict) -> dict:
         return dict(backbone=self.backbone_kwargs(arch, portable=True), input_size=arch['input_size'],
-                    genotype_names=list(arch['genotypes']))
+                    out_channels=self.out_channels(arch), genotype_names=list(arch['genotypes']))
 
     # ------------------------------------------------------------ predictor
     def predictor_encoding(self) -> dict:
