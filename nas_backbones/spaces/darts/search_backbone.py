@@ -34,7 +34,7 @@ class PCDartsSearchBackbone(SearchableBackbone, SearchTrunk):
 
     Args:
         C, layers, steps, multiplier, stem, stem_multiplier, primitives,
-        partial_k, impl, channels_last: the supernet's
+        partial_k, impl, channels_last, fused: the supernet's
             (:class:`~nas_backbones.spaces.darts.supernet.SearchTrunk`);
             defaults are the PC-DARTS ImageNet search network.
         out_indices: which stages to return.
@@ -59,9 +59,11 @@ class PCDartsSearchBackbone(SearchableBackbone, SearchTrunk):
                  with_cp: bool = False,
                  impl: str = 'fast',
                  channels_last: Optional[bool] = None,
+                 fused: Optional[bool] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(C, layers, steps, multiplier, stem, stem_multiplier, primitives,
-                         partial_k, recompute, impl, channels_last, init_cfg)
+                         partial_k, recompute, impl, channels_last=channels_last, fused=fused,
+                         init_cfg=init_cfg)
         self.with_cp = with_cp
         self.num_stages = self.plan[-1].stage + 1
         # The last cell of each stage is where that stage's feature is tapped.
