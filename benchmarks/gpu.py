@@ -16,12 +16,14 @@ Sections (JSON ``gpu.json`` + markdown ``gpu.md`` under ``--out``, default ``$OU
   caught, memory freed), with the step time there;
 - ``second_order``: the second-order step (DARTS eq. 7-8) against first order;
 - ``derived``: latency of the derived backbone and its SSD detector at batch 1
-  and 32 next to MMDetection's SSD300-VGG16 and SSDLite-MobileNetV2 (as
-  ``benchmarks/derived.py`` builds them), float32 and bfloat16 autocast;
+  and 32 next to MMDetection's SSD300-VGG16 and SSDLite-MobileNetV2, and every
+  other model ``benchmarks/derived.py`` builds (SSDLite with the Single-Path and
+  the PC-DARTS backbone), float32 and bfloat16 autocast;
 - ``layouts``: the fast path's device policy (``mixed_op.fast_policy``): NCHW or
   channels-last, fused or plain, at batch 128;
-- ``singlepath``: the Single-Path supernet's one-level step, where
-  ``nas_backbones/spaces/singlepath`` and its search config exist (else skipped);
+- ``singlepath``: the Single-Path supernet's one-level step (as
+  ``benchmarks/singlepath_step.py`` builds it), where ``nas_backbones/spaces/singlepath``
+  exists (else skipped, with a note);
 - ``compile``: ``DifferentiableSearch(compile=True)`` in a child process with a
   time budget: compile time and compiled step time, or how far it got;
 - ``projection``: the ImageNet-subset search (50 epochs over 10% of ImageNet
@@ -40,8 +42,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import gc
-import glob
 import importlib.util
 import json
 import math
@@ -510,41 +512,38 @@ def section_layouts(args, device, budget: Budget) -> dict:
 
 
 def section_singlepath(args, device, budget: Budget) -> dict:
+    """The Single-Path supernet's one-level step, built as ``benchmarks/singlepath_step.py`` builds it."""
     if importlib.util.find_spec('nas_backbones.spaces.singlepath') is None:
         return dict(rows=[], status='skipped',
                     note='nas_backbones/spaces/singlepath does not exist in this checkout')
-    configs = sorted(glob.glob(str(ROOT / 'configs' / 'search' / '*singlepath*.py')))
-    if not configs:
-        return dict(rows=[], status='skipped', note='no configs/search/*singlepath*.py config')
-    from mmengine.config import Config
-    from mmengine.optim import build_optim_wrapper
-    from mmengine.registry import init_default_scope
-    from mmdet.registry import MODELS
-    rows = []
-    config = configs[0]
+    from benchmarks.singlepath_step import OPTIM_SINGLEPATH, build_singlepath
+    from nas_backbones.core.optim import SearchOptimWrapperConstructor
+    from nas_backbones.engine.launch import enable_amp
+    s = SETTINGS[args.spec['setting']]
+    rows, skipped = [], []
     data = device_batches(args.spec['setting'], args.batch, device)
     for dtype in args.dtypes:
         if budget.over(len(rows)):
-            break
-        cfg = Config.fromfile(config)
-        init_default_scope(cfg.get('default_scope', 'mmdet'))
-        optim_cfg = cfg.optim_wrapper.to_dict()
+            skipped.append(dtype)
+            continue
+        algo, _ = build_singlepath(s['size'], s['num_classes'], width=1.0)
+        algo.to(device)
+        cfg = dict(copy.deepcopy(OPTIM_SINGLEPATH), constructor='SearchOptimWrapperConstructor')
         if DTYPES[dtype]:
-            from nas_backbones.engine.launch import enable_amp
-            enable_amp(optim_cfg, DTYPES[dtype])
-        torch.manual_seed(0)
-        model = MODELS.build(cfg.model).to(device)
+            enable_amp(cfg, DTYPES[dtype])
+        del cfg['constructor']
         with amp_wrappers_on(device):
-            optim = build_optim_wrapper(model, optim_cfg)
-        t, err = attempt(lambda: time_step(model, optim, weights_only(data), device, args.repeats,
-                                           args.spec['warmup']), device, lambda: None)
-        rows.append(dict(config=os.path.relpath(config, ROOT), dtype=dtype, batch=args.batch,
-                         status=err or 'ok', **(t or {}),
-                         images_per_s=None if t is None else args.batch / t['step_s']))
-        del model, optim
+            optim = SearchOptimWrapperConstructor(cfg)(algo)
+        t, err = attempt(lambda: time_step(algo, optim, weights_only(data), device, args.repeats,
+                                           args.spec['warmup']), device, algo.zero_all_grads)
+        rows.append(dict(dtype=dtype, batch=args.batch, input=s['size'], status=err or 'ok',
+                         **(t or {}), images_per_s=None if t is None else args.batch / t['step_s']))
+        del algo, optim
         free(device)
-    return dict(rows=rows, note=f'one-level step of {os.path.relpath(config, ROOT)} on random '
-                f'{SETTINGS[args.spec["setting"]]["size"]}px images')
+    return dict(rows=rows, skipped=skipped,
+                note='SinglePathSpace (22-layer MobileNetV2-style supernet, width 1.0, FLOPs runtime '
+                     'term), one level: one forward and backward per step on one batch, RMSpropTF over '
+                     'weights and thresholds (benchmarks/singlepath_step.py\'s build)')
 
 
 def section_compile(args, device, budget: Budget, eager_rows: list) -> dict:
@@ -772,7 +771,7 @@ def table(result: dict) -> str:
         ('step_s', 'step s'), ('time_vs_default', 'time vs default'), ('peak_mb', 'peak MB'),
         ('memory_vs_default', 'memory vs default'), ('status', 'status')])
     add('singlepath', 'Single-Path supernet step (one level)', [
-        ('config', 'config'), ('dtype', 'dtype'), ('batch', 'batch'), ('step_s', 'step s'),
+        ('dtype', 'dtype'), ('batch', 'batch'), ('input', 'input'), ('step_s', 'step s'),
         ('images_per_s', 'img/s'), ('peak_mb', 'peak MB'), ('status', 'status')])
     add('compile', 'torch.compile of the search step', [
         ('k', 'K'), ('dtype', 'dtype'), ('status', 'status'), ('compile_s', 'compile s'),

@@ -114,13 +114,14 @@ def run_quick(out: Path, *extra: str) -> dict:
 
 
 def test_quick_mode_runs_the_search_sections(tmp_path):
-    """The step (fast against reference, fp32 and AMP bf16), largest batch and projection, end to end."""
-    res = run_quick(tmp_path, '--ks', '2', '--sections', 'step', 'max_batch', 'projection',
-                    '--budget-s', '600')
+    """The step (fast against reference, AMP bf16), largest batch and projection, end to end
+    (float32 and the other sections: the slow test below)."""
+    res = run_quick(tmp_path, '--ks', '2', '--dtypes', 'bf16', '--sections', 'step', 'max_batch',
+                    'projection', '--budget-s', '600')
     s = res['sections']
     assert res['quick'] and all(s[n]['status'] == 'ok' for n in ('step', 'max_batch', 'projection'))
     step = s['step']['rows']
-    assert {(r['impl'], r['dtype']) for r in step} == {(i, d) for i in gpu.IMPLS for d in gpu.DTYPES}
+    assert {(r['impl'], r['dtype']) for r in step} == {(i, 'bf16') for i in gpu.IMPLS}
     assert all(r['status'] == 'ok' and r['step_s'] > 0 for r in step)
     assert all(r['speedup_vs_reference'] > 0 and r['weights_only_s'] > 0
                for r in step if r['impl'] == 'fast')
@@ -139,9 +140,14 @@ def test_quick_mode_runs_every_section(tmp_path):
     for name in ('step', 'max_batch', 'second_order', 'derived', 'layouts', 'compile', 'projection'):
         assert s[name]['status'] == 'ok', (name, s[name])
         assert s[name]['rows'], name
-    assert {r['model'] for r in s['derived']['rows']} == {'pcdarts', 'ssd300_vgg16', 'ssdlite_mobilenetv2'}
+    from benchmarks.derived import MODELS
+    assert {r['model'] for r in s['derived']['rows']} == set(MODELS)
     assert sum(r['default'] for r in s['layouts']['rows']) == len(res['settings']['dtypes'])
-    assert s['singlepath']['status'] in ('ok', 'skipped')
-    if s['singlepath']['status'] == 'skipped':
-        assert 'singlepath' in s['singlepath']['note']
+    import importlib.util
+    if importlib.util.find_spec('nas_backbones.spaces.singlepath') is None:
+        assert s['singlepath']['status'] == 'skipped' and 'singlepath' in s['singlepath']['note']
+    else:
+        assert s['singlepath']['status'] == 'ok'
+        assert {r['dtype'] for r in s['singlepath']['rows']} == set(gpu.DTYPES)
+        assert all(r['status'] == 'ok' and r['step_s'] > 0 for r in s['singlepath']['rows'])
     assert all(r['status'] for r in s['compile']['rows'])

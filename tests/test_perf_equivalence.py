@@ -246,3 +246,17 @@ def test_device_policy():
     assert fast_policy(torch.device('cuda'), channels_last=True, fused=False) == \
         FastPolicy(channels_last=True, fused=False)
     assert fast_policy(torch.device('cpu'), channels_last=False) == FastPolicy(False, True)
+
+
+@pytest.mark.parametrize('cls', ['PCDartsSupernet', 'PCDartsSearchBackbone'])
+def test_policy_and_init_cfg_reach_where_they_belong(cls):
+    """``channels_last`` / ``fused`` reach every mixed op; ``init_cfg`` stays the module's."""
+    import nas_backbones.spaces.darts as darts
+    init = dict(type='Kaiming', layer='Conv2d')
+    net = getattr(darts, cls)(C=8, layers=3, channels_last=True, fused=False, init_cfg=init)
+    mixed = [m for m in net.modules() if isinstance(m, PartialMixedOp)]
+    assert mixed and all(m.channels_last is True and m.fused is False for m in mixed)
+    assert net.init_cfg == init
+    default = getattr(darts, cls)(C=8, layers=3)
+    assert all(m.channels_last is None and m.fused is None
+               for m in default.modules() if isinstance(m, PartialMixedOp))

@@ -34,7 +34,7 @@ class PCDartsSearchBackbone(SearchableBackbone, SearchTrunk):
 
     Args:
         C, layers, steps, multiplier, stem, stem_multiplier, primitives,
-        partial_k, impl, channels_last: the supernet's
+        partial_k, impl, channels_last, fused: the supernet's
             (:class:`~nas_backbones.spaces.darts.supernet.SearchTrunk`);
             defaults are the PC-DARTS ImageNet search network.
         out_indices: which stages to return.
@@ -62,9 +62,11 @@ class PCDartsSearchBackbone(SearchableBackbone, SearchTrunk):
                  max_skips: Optional[int] = None,
                  impl: str = 'fast',
                  channels_last: Optional[bool] = None,
+                 fused: Optional[bool] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(C, layers, steps, multiplier, stem, stem_multiplier, primitives,
-                         partial_k, recompute, impl, channels_last, init_cfg)
+                         partial_k, recompute, impl, channels_last=channels_last, fused=fused,
+                         init_cfg=init_cfg)
         if max_skips is not None and (isinstance(max_skips, bool) or not isinstance(max_skips, int)
                                       or max_skips < 0):
             raise ValueError(f'max_skips must be None or an integer >= 0, got {max_skips!r}')

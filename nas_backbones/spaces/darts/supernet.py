@@ -152,9 +152,11 @@ class PCDartsSupernet(SearchTrunk):
                  recompute: bool = False,
                  impl: str = 'fast',
                  channels_last: Optional[bool] = None,
+                 fused: Optional[bool] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(C, layers, steps, multiplier, stem, stem_multiplier, primitives,
-                         partial_k, recompute, impl, channels_last, init_cfg)
+                         partial_k, recompute, impl, channels_last=channels_last, fused=fused,
+                         init_cfg=init_cfg)
         self.num_classes = num_classes
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(multiplier * self.plan[-1].C, num_classes)
