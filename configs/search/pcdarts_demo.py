@@ -1,5 +1,6 @@
 # The main job's search (tools/demo.py): PC-DARTS on 64x64 object crops of the
 # generated shapes dataset, 3 classes, one warm-up epoch, then one with alpha/beta updates.
+# The FLOPs term and the cap of two skips come from pcdarts_tiny_imagenet.py (the own-data defaults).
 _base_ = './pcdarts_tiny_imagenet.py'
 
 max_epochs = 2

@@ -7,7 +7,8 @@ loss) is added in its own folder without touching them.
 """
 from __future__ import annotations
 
-from typing import Any, Optional, Protocol, Union
+from contextlib import nullcontext
+from typing import Any, ContextManager, Optional, Protocol, Union
 
 import torch
 import torch.nn as nn
@@ -74,6 +75,10 @@ class SearchSpace(BaseModule):
     def cost(self) -> Optional[torch.Tensor]:
         """A differentiable resource term added to the architecture loss (None: none configured)."""
         return None
+
+    def weight_step(self) -> ContextManager:
+        """Entered around the weight step of a bilevel search (e.g. SDARTS perturbs alpha there)."""
+        return nullcontext()
 
     def arch_parameters(self) -> list[nn.Parameter]:
         return list(self.arch.parameters())

@@ -49,9 +49,11 @@ class ArchParameters(nn.Module):
         return {r: (self.op_weights(r), self.edge_weights(r)) for r in (False, True)}
 
     @torch.no_grad()
-    def genotype(self) -> Genotype:
+    def genotype(self, max_skips: Optional[int] = None) -> Genotype:
+        """The derived genotype; ``max_skips``: P-DARTS' cap on skips in the normal cell."""
         return derive_genotype(self.alphas_normal, self.alphas_reduce, self.betas_normal,
-                               self.betas_reduce, self.primitives, self.steps, self.multiplier)
+                               self.betas_reduce, self.primitives, self.steps, self.multiplier,
+                               max_skips=max_skips)
 
     def snapshot(self) -> dict[str, list]:
         """softmax(alpha) per edge and node-softmax(beta), as plain lists for the history."""

@@ -44,14 +44,41 @@ def derive_genes(op_weights: torch.Tensor, edge_weights: Optional[torch.Tensor],
     return genes
 
 
+def derive_genes_capped(op_weights: torch.Tensor, edge_weights: Optional[torch.Tensor],
+                        primitives: Sequence[str], steps: int, max_skips: int) -> list[tuple[str, int]]:
+    """P-DARTS' cap: the genes of :func:`derive_genes` with at most ``max_skips`` skip_connect.
+
+    While the cell has more, the kept skip with the smallest weight
+    (softmax(alpha) times the edge weight) gets weight 0 and the cell is
+    derived again, as P-DARTS does; the rest of the derivation is unchanged.
+    """
+    if 'skip_connect' not in primitives:
+        return derive_genes(op_weights, edge_weights, primitives, steps)
+    skip = list(primitives).index('skip_connect')
+    W = op_weights.detach().float().cpu().clone()
+    ew = None if edge_weights is None else edge_weights.detach().float().cpu()
+    starts = [start for start, _ in node_edge_ranges(steps)]
+    while True:
+        genes = derive_genes(W, ew, primitives, steps)
+        kept = [starts[g // 2] + j for g, (op, j) in enumerate(genes) if op == 'skip_connect']
+        if len(kept) <= max_skips:
+            return genes
+        weakest = min(kept, key=lambda e: (W[e, skip] * (1. if ew is None else ew[e])).item())
+        W[weakest, skip] = 0.
+
+
 def derive_genotype(alphas_normal: torch.Tensor, alphas_reduce: torch.Tensor,
                     betas_normal: Optional[torch.Tensor], betas_reduce: Optional[torch.Tensor],
-                    primitives: Sequence[str], steps: int, multiplier: int) -> Genotype:
-    def cell(alphas, betas):
+                    primitives: Sequence[str], steps: int, multiplier: int,
+                    max_skips: Optional[int] = None) -> Genotype:
+    """``max_skips``: P-DARTS' cap on skip_connect in the normal cell (None: no cap, the reference)."""
+    def cell(alphas, betas, cap):
         edge_w = node_softmax(betas, steps) if betas is not None else None
-        return derive_genes(torch.softmax(alphas, dim=-1), edge_w, primitives, steps)
+        if cap is None:
+            return derive_genes(torch.softmax(alphas, dim=-1), edge_w, primitives, steps)
+        return derive_genes_capped(torch.softmax(alphas, dim=-1), edge_w, primitives, steps, cap)
 
     concat = list(range(2 + steps - multiplier, steps + 2))
-    return Genotype(normal=cell(alphas_normal, betas_normal), normal_concat=concat,
-                    reduce=cell(alphas_reduce, betas_reduce), reduce_concat=concat,
+    return Genotype(normal=cell(alphas_normal, betas_normal, max_skips), normal_concat=concat,
+                    reduce=cell(alphas_reduce, betas_reduce, None), reduce_concat=concat,
                     primitives=tuple(primitives))

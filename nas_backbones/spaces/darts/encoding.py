@@ -29,6 +29,7 @@ import torch
 from ...core.predictor import PredictorError
 from .genotype import Genotype
 from .ops import DEFAULT_PRIMITIVES
+from .random_genotype import random_genotype
 from .topology import node_edge_ranges, num_edges
 
 ENCODING_VERSION = 2
@@ -127,22 +128,6 @@ class DartsEncoding:
         return self.features(blocks, C, input_size, stage_cells)
 
 
-def random_genotype(rng: random.Random, steps: int = 4,
-                    primitives: Sequence[str] = DEFAULT_PRIMITIVES) -> Genotype:
-    """A uniformly random cell pair: per node two distinct inputs, an op (never 'none') on each."""
-    ops = [p for p in primitives if p != 'none']
-    cells = []
-    for _ in range(2):
-        genes = []
-        for i in range(steps):
-            for j in sorted(rng.sample(range(i + 2), 2)):
-                genes.append((rng.choice(ops), j))
-        cells.append(genes)
-    concat = list(range(2, 2 + steps))
-    return Genotype(normal=cells[0], normal_concat=concat, reduce=cells[1], reduce_concat=concat,
-                    primitives=tuple(primitives))
-
-
 def sample_networks(n: int, seed: int, C: Sequence[int], input_size: Sequence[int],
                     stage_cells: Sequence[Sequence[int]], per_stage: bool = False, steps: int = 4,
                     primitives: Sequence[str] = DEFAULT_PRIMITIVES) -> list[dict]:
@@ -153,9 +138,9 @@ def sample_networks(n: int, seed: int, C: Sequence[int], input_size: Sequence[in
     for _ in range(n):
         cells = [rng.choice(list(c)) for c in stage_cells]
         if per_stage:
-            genotypes = [random_genotype(rng, steps, primitives) for _ in stage_cells]
+            genotypes = [random_genotype(rng, steps=steps, primitives=primitives) for _ in stage_cells]
         else:
-            genotypes = [random_genotype(rng, steps, primitives)] * len(stage_cells)
+            genotypes = [random_genotype(rng, steps=steps, primitives=primitives)] * len(stage_cells)
         out.append(dict(genotypes=genotypes, C=rng.choice(list(C)), stage_cells=cells,
                         input_size=rng.choice(list(input_size))))
     return out

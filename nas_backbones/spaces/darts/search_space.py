@@ -1,7 +1,8 @@
 """The DARTS-family cell search space on a classification task (the papers' proxy task)."""
 from __future__ import annotations
 
-from typing import Any, Optional
+from contextlib import contextmanager
+from typing import Any, Iterator, Optional
 
 import torch
 import torch.nn.functional as F
@@ -11,6 +12,7 @@ from ...core.search_space import SearchSpace
 from .arch_params import ArchParameters
 from .cost import ResourceCost
 from .genotype import Genotype
+from .stabilizers import POSITIVE, beta_decay_loss, check_option, perturb_op_weights, search_progress
 
 
 def labels_of(data_samples: Any) -> torch.Tensor:
@@ -29,18 +31,50 @@ class DartsClassifierSpace(SearchSpace):
         edge_norm: learn beta (PC-DARTS edge normalization); off for DARTS.
         cost: optional :class:`ResourceCost` config: a differentiable FLOPs or
             latency term in the architecture loss (hardware-aware search).
+
+    Stabilisers (``stabilizers.py`` has the papers; all off by default, which is
+    the reference search):
+
+    - ``max_skips``: derive the normal cell with at most this many skip_connect (P-DARTS);
+    - ``beta_decay=dict(weight=...)``: beta-DARTS' regulariser, ramped with the search's progress;
+    - ``perturb=dict(epsilon=...)``: SDARTS-RS, uniform noise on softmax(alpha) in the weight step.
     """
 
     def __init__(self, supernet: dict, edge_norm: bool = True, cost: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None) -> None:
+                 max_skips: Optional[int] = None, beta_decay: Optional[dict] = None,
+                 perturb: Optional[dict] = None, init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        if max_skips is not None and (isinstance(max_skips, bool) or not isinstance(max_skips, int)
+                                      or max_skips < 0):
+            raise ValueError(f'max_skips must be None or an integer >= 0, got {max_skips!r}')
+        self.max_skips = max_skips
+        self.beta_decay = check_option('beta_decay', beta_decay, {'weight': POSITIVE})
+        self.perturb = check_option('perturb', perturb, {'epsilon': POSITIVE})
+        self._perturbing = False
         self.supernet = MODELS.build(dict(supernet, _scope_=supernet.get('_scope_', 'mmdet')))
         self.arch = ArchParameters(self.supernet.steps, self.supernet.primitives,
                                    self.supernet.multiplier, edge_norm=edge_norm)
         self.resource_cost = ResourceCost(self.supernet, **cost) if cost else None
 
+    def arch_weights(self) -> dict:
+        """What the supernet's forward takes; perturbed in a SDARTS-RS weight step."""
+        weights = self.arch()
+        if self._perturbing:
+            eps = self.perturb['epsilon']
+            weights = {r: (perturb_op_weights(w.detach(), eps), None if ew is None else ew.detach())
+                       for r, (w, ew) in weights.items()}
+        return weights
+
+    @contextmanager
+    def weight_step(self) -> Iterator[None]:
+        self._perturbing = self.perturb is not None
+        try:
+            yield
+        finally:
+            self._perturbing = False
+
     def tensor(self, inputs: torch.Tensor) -> torch.Tensor:
-        return self.supernet(inputs, self.arch())
+        return self.supernet(inputs, self.arch_weights())
 
     def loss(self, inputs: torch.Tensor, data_samples: Any) -> dict[str, torch.Tensor]:
         logits = self.tensor(inputs)
@@ -56,10 +90,17 @@ class DartsClassifierSpace(SearchSpace):
         return list(data_samples)
 
     def derive(self) -> Genotype:
-        return self.arch.genotype()
+        return self.arch.genotype(max_skips=self.max_skips)
 
     def snapshot(self) -> dict:
         return {'genotype': self.derive().to_dict(), **self.arch.snapshot()}
 
     def cost(self) -> Optional[torch.Tensor]:
-        return None if self.resource_cost is None else self.resource_cost(self.arch)
+        """The resource term plus beta-DARTS' regulariser, those that are configured."""
+        terms = []
+        if self.resource_cost is not None:
+            terms.append(self.resource_cost(self.arch))
+        if self.beta_decay is not None:
+            terms.append(beta_decay_loss([self.arch.alphas_normal, self.arch.alphas_reduce],
+                                         self.beta_decay['weight'] * search_progress()))
+        return sum(terms[1:], terms[0]) if terms else None

@@ -1,0 +1,175 @@
+"""The search stabilisers (spaces/darts/stabilizers.py): each off by default, each doing what its paper says."""
+import pytest
+import torch
+from mmengine.logging import MessageHub
+
+from nas_backbones.core import DifferentiableSearch
+from nas_backbones.core.optim import SearchOptimWrapperConstructor
+from nas_backbones.spaces.darts import DEFAULT_PRIMITIVES, ArchParameters, derive_genotype
+from nas_backbones.spaces.darts.topology import node_edge_ranges
+
+SKIP = DEFAULT_PRIMITIVES.index('skip_connect')
+OPTIM = dict(
+    weights=dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=3e-4)),
+    arch=dict(optimizer=dict(type='Adam', lr=6e-3, betas=(0.5, 0.999), weight_decay=1e-3)))
+SUPERNET = dict(type='PCDartsSupernet', num_classes=4, C=8, layers=3, stem='cifar', partial_k=2)
+
+
+def make(**space):
+    torch.manual_seed(0)
+    algo = DifferentiableSearch(architecture=dict(type='DartsClassifierSpace', supernet=SUPERNET,
+                                                  **space))
+    return algo, SearchOptimWrapperConstructor(OPTIM)(algo)
+
+
+def batch(seed):
+    g = torch.Generator().manual_seed(seed)
+    return {'inputs': torch.randn(4, 3, 16, 16, generator=g),
+            'data_samples': torch.randint(0, 4, (4,), generator=g)}
+
+
+def skip_heavy_arch(seed):
+    torch.manual_seed(seed)
+    arch = ArchParameters(4, DEFAULT_PRIMITIVES, 4)
+    with torch.no_grad():
+        arch.alphas_normal.normal_(0, 0.3)
+        arch.alphas_normal[:, SKIP] += 1.  # skip leads on most edges: the collapse
+        arch.betas_normal.normal_(0, 0.3)
+    return arch
+
+
+def skips(genes):
+    return sum(op == 'skip_connect' for op, _ in genes)
+
+
+# ------------------------------------------------------------------ P-DARTS cap
+@pytest.mark.parametrize('seed', range(5))
+def test_skip_cap_never_keeps_more_than_m_skips(seed):
+    arch = skip_heavy_arch(seed)
+    free = arch.genotype()
+    assert skips(free.normal) >= 5
+    for m in range(0, 4):
+        capped = arch.genotype(max_skips=m)
+        assert skips(capped.normal) == m  # enough other ops to fill the rest
+        assert capped.reduce == free.reduce  # the cap is on the normal cell only
+    assert arch.genotype(max_skips=8) == free
+
+
+def test_skip_cap_drops_the_weakest_skip_first():
+    arch = skip_heavy_arch(0)
+    free = arch.genotype()
+    W = torch.softmax(arch.alphas_normal, -1) * arch.edge_weights(False)[:, None]
+    starts = [s for s, _ in node_edge_ranges(4)]
+    kept = [(W[starts[g // 2] + j, SKIP].item(), (op, j), g // 2)
+            for g, (op, j) in enumerate(free.normal) if op == 'skip_connect']
+    weakest_value, weakest_gene, node = min(kept)
+    capped = arch.genotype(max_skips=len(kept) - 1)
+    # the other nodes keep their genes; only the weakest skip's node is derived again
+    for n in range(4):
+        if n != node:
+            assert capped.normal[2 * n:2 * n + 2] == free.normal[2 * n:2 * n + 2]
+    assert skips(capped.normal[2 * node:2 * node + 2]) < skips(free.normal[2 * node:2 * node + 2])
+
+
+def test_space_derives_with_its_cap_and_rejects_a_bad_one():
+    algo, _ = make(max_skips=1)
+    with torch.no_grad():
+        algo.architecture.arch.alphas_normal[:, SKIP] += 1.
+    assert skips(algo.derive().normal) <= 1
+    with pytest.raises(ValueError, match='max_skips must be None or an integer >= 0, got -1'):
+        make(max_skips=-1)
+
+
+# ------------------------------------------------------------------ beta-DARTS
+def test_beta_decay_gradient_is_its_formula_and_ramps_with_the_epoch():
+    algo, _ = make(beta_decay=dict(weight=0.5))
+    space = algo.architecture
+    hub = MessageHub.get_instance('test_beta_decay')
+    hub.update_info('max_epochs', 4)
+    hub.update_info('epoch', 1)
+    with torch.no_grad():
+        space.arch.alphas_normal.normal_()
+        space.arch.alphas_reduce.normal_()
+    loss = space.cost()
+    a_n, a_r = space.arch.alphas_normal, space.arch.alphas_reduce
+    lam = 0.5 * 1 / 4
+    E = a_n.size(0) + a_r.size(0)
+    expected = lam * torch.cat([a_n.logsumexp(-1), a_r.logsumexp(-1)]).mean()
+    torch.testing.assert_close(loss, expected)
+    loss.backward()
+    # d/d alpha_e of lam * mean_e logsumexp(alpha_e) = lam / E * softmax(alpha_e)
+    torch.testing.assert_close(a_n.grad, lam / E * torch.softmax(a_n.detach(), -1))
+    torch.testing.assert_close(a_r.grad, lam / E * torch.softmax(a_r.detach(), -1))
+    assert space.arch.betas_normal.grad is None  # beta-DARTS regularises the op logits only
+    hub.update_info('epoch', 0)
+    assert space.cost().item() == 0.  # the ramp starts at 0
+    hub.update_info('epoch', 3)
+    torch.testing.assert_close(space.cost(), 0.5 * 3 / 4 * expected / lam)
+
+
+def test_beta_decay_enters_the_architecture_step_only_when_configured():
+    plain, _ = make()
+    assert plain.architecture.cost() is None
+    algo, optim = make(beta_decay=dict(weight=1.))
+    MessageHub.get_instance('test_beta_decay_step').update_info('max_epochs', 2)
+    MessageHub.get_current_instance().update_info('epoch', 1)
+    log = algo.train_step({'weights': batch(1), 'arch': batch(2)}, optim)
+    assert log['cost'] > 0
+
+
+# ------------------------------------------------------------------ SDARTS-RS
+def test_perturbation_is_bounded_and_only_inside_the_weight_step():
+    algo, _ = make(perturb=dict(epsilon=0.03))
+    space = algo.architecture
+    clean = {r: w.detach() for r, (w, _) in space.arch().items()}
+    for r, (w, _) in space.arch_weights().items():
+        assert torch.equal(w.detach(), clean[r])
+    with space.weight_step():
+        noisy = space.arch_weights()
+    for r, (w, ew) in noisy.items():
+        d = w - clean[r]
+        assert 0 < d.abs().max() <= 0.03
+        assert not w.requires_grad and not ew.requires_grad
+    assert not space._perturbing
+
+
+def test_perturbation_changes_the_weight_step_and_not_the_arch_step():
+    ref, ref_optim = make()
+    algo, optim = make(perturb=dict(epsilon=0.03))
+    algo.load_state_dict(ref.state_dict())
+    torch.manual_seed(1)
+    ref.train_step({'weights': batch(1), 'arch': batch(2)}, ref_optim)
+    torch.manual_seed(1)
+    algo.train_step({'weights': batch(1), 'arch': batch(2)}, optim)
+    for p, q in zip(algo.arch_parameters(), ref.arch_parameters()):
+        assert torch.equal(p, q)  # the arch step ran first, unperturbed
+    assert any(not torch.equal(p, q) for p, q in zip(algo.weight_parameters(),
+                                                       ref.weight_parameters()))
+
+
+@pytest.mark.parametrize('kwargs, msg', [
+    (dict(perturb=dict(epsilon=0)), 'perturb.epsilon must be a number > 0, got 0'),
+    (dict(perturb=dict(eps=0.1)), "perturb: unknown key(s) ['eps']"),
+    (dict(beta_decay=dict()), 'beta_decay.weight must be a number > 0, got None'),
+    (dict(beta_decay=0.5), 'beta_decay: expected a dict'),
+])
+def test_bad_options_are_named(kwargs, msg):
+    with pytest.raises((ValueError, TypeError)) as e:
+        make(**kwargs)
+    assert msg in str(e.value)
+
+
+def test_defaults_are_the_reference_search():
+    """No switch set: the same parameters after a step as a space built without the arguments."""
+    ref, ref_optim = make()
+    algo, optim = make(max_skips=None, beta_decay=None, perturb=None)
+    algo.load_state_dict(ref.state_dict())
+    for a in (ref, algo):
+        torch.manual_seed(3)
+        a.train_step({'weights': batch(1), 'arch': batch(2)}, ref_optim if a is ref else optim)
+    for p, q in zip(algo.parameters(), ref.parameters()):
+        assert torch.equal(p, q)
+    assert algo.derive() == derive_genotype(
+        *(getattr(algo.architecture.arch, n) for n in
+          ('alphas_normal', 'alphas_reduce', 'betas_normal', 'betas_reduce')),
+        DEFAULT_PRIMITIVES, 4, 4)
