@@ -293,6 +293,9 @@ def run_worker(settings: SearchSettings, worker: int = 0) -> int:
     torch.set_num_threads(settings.threads)
     study = open_study(settings, worker)
     before = len(study.get_trials(deepcopy=False))
+    with _quiet_experimental(optuna):
+        # Trials of killed workers are failed (and queued again) now, even if nothing is left to run.
+        optuna.storages.fail_stale_trials(study)
     if len(completed(study)) >= settings.n_trials:
         return 0
     evaluator = Evaluator(settings)
