@@ -11,7 +11,7 @@ arguments of ``DartsBackbone`` and the input size).
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Optional
 
 import torch
 import torch.nn as nn
