@@ -8,6 +8,6 @@ setup(
     python_requires='>=3.11,<3.12',
     # torch is pinned by tools/setup_env.sh (the CPU wheel); mmcv must be
     # built from source against it, so neither is resolved here.
-    install_requires=['mmengine==0.10.7', 'mmdet==3.3.0', 'pycocotools'],
+    install_requires=['mmengine==0.10.7', 'mmdet==3.3.0', 'optuna==5.0.0', 'pycocotools'],
     extras_require={'tests': ['pytest']},
 )

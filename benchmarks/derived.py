@@ -5,7 +5,9 @@ downloaded; ``init_weights`` is never called):
 
 - ``pcdarts``: ``configs/ssd_pcdarts_coco.py`` (PC_DARTS_image, C=48, 14 cells);
 - ``ssd300_vgg16``: ``mmdet::ssd/ssd300_coco.py``;
-- ``ssdlite_mobilenetv2``: ``mmdet::ssd/ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py``.
+- ``ssdlite_mobilenetv2``: ``mmdet::ssd/ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py``;
+- ``ssdlite_spnas``: ``configs/ssdlite_spnas_coco.py`` (SSDLite with the SPNAS_Pixel1 backbone);
+- ``ssdlite_pcdarts``: ``configs/ssdlite_pcdarts_coco.py`` (SSDLite with the PC-DARTS backbone).
 
 Each is measured whole (backbone + neck + head convolutions: the detector's
 ``tensor`` mode, without anchor decoding and NMS, whose cost with random weights
@@ -43,6 +45,8 @@ MODELS = {
     'pcdarts': str(ROOT / 'configs' / 'ssd_pcdarts_coco.py'),
     'ssd300_vgg16': 'mmdet::ssd/ssd300_coco.py',
     'ssdlite_mobilenetv2': 'mmdet::ssd/ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py',
+    'ssdlite_spnas': str(ROOT / 'configs' / 'ssdlite_spnas_coco.py'),
+    'ssdlite_pcdarts': str(ROOT / 'configs' / 'ssdlite_pcdarts_coco.py'),
 }
 
 
@@ -65,15 +69,21 @@ def build_detector(config: str) -> nn.Module:
     return REGISTRY.build(cfg.model).eval()
 
 
-def latency(fn, x: torch.Tensor, repeats: int) -> dict:
+def latency(fn, x: torch.Tensor, repeats: int, sync=None) -> dict:
+    """Wall and CPU time of one call after a warm-up (the CPU time of this process suffers less from a
+    loaded machine); ``sync`` (e.g. ``torch.cuda.synchronize``) is called before each clock read."""
+    sync = sync or (lambda: None)
     with torch.no_grad():
         fn(x)  # warm-up
-        samples = []
+        samples, cpu = [], []
         for _ in range(repeats):
-            t0 = time.perf_counter()
+            sync()
+            t0, c0 = time.perf_counter(), time.process_time()
             fn(x)
+            sync()
             samples.append(time.perf_counter() - t0)
-    return dict(median_s=statistics.median(samples), min_s=min(samples))
+            cpu.append(time.process_time() - c0)
+    return dict(median_s=statistics.median(samples), min_s=min(samples), cpu_s=statistics.median(cpu))
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -98,6 +108,7 @@ def run(args: argparse.Namespace) -> dict:
                     reps = args.repeats if b <= 4 else args.repeats_large
                     t = latency(fn, torch.randn(b, 3, size, size), reps)
                     row[f'latency_b{b}_ms'] = 1e3 * t['median_s']
+                    row[f'cpu_b{b}_ms'] = 1e3 * t['cpu_s']
                     row[f'images_per_s_b{b}'] = b / t['median_s']
                 rows.append(row)
                 print(f'{name} {part} {size}: ' + ', '.join(
@@ -117,14 +128,22 @@ def table(result: dict) -> str:
             ('gflops', 'GMACs')]
     cols += [(f'latency_b{n}_ms', f'latency b{n} ms') for n in b]
     cols += [(f'images_per_s_b{max(b)}', f'img/s b{max(b)}')]
+    if args_cpu(result):
+        cols += [(f'cpu_b{n}_ms', f'CPU b{n} ms') for n in b]
     if any(r.get('compiled') for r in result['rows']):
         cols += [('compile_s', 'compile s')]
     return fmt_table(result['rows'], cols)
 
 
+def args_cpu(result: dict) -> bool:
+    """Older results have no CPU times."""
+    return all(f'cpu_b{result["settings"]["batches"][0]}_ms' in r for r in result['rows'])
+
+
 def parser() -> argparse.ArgumentParser:
     p = benchmark_parser(__doc__, repeats=5)
-    p.add_argument('--models', nargs='+', default=list(MODELS), choices=list(MODELS))
+    p.add_argument('--models', nargs='+', default=['pcdarts', 'ssd300_vgg16', 'ssdlite_mobilenetv2'],
+                   choices=list(MODELS))
     p.add_argument('--sizes', nargs='+', type=int, default=[300, 320])
     p.add_argument('--batches', nargs='+', type=int, default=[1, 32])
     p.add_argument('--compile', action='store_true',

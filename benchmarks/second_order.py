@@ -35,8 +35,12 @@ CONFIGS = {
 }
 
 
-def pass_costs(algo, data: dict, repeats: int) -> dict:
-    """Seconds of one forward/backward pass with weight gradients, and of one with alpha gradients only."""
+def pass_costs(algo, data: dict, repeats: int, sync=None) -> dict:
+    """Seconds of one forward/backward pass with weight gradients, and of one with alpha gradients only.
+
+    ``sync``: called before reading each clock (``torch.cuda.synchronize`` on a GPU).
+    """
+    sync = sync or (lambda: None)
     batch = algo.data_preprocessor(data['weights'], True)
 
     def full():
@@ -53,8 +57,10 @@ def pass_costs(algo, data: dict, repeats: int) -> dict:
         fn()
         samples = []
         for _ in range(repeats):
+            sync()
             t0 = time.perf_counter()
             fn()
+            sync()
             samples.append(time.perf_counter() - t0)
         out[name] = statistics.median(samples)
     algo.zero_all_grads()

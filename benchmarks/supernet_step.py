@@ -19,6 +19,7 @@ classifier. The largest batch for a memory budget is a projection from it.
 from __future__ import annotations
 
 import argparse
+import copy
 import math
 import statistics
 import sys
@@ -39,6 +40,8 @@ from nas_backbones.core.optim import SearchOptimWrapperConstructor
 SETTINGS = {
     'imagenet': dict(size=224, num_classes=1000, stem='imagenet'),
     'cifar': dict(size=32, num_classes=10, stem='cifar'),
+    # the ImageNet network's stem at 32x32, for smoke tests (benchmarks/gpu.py --quick)
+    'smoke': dict(size=32, num_classes=10, stem='imagenet'),
 }
 # PC-DARTS' CIFAR search optimizers; the values do not change the cost.
 OPTIM = dict(
@@ -52,23 +55,38 @@ STATE_COPIES = 3
 
 
 def build(setting: str, k: int, edge_norm: bool, impl: str = 'project', unrolled: bool = False,
-          C: int = 16, layers: int = 8, seed: int = 0, channels_last=None):
+          C: int = 16, layers: int = 8, seed: int = 0, channels_last=None, fused=None,
+          compile=False, device=None, amp: Optional[str] = None):
     """``DifferentiableSearch`` + its two optimizers (the same weights for every ``impl`` at a seed).
 
     ``impl``: ``project`` (the fast supernet, as configs build it), ``recompute``
     (the same with ``recompute=True``), ``naive`` (``impl='reference'``: the
-    paper's equations one edge at a time).
+    paper's equations one edge at a time). ``channels_last``, ``fused``: the
+    fast path's policy (None: by device); ``compile``: ``DifferentiableSearch``'s
+    option; ``device``: where the model goes before its optimizers are built;
+    ``amp``: an autocast dtype, ``'float16'`` or ``'bfloat16'``, set on both
+    optimizer wrappers as ``--amp --amp-dtype`` does.
     """
     if impl not in IMPLS:
         raise ValueError(f'impl must be one of {IMPLS}, got {impl!r}')
     s = SETTINGS[setting]
     net = dict(type='PCDartsSupernet', num_classes=s['num_classes'], C=C, layers=layers,
                stem=s['stem'], partial_k=k, recompute=impl == 'recompute',
-               impl='reference' if impl == 'naive' else 'fast', channels_last=channels_last)
+               impl='reference' if impl == 'naive' else 'fast', channels_last=channels_last,
+               fused=fused)
     torch.manual_seed(seed)
     algo = DifferentiableSearch(architecture=dict(type='DartsClassifierSpace', supernet=net,
-                                                  edge_norm=edge_norm), unrolled=unrolled)
-    return algo, SearchOptimWrapperConstructor(OPTIM)(algo)
+                                                  edge_norm=edge_norm), unrolled=unrolled,
+                                compile=compile)
+    if device is not None:
+        algo.to(device)
+    optim = copy.deepcopy(OPTIM)
+    if amp:
+        from nas_backbones.engine.launch import enable_amp
+        optim['constructor'] = 'SearchOptimWrapperConstructor'
+        enable_amp(optim, amp)
+        del optim['constructor']
+    return algo, SearchOptimWrapperConstructor(optim)(algo)
 
 
 def batches(setting: str, batch: int, seed: int = 0) -> dict:
@@ -126,8 +144,12 @@ def activation_memory(algo: DifferentiableSearch, batch: dict) -> dict:
     return out
 
 
-def time_steps(runs: dict, data: dict, repeats: int) -> dict:
-    """Warm up each, then time the implementations' steps interleaved (fair under a changing load)."""
+def time_steps(runs: dict, data: dict, repeats: int, sync=None) -> dict:
+    """Warm up each, then time the implementations' steps interleaved (fair under a changing load).
+
+    ``sync``: called before reading each clock (``torch.cuda.synchronize`` on a GPU).
+    """
+    sync = sync or (lambda: None)
     for algo, optim in runs.values():
         algo.train_step(data, optim)
     wall = {k: [] for k in runs}
@@ -136,8 +158,10 @@ def time_steps(runs: dict, data: dict, repeats: int) -> dict:
     for r in range(repeats):
         for name in (order if r % 2 == 0 else order[::-1]):
             algo, optim = runs[name]
+            sync()
             t0, c0 = time.perf_counter(), time.process_time()
             algo.train_step(data, optim)
+            sync()
             wall[name].append(time.perf_counter() - t0)
             cpu[name].append(time.process_time() - c0)
     return {k: dict(step_s=statistics.median(wall[k]), step_min_s=min(wall[k]),

@@ -62,3 +62,9 @@ model = dict(
             input_size=input_size,
             strides=[8, 16, 32, 64, 100, 300],
             ratios=[[2], [2, 3], [2, 3], [2, 3], [2], [2]])))
+
+# mmdet's CocoDataset plus checks that name the file, field, image or box at fault when the
+# dataset is built (nas_backbones/datasets/coco.py); otherwise the same.
+train_dataloader = dict(dataset=dict(dataset=dict(type='CheckedCocoDataset')))
+val_dataloader = dict(dataset=dict(type='CheckedCocoDataset'))
+test_dataloader = val_dataloader

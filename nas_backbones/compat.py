@@ -1,39 +1,52 @@
-"""Fixes for mmdet 3.3.0 / mmengine 0.10.7 on torch 2.13 (see ../shared/reference/stack.md).
+"""Work-arounds for mmdet 3.3.0 / mmengine 0.10.7 on torch 2.13, each as narrow as it can be.
 
-Applied once, at ``import nas_backbones`` (which ``custom_imports`` does), so
-that no user has to know about them:
+``docs/compat.md`` lists every one with the upstream issue it works around.
 
-1. ``SSDHead`` never builds ``loss_cls`` (it computes its own cross-entropy),
-   but mmdet's shared prediction code reads ``self.loss_cls``: SSD validation
-   and testing fail with ``'SSDHead' object has no attribute 'loss_cls'``
-   (mmdet #11063, #11305; the fix #11524 was never merged). A class-level
-   ``loss_cls = None`` is what that code expects. The patch waits until
-   mmdet's ``ssd_head`` module is imported, so ``import nas_backbones`` does
-   not pull in all of ``mmdet.models``.
-2. torch >= 2.6 loads checkpoints with ``weights_only=True``, and mmengine
-   0.10.7 pickles its message hub (``HistoryBuffer`` objects holding numpy
-   arrays and scalars) into every checkpoint, so ``--resume``, ``load_from``
-   and testing a checkpoint fail (mmengine #1655). The few types involved are
-   registered with ``torch.serialization.add_safe_globals``; the weights-only
-   loader stays on, and any other class in a checkpoint is still refused.
+1. ``SSDHead.loss_cls`` (mmdet #11063, #11305; the fix #11524 was never merged)
+   -- **automatic**, and the only change ``import nas_backbones`` makes to
+   another package. SSDHead never builds ``loss_cls`` (it computes its own
+   cross-entropy) but mmdet's shared prediction code reads it, so SSD
+   validation and testing fail with ``'SSDHead' object has no attribute
+   'loss_cls'``. The class gets the ``loss_cls = None`` that code expects, and
+   only once mmdet's ``ssd_head`` module is imported (``import nas_backbones``
+   does not pull in ``mmdet.models``). It is automatic so that a user's own
+   SSD configs that import us keep working, under MMDetection's tools too.
+2. Weights-only checkpoint loading (mmengine #1655) -- **scoped**, not
+   process-wide. torch >= 2.6 loads with ``weights_only=True`` and mmengine
+   0.10.7 pickles its message hub (``HistoryBuffer`` objects, numpy arrays and
+   scalars) into every checkpoint, so resuming, ``load_from``, a ``Pretrained``
+   init_cfg and testing a checkpoint all fail. :func:`checkpoint_loading` is a
+   ``torch.serialization.safe_globals`` scope allowing exactly those types;
+   :class:`~nas_backbones.engine.runner.NASRunner` opens it around its own
+   checkpoint loads and weight initialisation (so under MMDetection's tools
+   too); our ``tools/train.py``, ``search.py`` and ``test.py`` open it around
+   the run when a config has no ``runner_type='NASRunner'``. Outside it,
+   torch's loader is as strict as it ships.
    ``HistoryBuffer`` pickles its statistics methods as ``getattr(HistoryBuffer,
    'mean')``; instead of allowing ``getattr`` itself (which would open the
    loader to arbitrary attribute chains), a ``getattr`` that only resolves
-   those methods is registered under that name.
+   those methods is allowed under that name.
+3. ``persistent_workers=True`` with ``num_workers=0`` (mmdet's dataset configs)
+   -- in :class:`~nas_backbones.engine.runner.NASRunner`, which our configs
+   select with ``runner_type``.
 
-The third breakage (``persistent_workers=True`` with ``num_workers=0``) is
-fixed in :class:`nas_backbones.engine.runner.NASRunner`.
+4. setuptools >= 81's ``pkg_resources is deprecated`` warning, which mmengine
+   triggers on every command -- filtered at import, by its message only.
+
+Errors about annotation files are not a patch of mmdet's ``CocoDataset`` but
+a subclass our configs use: :class:`nas_backbones.datasets.coco.CheckedCocoDataset`.
 """
 from __future__ import annotations
 
 import importlib.abc
-import json
 import importlib.util
 import inspect
 import pickle
 import sys
 import types
-from typing import Any, Callable, Optional, Sequence
+import warnings
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Optional, Sequence
 
 import numpy as np
 import torch
@@ -119,46 +132,31 @@ def checkpoint_safe_globals() -> list:
     ]
 
 
-def allow_mmengine_checkpoints() -> None:
-    torch.serialization.add_safe_globals(checkpoint_safe_globals())
+@contextmanager
+def checkpoint_loading() -> Iterator[None]:
+    """A scope in which ``torch.load`` (weights-only) accepts mmengine 0.10.7 checkpoints.
 
-
-# ------------------------------------------------- 3. COCO annotation files
-COCO_MODULE = 'mmdet.datasets.coco'
-
-
-def name_bad_annotation_files(module: types.ModuleType) -> None:
-    """Make CocoDataset name the annotation file when it is empty, not JSON, or has no images.
-
-    mmdet reports an empty file as a bare ``JSONDecodeError: Expecting value``.
-    (Zero-size and out-of-image boxes are dropped and box-less images are
-    filtered for training by mmdet itself.)
+    Only the types of :func:`checkpoint_safe_globals` are added, only inside
+    the ``with`` block; any other class in a checkpoint is still refused.
     """
-    dataset = module.CocoDataset
-    original = dataset.load_data_list
-    if getattr(original, '_names_file', False):
-        return
+    with torch.serialization.safe_globals(checkpoint_safe_globals()):
+        yield
 
-    def load_data_list(self):
-        try:
-            data_list = original(self)
-        except json.JSONDecodeError as e:
-            raise ValueError(f'annotation file {self.ann_file} is not valid JSON ({e}); '
-                             'is it empty or truncated?') from None
-        except KeyError as e:
-            raise ValueError(f'annotation file {self.ann_file}: missing COCO field {e}') from None
-        if not data_list:
-            raise ValueError(f'annotation file {self.ann_file} lists no images')
-        return data_list
 
-    load_data_list._names_file = True
-    dataset.load_data_list = load_data_list
+# ------------------------------------------------ 4. pkg_resources warning
+# setuptools >= 81 warns on every `import pkg_resources`; mmengine imports (and
+# reloads) it to find installed packages, e.g. for each `mmdet::` base config.
+# Only that message is silenced; other warnings from pkg_resources still show.
+PKG_RESOURCES_MESSAGE = r'pkg_resources is deprecated as an API'
+
+
+def silence_pkg_resources_deprecation() -> None:
+    warnings.filterwarnings('ignore', message=PKG_RESOURCES_MESSAGE, category=UserWarning)
 
 
 def apply() -> None:
     after_import(SSD_HEAD_MODULE, patch_ssd_head)
-    after_import(COCO_MODULE, name_bad_annotation_files)
-    allow_mmengine_checkpoints()
+    silence_pkg_resources_deprecation()
 
 
 apply()

@@ -41,3 +41,60 @@ def darts_search(supernet: dict, edge_norm: bool = True, cost=None, **kwargs):
     from nas_backbones.core import DifferentiableSearch
     return DifferentiableSearch(architecture=dict(type='DartsClassifierSpace', supernet=supernet,
                                                   edge_norm=edge_norm, cost=cost), **kwargs)
+
+
+def tiny_ssd(size: int = 64, num_classes: int = 3, **backbone) -> dict:
+    """An SSD detector config around a small ``PCDartsSearchBackbone`` (4 feature maps at 64 px)."""
+    bb = dict(type='PCDartsSearchBackbone', C=4, layers=3, partial_k=2, out_indices=(1, 2, 3))
+    bb.update(backbone)
+    C = bb['C']
+    in_channels = (4 * C, 8 * C, 16 * C)  # 4 nodes x C, 2C, 4C (reductions at cells 1 and 2)
+    out_channels = in_channels + (16,)
+    return dict(
+        type='SingleStageDetector', backbone=bb,
+        neck=dict(type='SSDNeck', in_channels=in_channels, out_channels=out_channels,
+                  level_strides=(2,), level_paddings=(1,), l2_norm_scale=None),
+        bbox_head=dict(
+            type='SSDHead', in_channels=out_channels, num_classes=num_classes,
+            anchor_generator=dict(type='SSDAnchorGenerator', scale_major=False, input_size=size,
+                                  strides=[8, 16, 32, 64], ratios=[[2], [2], [2], [2]],
+                                  min_sizes=[6, 16, 28, 44], max_sizes=[16, 28, 44, 64]),
+            bbox_coder=dict(type='DeltaXYWHBBoxCoder', target_means=[.0] * 4,
+                            target_stds=[0.1, 0.1, 0.2, 0.2])),
+        train_cfg=dict(assigner=dict(type='MaxIoUAssigner', pos_iou_thr=0.5, neg_iou_thr=0.5,
+                                     min_pos_iou=0., ignore_iof_thr=-1, gt_max_assign_all=False),
+                       sampler=dict(type='PseudoSampler'), smoothl1_beta=1., allowed_border=-1,
+                       pos_weight=-1, neg_pos_ratio=3, debug=False),
+        test_cfg=dict(nms_pre=100, nms=dict(type='nms', iou_threshold=0.45), min_bbox_size=0,
+                      score_thr=0.02, max_per_img=20))
+
+
+def detector_search(detector: dict, arch=None, cost=None, preprocess: bool = False, **kwargs):
+    """A ``DifferentiableSearch`` over ``DetectorSearchSpace(detector)``; ``preprocess``: with SSD's
+    ``DetDataPreprocessor`` (batches of uint8 images), else batches of ready float tensors."""
+    from nas_backbones.core import DifferentiableSearch
+    pre = dict(type='DetDataPreprocessor', mean=[123.675, 116.28, 103.53],
+               std=[58.395, 57.12, 57.375], bgr_to_rgb=True) if preprocess else None
+    return DifferentiableSearch(architecture=dict(type='DetectorSearchSpace', detector=detector,
+                                                  arch=arch, cost=cost),
+                                data_preprocessor=pre, **kwargs)
+
+
+def det_batch(n: int, size: int = 64, num_classes: int = 3, seed: int = 0, dtype=None) -> dict:
+    """``n`` random images (float, already normalised) with two boxes each, as a detector takes them."""
+    import torch
+    from mmdet.structures import DetDataSample
+    from mmengine.structures import InstanceData
+    g = torch.Generator().manual_seed(seed)
+    samples = []
+    for _ in range(n):
+        ds = DetDataSample(metainfo=dict(img_shape=(size, size), ori_shape=(size, size),
+                                         pad_shape=(size, size), batch_input_shape=(size, size),
+                                         scale_factor=(1., 1.)))
+        xy = torch.rand(2, 2, generator=g) * size / 2
+        wh = size / 8 + torch.rand(2, 2, generator=g) * size / 3
+        ds.gt_instances = InstanceData(bboxes=torch.cat([xy, xy + wh], 1).to(dtype or torch.float32),
+                                       labels=torch.randint(0, num_classes, (2,), generator=g))
+        samples.append(ds)
+    inputs = torch.randn(n, 3, size, size, generator=g, dtype=dtype or torch.float32)
+    return {'inputs': inputs, 'data_samples': samples}

@@ -106,27 +106,105 @@ def coco_files(tmp_path):
                {'id': 2, 'image_id': 1, 'category_id': 1, 'bbox': [100, 100, 10, 10], 'area': 100,
                 'iscrowd': 0},
                {'id': 3, 'image_id': 1, 'category_id': 1, 'bbox': [5, 5, 10, 10], 'area': 100, 'iscrowd': 0}]}
-    (tmp_path / 'ann.json').write_text(json.dumps(ann))
+    write = lambda name, d: (tmp_path / name).write_text(json.dumps(d))  # noqa: E731
+    write('ann.json', ann)
     (tmp_path / 'empty.json').write_text('')
-    (tmp_path / 'no_images.json').write_text(json.dumps(dict(ann, images=[], annotations=[])))
+    (tmp_path / 'list.json').write_text('[]')
+    write('no_images.json', dict(ann, images=[], annotations=[]))
+    write('no_annotations.json', dict(ann, annotations=[]))
+    write('other_classes.json', dict(ann, categories=[{'id': 1, 'name': 'cell'}]))
+    write('missing_image.json', dict(ann, images=ann['images'] + [
+        {'id': 3, 'file_name': 'gone.jpg', 'height': 50, 'width': 60}]))
+    partly = [dict(ann['annotations'][2], id=4, bbox=[50, 40, 20, 20]),   # past the right/bottom edge
+              dict(ann['annotations'][2], id=5, bbox=[-5, 10, 10, 10])]   # past the left edge
+    write('partly_outside.json', dict(ann, annotations=ann['annotations'] + partly))
+
+
+def fresh_logger(tmp_path) -> None:
+    """A new current MMLogger, whose console handler writes to the stdout capsys has replaced."""
+    MMLogger.get_instance(f'test_bad_inputs_{tmp_path.name}')
+
+
+def checked_coco(tmp_path, name, **kwargs):
+    from nas_backbones.datasets import CheckedCocoDataset
+    kwargs.setdefault('metainfo', dict(classes=('thing',)))
+    return CheckedCocoDataset(ann_file=str(tmp_path / name), data_prefix=dict(img=str(tmp_path / 'img')),
+                              pipeline=[], **kwargs)
 
 
 @pytest.mark.parametrize('test_mode', [False, True])
 def test_degenerate_boxes_are_dropped_and_boxless_images_kept_only_for_testing(tmp_path, test_mode):
-    from mmdet.datasets import CocoDataset
     coco_files(tmp_path)
-    ds = CocoDataset(ann_file=str(tmp_path / 'ann.json'), data_prefix=dict(img=str(tmp_path / 'img')),
-                     metainfo=dict(classes=('thing',)), pipeline=[], test_mode=test_mode,
-                     filter_cfg=None if test_mode else dict(filter_empty_gt=True))
+    ds = checked_coco(tmp_path, 'ann.json', test_mode=test_mode,
+                      filter_cfg=None if test_mode else dict(filter_empty_gt=True))
     assert len(ds) == (2 if test_mode else 1)
     assert [i['bbox'] for i in ds.get_data_info(0)['instances']] == [[5, 5, 15, 15]]
 
 
-@pytest.mark.parametrize('name,message', [('empty.json', 'is not valid JSON'),
-                                          ('no_images.json', 'lists no images')])
+@pytest.mark.parametrize('name,message', [
+    ('empty.json', 'is not valid JSON.*empty or truncated'),
+    ('list.json', 'is not a COCO file'),
+    ('no_images.json', '"images" is missing or empty'),
+    ('no_annotations.json', '"annotations" is empty: the 2 images have no box, so there is nothing to train on'),
+    ('other_classes.json', r"none of its categories \(cell\) is one of the dataset's classes \(thing\)"),
+    ('nothing.json', 'not found'),
+])
 def test_bad_annotation_file_is_named(tmp_path, name, message):
-    from mmdet.datasets import CocoDataset
     coco_files(tmp_path)
-    with pytest.raises(ValueError, match=f'annotation file .*{name}.*{message}'):
-        CocoDataset(ann_file=str(tmp_path / name), data_prefix=dict(img=str(tmp_path / 'img')),
-                    metainfo=dict(classes=('thing',)), pipeline=[])
+    with pytest.raises((ValueError, FileNotFoundError), match=f'{name}.*{message}'):
+        checked_coco(tmp_path, name)
+
+
+def test_empty_annotations_are_only_a_warning_for_testing(tmp_path, capsys):
+    coco_files(tmp_path)
+    fresh_logger(tmp_path)
+    ds = checked_coco(tmp_path, 'no_annotations.json', test_mode=True)
+    assert len(ds) == 2
+    assert 'no_annotations.json: "annotations" is empty' in capsys.readouterr().out
+
+
+def test_missing_image_is_named_with_its_annotation_file(tmp_path):
+    coco_files(tmp_path)
+    with pytest.raises(FileNotFoundError, match=r'missing_image.json lists 1 image\(s\) that do not exist, '
+                                                r'e.g. .*gone.jpg'):
+        checked_coco(tmp_path, 'missing_image.json')
+
+
+def test_boxes_partly_outside_are_clipped_and_said_once(tmp_path, capsys):
+    coco_files(tmp_path)
+    fresh_logger(tmp_path)
+    ds = checked_coco(tmp_path, 'partly_outside.json')
+    boxes = ds.get_data_info(0)['instances']
+    assert [b['bbox'] for b in boxes] == [[5, 5, 15, 15], [50, 40, 60, 50], [0, 10, 5, 20]]
+    out = capsys.readouterr().out
+    assert out.count('extend past their image') == 1
+    assert ('partly_outside.json: 2 box(es) extend past their image and were clipped to it and 1 lie '
+            'entirely outside it and were dropped, e.g. annotation 2: bbox [100, 100, 10, 10] in a.jpg '
+            '(60x50)') in out
+
+
+def test_boxes_outside_can_be_refused(tmp_path):
+    coco_files(tmp_path)
+    with pytest.raises(ValueError, match=r'partly_outside.json: 3 box\(es\) extend past their image, '
+                                         r'e.g. annotation 2: bbox \[100, 100, 10, 10\] in a.jpg'):
+        checked_coco(tmp_path, 'partly_outside.json', out_of_image='error')
+    with pytest.raises(ValueError, match="out_of_image must be 'clip' or 'error', got 'drop'"):
+        checked_coco(tmp_path, 'ann.json', out_of_image='drop')
+
+
+def test_training_dataloader_of_our_config_names_the_empty_annotations(tmp_path):
+    """What tools/train.py builds from configs/ssd_pcdarts_demo.py, before any step."""
+    from nas_backbones.engine.runner import NASRunner
+    coco_files(tmp_path)
+    cfg = Config.fromfile(str(ROOT / 'configs/ssd_pcdarts_demo.py'))
+    loader = cfg.train_dataloader
+    loader.dataset.update(data_root='', ann_file=str(tmp_path / 'no_annotations.json'),
+                          data_prefix=dict(img=str(tmp_path / 'img')), metainfo=dict(classes=('thing',)))
+    with pytest.raises(ValueError, match='no_annotations.json: "annotations" is empty'):
+        NASRunner.build_dataloader(loader)
+
+
+def test_filter_leaving_nothing_is_named(tmp_path):
+    coco_files(tmp_path)
+    with pytest.raises(ValueError, match='ann.json: no image is left for training after filter_cfg'):
+        checked_coco(tmp_path, 'ann.json', filter_cfg=dict(filter_empty_gt=True, min_size=100))

@@ -350,6 +350,8 @@ def test_tiny_imagenet_config_trains_evaluates_and_transfers(tiny_imagenet, tmp_
     assert ckpt.is_file()
     bb = DartsBackbone('PC_DARTS_image', C=8, layers=5,
                        init_cfg=dict(type='Pretrained', checkpoint=str(ckpt), prefix='backbone.'))
-    bb.init_weights()
+    from nas_backbones.compat import checkpoint_loading
+    with checkpoint_loading():  # what NASRunner opens around init_weights (docs/compat.md)
+        bb.init_weights()
     trained = runner.model.backbone.state_dict()
     assert all(torch.equal(v, trained[k]) for k, v in bb.state_dict().items())

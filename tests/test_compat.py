@@ -1,4 +1,4 @@
-"""nas_backbones.compat and NASRunner: each known breakage is real, and fixed by importing the package."""
+"""nas_backbones.compat and NASRunner: each known breakage is real, and each fix is as narrow as docs/compat.md says."""
 import os
 import pickle
 import subprocess
@@ -17,6 +17,7 @@ from mmengine.runner import Runner
 from torch.utils.data import Dataset
 
 import nas_backbones  # noqa: F401
+from nas_backbones.compat import checkpoint_loading
 from nas_backbones.engine.runner import NASRunner
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,6 +76,48 @@ def test_ssd_head_patch_waits_for_mmdet_models():
     assert proc.returncode == 0 and proc.stdout.strip() == 'ok', proc.stderr[-3000:]
 
 
+def test_import_leaves_mmdet_coco_dataset_alone():
+    """Annotation-file errors come from our CheckedCocoDataset, not from a patch of mmdet's class."""
+    proc = run_python("""
+        import nas_backbones
+        from mmdet.datasets import CocoDataset
+        from nas_backbones.datasets import CheckedCocoDataset
+        for name in ('load_data_list', 'parse_data_info', 'filter_data'):
+            assert getattr(CocoDataset, name).__module__ == 'mmdet.datasets.coco', name
+        assert issubclass(CheckedCocoDataset, CocoDataset)
+        print('ok')
+    """)
+    assert proc.returncode == 0 and proc.stdout.strip() == 'ok', proc.stderr[-3000:]
+
+
+# ----------------------------------------------------------- pkg_resources
+def test_pkg_resources_deprecation_is_filtered_and_nothing_else():
+    code = """
+        import warnings
+        warnings.simplefilter('default')
+        {imp}
+        from mmengine.utils import is_installed
+        is_installed('mmdet')  # mmengine imports (and reloads) pkg_resources here
+        warnings.warn('another warning', UserWarning)
+    """
+    without = run_python(code.format(imp=''))
+    assert 'pkg_resources is deprecated' in without.stderr, without.stderr[-2000:]  # the noise is real
+    proc = run_python(code.format(imp='import nas_backbones'))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert 'pkg_resources is deprecated' not in proc.stderr
+    assert 'another warning' in proc.stderr
+
+
+# ------------------------------------------------------------------- docs
+def test_every_fix_is_documented_with_its_upstream_issue():
+    doc = (ROOT / 'docs' / 'compat.md').read_text(encoding='utf-8')
+    for ref in ('#11063', '#11305', '#11524', '#1655', 'safe_globals', 'SSDHead', 'CheckedCocoDataset',
+                'persistent_workers', 'pkg_resources'):
+        assert ref in doc, ref
+    import nas_backbones.compat as compat
+    assert '../shared' not in compat.__doc__ and 'docs/compat.md' in compat.__doc__
+
+
 # ------------------------------------------------------------- checkpoints
 class ToyModel(BaseModel):
     def __init__(self) -> None:
@@ -96,11 +139,12 @@ class ToyDataset(Dataset):
         return dict(inputs=torch.full((2,), float(i)))
 
 
-def toy_runner(work_dir: Path, max_epochs: int, **kwargs) -> Runner:
-    return NASRunner(
-        model=ToyModel(), work_dir=str(work_dir),
+def toy_runner(work_dir: Path, max_epochs: int, model=None, runner_cls=NASRunner, **kwargs) -> Runner:
+    return runner_cls(
+        model=model or ToyModel(), work_dir=str(work_dir),
         train_dataloader=dict(dataset=ToyDataset(), sampler=dict(type='DefaultSampler', shuffle=True),
-                              batch_size=4, num_workers=0, persistent_workers=True),
+                              batch_size=4, num_workers=0,
+                              persistent_workers=runner_cls is NASRunner),  # a plain Runner refuses it
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01, momentum=0.9)),
         param_scheduler=dict(type='MultiStepLR', milestones=[1]),
         train_cfg=dict(by_epoch=True, max_epochs=max_epochs),
@@ -128,9 +172,20 @@ def test_plain_torch_refuses_mmengine_checkpoints(mmengine_checkpoints):
     assert proc.stdout.strip() == 'refused', proc.stdout + proc.stderr[-2000:]
 
 
+def test_the_allow_list_is_not_process_wide(mmengine_checkpoints):
+    """`import nas_backbones` leaves torch's loader as strict as it ships; the scope ends with its block."""
+    with pytest.raises(pickle.UnpicklingError, match='HistoryBuffer'):
+        torch.load(mmengine_checkpoints / 'epoch_2.pth')
+    with checkpoint_loading():
+        torch.load(mmengine_checkpoints / 'epoch_2.pth')
+    with pytest.raises(pickle.UnpicklingError, match='HistoryBuffer'):
+        torch.load(mmengine_checkpoints / 'epoch_2.pth')
+
+
 def test_weights_only_load_of_mmengine_checkpoint(mmengine_checkpoints):
     assert 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD' not in os.environ
-    ckpt = torch.load(mmengine_checkpoints / 'epoch_2.pth', weights_only=True)
+    with checkpoint_loading():
+        ckpt = torch.load(mmengine_checkpoints / 'epoch_2.pth', weights_only=True)
     assert ckpt['meta']['epoch'] == 2
     buffers = ckpt['message_hub']['log_scalars']
     assert isinstance(buffers['train/loss'], HistoryBuffer)
@@ -146,6 +201,33 @@ def test_resume_from_mmengine_checkpoint(mmengine_checkpoints, tmp_path):
     assert runner.epoch == 2 and runner.iter == 4  # one more epoch of 2 iterations, not two
     assert 'train/loss' in runner.message_hub.log_scalars
     assert (tmp_path / 'epoch_2.pth').is_file() and not (tmp_path / 'epoch_1.pth').exists()
+
+
+def test_a_plain_runner_still_cannot_resume(mmengine_checkpoints, tmp_path):
+    """What NASRunner's scope fixes (and only NASRunner: nothing else is changed)."""
+    runner = toy_runner(tmp_path, max_epochs=2, resume=True, runner_cls=Runner,
+                        load_from=str(mmengine_checkpoints / 'epoch_1.pth'))
+    with pytest.raises(pickle.UnpicklingError):
+        runner.train()
+
+
+class PretrainedToy(ToyModel):
+    def __init__(self, checkpoint: str) -> None:
+        super().__init__()
+        self.init_cfg = dict(type='Pretrained', checkpoint=checkpoint)
+
+
+def test_pretrained_init_cfg_loads_an_mmengine_checkpoint(mmengine_checkpoints, tmp_path):
+    """init_cfg=Pretrained loads a whole checkpoint (message hub included) during weight init."""
+    path = str(mmengine_checkpoints / 'epoch_2.pth')
+    with checkpoint_loading():
+        want = torch.load(path)['state_dict']['linear.weight']
+    runner = toy_runner(tmp_path, max_epochs=1, model=PretrainedToy(path))
+    runner._init_model_weights()
+    assert torch.equal(runner.model.linear.weight.detach(), want)
+    plain = toy_runner(tmp_path / 'plain', max_epochs=1, model=PretrainedToy(path), runner_cls=Runner)
+    with pytest.raises(pickle.UnpicklingError):
+        plain._init_model_weights()
 
 
 class Arbitrary:
@@ -170,10 +252,11 @@ class _GetattrPayload:
 def test_other_globals_still_refused(tmp_path, payload):
     path = tmp_path / 'evil.pth'
     torch.save({'state_dict': {}, 'payload': payload}, path)
-    with pytest.raises(pickle.UnpicklingError):
-        torch.load(path)
-    with pytest.raises(pickle.UnpicklingError):
-        torch.load(path, weights_only=True)
+    with checkpoint_loading():
+        with pytest.raises(pickle.UnpicklingError):
+            torch.load(path)
+        with pytest.raises(pickle.UnpicklingError):
+            torch.load(path, weights_only=True)
 
 
 def test_allowed_getattr_is_exactly_the_statistics():

@@ -259,3 +259,35 @@ def test_list_without_classes_and_bad_classes_files(tmp_path):
         ImageNetDataset(data_root=str(tmp_path), ann_file='lists/l.txt', classes='nope.txt')
     with pytest.raises(FileNotFoundError, match='annotation list not found: .*none.txt'):
         ImageNetDataset(data_root=str(tmp_path), ann_file='none.txt', classes=['a'])
+
+
+def test_gif_images_are_read_and_other_files_are_named(tmp_path, capsys):
+    """A folder scan reads .gif (it decodes) and names what it leaves out, instead of a silent skip."""
+    from mmengine.logging import MMLogger
+    MMLogger.get_instance(f'test_gif_{tmp_path.name}')  # a logger writing to capsys' stdout
+    folder = tmp_path / 'cls'
+    folder.mkdir()
+    rgb = np.random.default_rng(0).integers(0, 255, (20, 20, 3), dtype=np.uint8)
+    Image.fromarray(rgb).save(folder / 'a.gif')
+    cv2.imwrite(str(folder / 'b.png'), rgb)
+    (folder / 'notes.txt').write_text('not an image')
+    (folder / 'labels.xml').write_text('<a/>')
+    ds = ImageNetDataset(data_prefix=str(tmp_path), pipeline=[
+        dict(type='LoadImageOrSkip'), dict(type='PackClsInputs')])
+    assert sorted(Path(ds.get_data_info(i)['img_path']).name for i in range(len(ds))) == ['a.gif', 'b.png']
+    gif = next(i for i in range(len(ds)) if ds.get_data_info(i)['img_path'].endswith('.gif'))
+    assert tuple(ds[gif]['inputs'].shape) == (3, 20, 20)
+    out = capsys.readouterr().out
+    assert 'left out 2 file(s) that are not images by their extension (1 .txt, 1 .xml), e.g. cls/labels.xml' in out
+
+
+def test_scan_progress_bar_only_on_a_terminal(tmp_path, capsys, monkeypatch):
+    from nas_backbones.datasets import scan_image_folder
+    for c in ('a', 'b'):
+        (tmp_path / c).mkdir()
+        cv2.imwrite(str(tmp_path / c / 'x.png'), np.zeros((4, 4, 3), np.uint8))
+    scan_image_folder(tmp_path, progress=True)
+    assert capsys.readouterr().out == ''  # pytest's stdout is not a terminal
+    monkeypatch.setattr('sys.stdout.isatty', lambda: True, raising=False)
+    scan_image_folder(tmp_path, progress=True)
+    assert '2/2' in capsys.readouterr().out

@@ -6,7 +6,7 @@ time). The fast path shares work between edges, folds the op weights into
 the BatchNorms, shuffles once per node and runs the ops in channels-last on
 CPU; with the same weights, both must give the same outputs, the same
 gradients for the input, every weight, alpha and beta, and the same
-BatchNorm running statistics, in both memory layouts.
+BatchNorm running statistics, in both memory layouts and unfused ('plain').
 """
 import pytest
 import torch
@@ -32,10 +32,15 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
-@pytest.fixture(params=[False, True], ids=['nchw', 'channels_last'])
+POLICIES = {'nchw': dict(channels_last=False, fused=True),
+            'channels_last': dict(channels_last=True, fused=True),
+            'plain': dict(channels_last=False, fused=False)}
+
+
+@pytest.fixture(params=list(POLICIES))
 def layout(request):
-    """The fast path's layout (``channels_last``), forced either way whatever the device."""
-    return request.param
+    """The fast path's policy (memory layout; fused or plain), forced whatever the device."""
+    return POLICIES[request.param]
 
 
 def naive_channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
@@ -72,7 +77,7 @@ def assert_buffers_same(a: nn.Module, b: nn.Module):
 def test_mixed_op_matches_naive(k, stride, size, layout):
     torch.manual_seed(0)
     C = 8
-    opt = PartialMixedOp(C, stride, DEFAULT_PRIMITIVES, k, channels_last=layout)
+    opt = PartialMixedOp(C, stride, DEFAULT_PRIMITIVES, k, **layout)
     naive = PartialMixedOp(C, stride, DEFAULT_PRIMITIVES, k, impl='reference')
     naive.load_state_dict(opt.state_dict())
     x = torch.randn(3, C, *size, requires_grad=True)
@@ -89,7 +94,7 @@ def test_mixed_op_matches_naive(k, stride, size, layout):
 
 def make_cells(spec, k, primitives=DEFAULT_PRIMITIVES, layout=None):
     torch.manual_seed(0)
-    opt = SearchCell(spec, 4, 4, primitives, k, channels_last=layout)
+    opt = SearchCell(spec, 4, 4, primitives, k, **(layout or {}))
     naive = SearchCell(spec, 4, 4, primitives, k, impl='reference')
     naive.load_state_dict(opt.state_dict())
     return opt, naive
@@ -165,7 +170,7 @@ def test_supernet_matches_naive(stem, k, edge_norm, size, layout, recompute):
     torch.manual_seed(0)
     net = dict(num_classes=5, C=8, layers=5, stem=stem, partial_k=k)
     algo = darts_search(supernet=dict(type='PCDartsSupernet', recompute=recompute,
-                                      channels_last=layout, **net), edge_norm=edge_norm).double()
+                                      **layout, **net), edge_norm=edge_norm).double()
     naive = PCDartsSupernet(**net, impl='reference').double()
     naive.load_state_dict(algo.architecture.supernet.state_dict())
     x = torch.randn(3, 3, *size, dtype=torch.float64, requires_grad=True)
@@ -231,3 +236,27 @@ def test_train_step_matches_naive():
     (a, _), (b, _) = algos
     for (name, p), q in zip(a.named_parameters(), b.parameters()):
         assert_same(p.detach(), q.detach(), name)
+
+
+def test_device_policy():
+    """One decision per device: channels-last on CPU, NCHW elsewhere, fused everywhere; both forceable."""
+    from nas_backbones.spaces.darts.mixed_op import FastPolicy, fast_policy
+    assert fast_policy(torch.device('cpu')) == FastPolicy(channels_last=True, fused=True)
+    assert fast_policy(torch.device('cuda', 0)) == FastPolicy(channels_last=False, fused=True)
+    assert fast_policy(torch.device('cuda'), channels_last=True, fused=False) == \
+        FastPolicy(channels_last=True, fused=False)
+    assert fast_policy(torch.device('cpu'), channels_last=False) == FastPolicy(False, True)
+
+
+@pytest.mark.parametrize('cls', ['PCDartsSupernet', 'PCDartsSearchBackbone'])
+def test_policy_and_init_cfg_reach_where_they_belong(cls):
+    """``channels_last`` / ``fused`` reach every mixed op; ``init_cfg`` stays the module's."""
+    import nas_backbones.spaces.darts as darts
+    init = dict(type='Kaiming', layer='Conv2d')
+    net = getattr(darts, cls)(C=8, layers=3, channels_last=True, fused=False, init_cfg=init)
+    mixed = [m for m in net.modules() if isinstance(m, PartialMixedOp)]
+    assert mixed and all(m.channels_last is True and m.fused is False for m in mixed)
+    assert net.init_cfg == init
+    default = getattr(darts, cls)(C=8, layers=3)
+    assert all(m.channels_last is None and m.fused is None
+               for m in default.modules() if isinstance(m, PartialMixedOp))

@@ -9,7 +9,8 @@ import time
 import pytest
 import torch
 
-import nas_backbones  # noqa: F401  registers the types checkpoints carry as safe for weights-only loading
+import nas_backbones  # noqa: F401
+from nas_backbones.compat import checkpoint_loading  # the types mmengine checkpoints carry
 
 from tests.conftest import ROOT
 
@@ -53,8 +54,9 @@ def log_text(work_dir):
 
 def assert_same_search(full, resumed, checkpoint: str) -> None:
     """Weights, alpha/beta, both optimizer states, history and genotype: bit-identical on CPU."""
-    a = torch.load(full / checkpoint, weights_only=True)
-    b = torch.load(resumed / checkpoint, weights_only=True)
+    with checkpoint_loading():
+        a = torch.load(full / checkpoint, weights_only=True)
+        b = torch.load(resumed / checkpoint, weights_only=True)
     assert a['state_dict'].keys() == b['state_dict'].keys()
     for k in a['state_dict']:
         assert torch.equal(a['state_dict'][k], b['state_dict'][k]), k
@@ -120,7 +122,7 @@ custom_hooks = [dict(type='DerivationHook'), dict(type='RNGStateHook'), dict(typ
 
 def test_iteration_checkpoint_mid_epoch_with_workers_then_resume_is_exact(tiny_imagenet, tmp_path, monkeypatch):
     (tmp_path / 'kill_hook.py').write_text(KILL_HOOK)
-    monkeypatch.setenv('PYTHONPATH', str(tmp_path))
+    monkeypatch.setenv('PYTHONPATH', os.pathsep.join(filter(None, [str(tmp_path), os.environ.get('PYTHONPATH')])))
     cfg = search_config(tiny_imagenet, tmp_path, MID_EPOCH)
 
     full = search(cfg, tmp_path / 'full')
@@ -130,7 +132,8 @@ def test_iteration_checkpoint_mid_epoch_with_workers_then_resume_is_exact(tiny_i
     killed = search(cfg, tmp_path / 'killed')
     assert killed.wait(timeout=300) == -signal.SIGKILL, killed.stderr.read().decode()[-3000:]
     assert (tmp_path / 'killed/last_checkpoint').read_text().strip().endswith('iter_12.pth')
-    ckpt = torch.load(tmp_path / 'killed/iter_12.pth', weights_only=True)
+    with checkpoint_loading():
+        ckpt = torch.load(tmp_path / 'killed/iter_12.pth', weights_only=True)
     assert (ckpt['meta']['epoch'], ckpt['meta']['iter']) == (2, 12)  # mid-epoch: epoch 3 not finished
 
     monkeypatch.delenv('KILL_AT_ITER')
@@ -141,3 +144,60 @@ def test_iteration_checkpoint_mid_epoch_with_workers_then_resume_is_exact(tiny_i
     assert 'Epoch(train) [3][3/5]' in log and 'Epoch(train) [3][2/5]' not in log
 
     assert_same_search(tmp_path / 'full', tmp_path / 'killed', 'iter_15.pth')
+
+
+CTRL_C_HOOK = '''
+import os, signal
+from mmdet.registry import HOOKS
+from mmengine.hooks import Hook
+
+
+@HOOKS.register_module()
+class CtrlCInIter(Hook):
+    """SIGINT to the whole process group (main process and dataloader workers), as a terminal's
+    Ctrl-C does, at the start of iteration CTRL_C_AT_ITER: mid-step."""
+    priority = 'HIGHEST'
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        if runner.iter + 1 == int(os.environ.get('CTRL_C_AT_ITER', '0')):
+            os.killpg(os.getpgrp(), signal.SIGINT)
+'''
+CTRL_C = """
+for loader in (train_dataloader, train_cfg['arch_dataloader']):  # workers get the Ctrl-C too
+    loader.update(num_workers=1, persistent_workers=True)
+custom_imports = dict(imports=['nas_backbones', 'nas_backbones.visualization.report_hook', 'ctrl_c_hook'])
+custom_hooks = [dict(type='DerivationHook'), dict(type='RNGStateHook'), dict(type='SearchReportHook'),
+                dict(type='CtrlCInIter')]
+"""
+
+
+def test_ctrl_c_mid_epoch_keeps_the_iteration_and_the_resumed_search_is_exact(tiny_imagenet, tmp_path,
+                                                                            monkeypatch):
+    """Ctrl-C in iteration 12 (epoch 3, only epoch checkpoints configured, worker processes): exit 130
+    with a message, no traceback; iter_12.pth is written, and resuming from it ends bit-identical
+    to a full run."""
+    (tmp_path / 'ctrl_c_hook.py').write_text(CTRL_C_HOOK)
+    monkeypatch.setenv('PYTHONPATH', os.pathsep.join(filter(None, [str(tmp_path), os.environ.get('PYTHONPATH')])))
+    cfg = search_config(tiny_imagenet, tmp_path, CTRL_C)
+
+    full = search(cfg, tmp_path / 'full')
+    assert full.wait(timeout=300) == 0, full.stderr.read().decode()[-3000:]
+
+    monkeypatch.setenv('CTRL_C_AT_ITER', '12')
+    stopped = subprocess.Popen([sys.executable, 'tools/search.py', str(cfg), '--work-dir',
+                                str(tmp_path / 'stopped')], cwd=ROOT, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, start_new_session=True)  # its own process group
+    assert stopped.wait(timeout=300) == 130
+    err = stopped.stderr.read().decode()
+    assert 'Traceback' not in err and 'KeyboardInterrupt' not in err, err[-3000:]
+    assert err.count('Ctrl-C: stopping after this iteration') == 1  # said by the main process only
+    log = log_text(tmp_path / 'stopped')
+    assert f"saved that iteration to {tmp_path / 'stopped/iter_12.pth'}" in log
+    assert f"--resume continues from {tmp_path / 'stopped/iter_12.pth'}: python tools/search.py" in log
+    assert (tmp_path / 'stopped/last_checkpoint').read_text().strip().endswith('iter_12.pth')
+
+    monkeypatch.delenv('CTRL_C_AT_ITER')
+    resumed = search(cfg, tmp_path / 'stopped', '--resume')
+    assert resumed.wait(timeout=300) == 0, resumed.stderr.read().decode()[-3000:]
+    assert 'Epoch(train) [3][3/5]' in log_text(tmp_path / 'stopped')
+    assert_same_search(tmp_path / 'full', tmp_path / 'stopped', 'epoch_3.pth')

@@ -71,6 +71,71 @@ def test_diagram_labels_cover_no_node_and_no_other_label(name):
         assert all(score < 10 for _, score in placed), (kind, placed)
 
 
+def drawn_label_boxes(fig) -> list[list[tuple[str, object]]]:
+    """Per axes (cell), each op label's white box as drawn: a display-space polygon, rotation included."""
+    renderer = fig.canvas.get_renderer()
+    cells = []
+    for ax in fig.axes:
+        boxes = []
+        for text in ax.texts:
+            patch = text.get_bbox_patch()
+            if patch is not None:  # node names and titles have no box
+                text.update_bbox_position_size(renderer)
+                boxes.append((text.get_text(), patch.get_path().transformed(patch.get_transform())))
+        cells.append(boxes)
+    return cells
+
+
+# Random cells of the search space (two inputs per node, any op but none), seeded; the first
+# one is a normal cell whose skip_connect and sep_conv_3x3 labels overlapped before the
+# layout made room for them.
+OPS7 = ['max_pool_3x3', 'avg_pool_3x3', 'skip_connect', 'sep_conv_3x3', 'sep_conv_5x5',
+        'dil_conv_3x3', 'dil_conv_5x5']
+OVERLAPPED = [['avg_pool_3x3', 0], ['dil_conv_3x3', 1], ['sep_conv_5x5', 0], ['sep_conv_3x3', 2],
+              ['max_pool_3x3', 0], ['avg_pool_3x3', 1], ['skip_connect', 0], ['sep_conv_3x3', 2]]
+
+
+def random_genotypes(n: int, seed: int = 1) -> list:
+    import random
+    rng = random.Random(seed)
+
+    def cell():
+        return [(rng.choice(OPS7), j) for i in range(4) for j in rng.sample(range(i + 2), 2)]
+    concat = [2, 3, 4, 5]
+    return ([Genotype(normal=OVERLAPPED, normal_concat=concat, reduce=OVERLAPPED, reduce_concat=concat)]
+            + [Genotype(normal=cell(), normal_concat=concat, reduce=cell(), reduce_concat=concat)
+               for _ in range(n)])
+
+
+@pytest.mark.parametrize('genotype', [PUBLISHED[n] for n in sorted(set(PUBLISHED) - {'DARTS', 'PCDARTS'})]
+                         + random_genotypes(24),
+                         ids=sorted(set(PUBLISHED) - {'DARTS', 'PCDARTS'}) + [f'random{i}' for i in range(25)])
+def test_drawn_label_boxes_never_intersect(genotype):
+    fig, _ = cells_figure(genotype, ('normal', 'reduce'))
+    fig.canvas.draw()
+    for kind, boxes in zip(('normal', 'reduce'), drawn_label_boxes(fig)):
+        assert len(boxes) == len(genotype.genes(kind == 'reduce'))
+        for i, (a, pa) in enumerate(boxes):
+            for b, pb in boxes[i + 1:]:
+                assert not pa.intersects_path(pb, filled=True), f'{kind} cell: {a!r} overlaps {b!r}'
+
+
+def test_report_full_config_shows_what_ran_not_stale_base_variables(tmp_path):
+    from nas_backbones.visualization.report import load_settings
+    (tmp_path / 'base.py').write_text(
+        "arch_warmup_epochs = 35\narch_dataloader = dict(batch_size=128)\n"
+        "train_cfg = dict(type='SearchLoop', max_epochs=50, arch_warmup_epochs=arch_warmup_epochs,\n"
+        "                 arch_dataloader=arch_dataloader)\nmodel = dict(type='DifferentiableSearch')\n")
+    (tmp_path / 'run.py').write_text(
+        "_base_ = './base.py'\ntrain_cfg = dict(max_epochs=4, arch_warmup_epochs=1)\n")
+    from mmengine.config import Config
+    Config.fromfile(str(tmp_path / 'run.py')).dump(str(tmp_path / 'dumped.py'))  # as MMEngine does
+    rows, text, left_out = load_settings(str(tmp_path / 'dumped.py'))
+    assert ('α/β warm-up epochs (frozen)', '1') in rows
+    assert 'arch_warmup_epochs=1' in text.replace(' ', '') and '35' not in text
+    assert left_out == ['arch_dataloader', 'arch_warmup_epochs']
+
+
 def test_visualize_genotype_writes_png_svg_pdf(tmp_path):
     tool = load_tool('tools/visualize_genotype.py')
     for ext in ('png', 'svg', 'pdf'):
@@ -124,8 +189,9 @@ def test_visualize_genotype_names_the_bad_field_of_a_file(tmp_path, capsys):
 
 
 def test_plotting_stays_out_of_the_import_path():
-    code = ('import sys, nas_backbones, nas_backbones.visualization.report_hook; '
-            'sys.exit("matplotlib" in sys.modules)')
+    # nor Optuna: only a network-level search loads it
+    code = ('import sys, nas_backbones, nas_backbones.visualization.report_hook, nas_backbones.network_search; '
+            'sys.exit("matplotlib" in sys.modules or "optuna" in sys.modules)')
     assert subprocess.run([sys.executable, '-c', code], cwd=ROOT).returncode == 0
 
 
@@ -227,6 +293,15 @@ def test_search_ends_with_a_report(searched):
     # One table row per epoch; the first is the warm-up.
     rows = re.findall(r'^\| (\d+) \| (yes|no \(warm-up\)) \|', readme, re.M)
     assert rows == [('1', 'no (warm-up)'), ('2', 'yes')]
+    # The full config is what ran: no stale parse-time variables of the config files (the
+    # file's `max_epochs = 4`, while this run's train_cfg has 2), which are named as left out.
+    full = readme.split('<summary>Full config (what ran)</summary>')[1].split('</details>')[0]
+    code = full.split('```python')[1]
+    assert 'max_epochs=2' in code.replace(' ', '') and not re.search(r'^max_epochs\s*=', code, re.M)
+    assert '`max_epochs`' in full.split('```python')[0]
+    # The cost says which network it is of.
+    assert 'not the supernet that was searched, and not your detector' in readme
+    assert 'params (classifier C=8, 5 cells, 32 px)' in readme
 
 
 @pytest.mark.slow

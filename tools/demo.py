@@ -1,11 +1,15 @@
 """The main job, end to end on data it generates: search a cell, then train and evaluate SSD with it.
 
-    python tools/demo.py [--work-dir work_dirs/demo] [--skip-search]
+    python tools/demo.py [--work-dir work_dirs/demo] [--skip-search] [--search-on crops|detection]
 
 1. data/synthetic_coco: a generated detection set (coloured shapes, COCO format);
 2. data/synthetic_crops: its object crops in ImageNet folder layout, and per-class
    subset lists for the two search splits (tools/dataset/imagenet_subset.py);
-3. a PC-DARTS search on the crops (tools/search.py) -> WORK_DIR/search/genotype.json;
+   with ``--search-on detection``: two disjoint image subsets of its train set
+   (tools/dataset/coco_split.py -> data/synthetic_coco_search) instead;
+3. a PC-DARTS search on the crops (tools/search.py, configs/search/pcdarts_demo.py), or,
+   with ``--search-on detection``, inside SSD on the detector's loss
+   (configs/search/pcdarts_ssd_demo.py) -> WORK_DIR/search/genotype.json;
 4. SSD with a backbone built from that genotype (configs/ssd_pcdarts_demo.py),
    trained and validated (tools/train.py), then tested from its checkpoint
    (tools/test.py): each ends with the COCO mAP table.
@@ -30,18 +34,24 @@ def main() -> int:
     p.add_argument('--work-dir', default='work_dirs/demo')
     p.add_argument('--skip-search', action='store_true',
                    help='train SSD with the published PC_DARTS_image cell instead of searching')
+    p.add_argument('--search-on', choices=('crops', 'detection'), default='crops',
+                   help="search on object crops (classification, the default) or inside SSD on the "
+                        "detector's loss")
     args = p.parse_args()
     wd = args.work_dir
     coco = 'data/synthetic_coco'
     if not osp.isfile(osp.join(ROOT, coco, 'annotations/instances_val.json')):
         run('tools/dataset/make_synthetic_coco.py', coco)
     genotype = 'PC_DARTS_image'
-    if not args.skip_search:
+    if not args.skip_search and args.search_on == 'detection':
+        run('tools/dataset/coco_split.py', f'{coco}/annotations/instances_train.json', '--out',
+            'data/synthetic_coco_search', '--train-frac', '0.25', '--val-frac', '0.25', '--seed', '0')
+        run('tools/search.py', 'configs/search/pcdarts_ssd_demo.py', '--work-dir', f'{wd}/search')
+        genotype = f'{wd}/search/genotype.json'
+    elif not args.skip_search:
         if not osp.isdir(osp.join(ROOT, 'data/synthetic_crops')):
-            from nas_backbones.datasets.crops import export_box_crops
-            print('\nexporting object crops -> data/synthetic_crops', flush=True)
-            export_box_crops(osp.join(ROOT, coco, 'annotations/instances_train.json'),
-                             osp.join(ROOT, coco, 'train'), osp.join(ROOT, 'data/synthetic_crops'))
+            run('tools/dataset/export_crops.py', f'{coco}/annotations/instances_train.json',
+                f'{coco}/train', 'data/synthetic_crops')
         run('tools/dataset/imagenet_subset.py', 'data/synthetic_crops', '--out',
             'data/synthetic_crops_search', '--train-frac', '0.25', '--val-frac', '0.25', '--seed', '0')
         run('tools/search.py', 'configs/search/pcdarts_demo.py', '--work-dir', f'{wd}/search')

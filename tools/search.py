@@ -1,7 +1,7 @@
 """Search an architecture (a cell with PC-DARTS / DARTS: WORK_DIR/genotype.json).
 
     python tools/search.py configs/search/pcdarts_tiny_imagenet.py [--work-dir DIR] [--resume [CKPT]]
-        [--amp] [--cfg-options k=v ...] [--launcher none|pytorch|slurm|mpi]
+        [--amp [--amp-dtype bfloat16]] [--cfg-options k=v ...] [--launcher none|pytorch|slurm|mpi]
 
 The genotype file plugs into the backbone directly, e.g.
 ``--cfg-options model.backbone.genotype=WORK_DIR/genotype.json`` for configs/ssd_pcdarts_coco.py.

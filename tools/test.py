@@ -10,7 +10,7 @@ import os.path as osp
 from mmengine.config import DictAction
 
 import nas_backbones  # noqa: F401  registers modules, applies nas_backbones.compat
-from nas_backbones.engine.launch import build_runner, load_config
+from nas_backbones.engine.launch import build_runner, load_config, loading_scope
 from mmdet.engine.hooks.utils import trigger_visualization_hook
 from mmdet.evaluation import DumpDetResults
 
@@ -47,7 +47,8 @@ def main() -> None:
     runner = build_runner(cfg)  # --launcher pytorch without CUDA: a gloo group
     if args.out is not None:
         runner.test_evaluator.metrics.append(DumpDetResults(out_file_path=args.out))
-    runner.test()
+    with loading_scope(runner):  # NASRunner loads the checkpoint under compat.checkpoint_loading itself
+        runner.test()
 
 
 if __name__ == '__main__':

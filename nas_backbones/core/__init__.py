@@ -6,9 +6,10 @@ implements :class:`SearchSpace` and the core runs it.
 from . import ddp, optim  # noqa: F401  register SearchDDP, SearchOptimWrapperConstructor
 from .algorithm import DifferentiableSearch
 from .cost import ExpectedCost
+from .detector_space import DetectorSearchSpace, SearchableBackbone
 from .latency import LatencyTable, time_module
 from .search_space import SearchResult, SearchSpace
 from .second_order import unrolled_arch_grads
 
-__all__ = ['DifferentiableSearch', 'ExpectedCost', 'LatencyTable', 'time_module', 'SearchResult',
-           'SearchSpace', 'unrolled_arch_grads']
+__all__ = ['DifferentiableSearch', 'DetectorSearchSpace', 'ExpectedCost', 'LatencyTable', 'time_module',
+           'SearchableBackbone', 'SearchResult', 'SearchSpace', 'unrolled_arch_grads']

@@ -13,9 +13,15 @@ loss is the task's plus the space's resource cost.
 
 The space owns the loss and the derivation (:class:`SearchSpace`); this
 class owns only the update rule.
+
+Mixed precision: with ``AmpOptimWrapper`` s (``--amp``), each phase runs its
+forward under its own wrapper's autocast; the parameters, the architecture
+parameters included, stay float32 and so do their gradients.
 """
 from __future__ import annotations
 
+import copy
+import warnings
 from contextlib import contextmanager, nullcontext
 from typing import Any, Optional, Union
 
@@ -41,6 +47,14 @@ class DifferentiableSearch(BaseModel):
         hvp: second order only: ``'finite_difference'`` (DARTS, r=1e-2) or ``'exact'``
             (double backward).
         hvp_r: the finite difference's r (R = r / ||v||).
+        compile: ``torch.compile`` the supernet's forward (and so, through
+            AOTAutograd, its backward): True, or a dict of ``torch.compile``
+            options (e.g. ``dict(mode='max-autotune')``). The update rule stays
+            eager. If compiling fails, at construction or in the first step of
+            each phase (weight step, architecture step), a warning says why and
+            the search goes on eager from the state before that step. Off by
+            default: compiling the supernet takes minutes
+            (``benchmarks/README.md``).
     """
 
     def __init__(self,
@@ -48,6 +62,7 @@ class DifferentiableSearch(BaseModel):
                  unrolled: bool = False,
                  hvp: str = 'finite_difference',
                  hvp_r: float = 1e-2,
+                 compile: Union[bool, dict] = False,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
@@ -60,6 +75,31 @@ class DifferentiableSearch(BaseModel):
                             '(nas_backbones.core.search_space)')
         self.unrolled = unrolled
         self.hvp, self.hvp_r = hvp, hvp_r
+        # phases whose first compiled step has not run yet (a failure there falls back to eager)
+        self._compile_unverified: set[str] = set()
+        self.compile_options: Optional[dict] = None
+        if compile:
+            self.compile_options = {} if compile is True else dict(compile)
+            try:
+                self.architecture.supernet.compile(**self.compile_options)
+            except Exception as exc:  # noqa: BLE001  e.g. an unknown backend: reported, then eager
+                self._fall_back_to_eager(exc, 'at construction')
+            else:
+                self._compile_unverified = {'weights', 'arch'}
+
+    # ------------------------------------------------------------ compilation
+    @property
+    def compiled(self) -> bool:
+        """Whether the supernet's forward runs compiled (False after a fallback)."""
+        return getattr(self.architecture.supernet, '_compiled_call_impl', None) is not None
+
+    def _fall_back_to_eager(self, exc: BaseException, where: str) -> None:
+        self.architecture.supernet._compiled_call_impl = None  # nn.Module.compile's handle
+        self._compile_unverified = set()
+        why = ' '.join(line.strip() for line in str(exc).splitlines()[:3] if line.strip())[:300]
+        warnings.warn(f'torch.compile of the search step failed {where} ({type(exc).__name__}: '
+                      f'{why}); the search continues eager (model.compile=False skips compiling)',
+                      RuntimeWarning, stacklevel=3)
 
     # ---------------------------------------------------------------- forward
     def forward(self, inputs: torch.Tensor, data_samples: Any = None,
@@ -131,9 +171,16 @@ class DifferentiableSearch(BaseModel):
                    w_optim: OptimWrapper, a_optim: OptimWrapper, log: dict) -> None:
         self.zero_all_grads()
         if self.unrolled:
+            scaler = getattr(a_optim, 'loss_scaler', None)
+            if scaler is not None and scaler.is_enabled():
+                raise ValueError('second order (unrolled=True) takes its gradients directly, without '
+                                 'loss scaling: use AMP in bfloat16, which needs none (--amp '
+                                 '--amp-dtype bfloat16), or no AMP')
             named = [('supernet.' + n, p) for n, p in self.architecture.supernet.named_parameters()]
-            loss_a = unrolled_arch_grads(self._functional_loss, named, self.arch_parameters(),
-                                         batch, arch_batch, w_optim.optimizer, self.hvp, self.hvp_r)
+            with a_optim.optim_context(self):  # autocast under AMP
+                loss_a = unrolled_arch_grads(self._functional_loss, named, self.arch_parameters(),
+                                             batch, arch_batch, w_optim.optimizer, self.hvp,
+                                             self.hvp_r)
             self.check_finite(loss_a, 'architecture')
             cost = self._with_cost(torch.zeros(()), log)
             if cost.requires_grad:
@@ -157,6 +204,27 @@ class DifferentiableSearch(BaseModel):
         ``model`` is what the forward passes go through: the DDP wrapper
         under distributed search (so gradients are averaged), else self.
         """
+        phases = {'weights'} | ({'arch'} if data.get('arch') is not None else set())
+        if not phases & self._compile_unverified:
+            return self._train_step(data, optim_wrapper, model)
+        # The first compiled step of a phase compiles it: keep the state to redo the step eager.
+        state = {k: v.detach().clone() for k, v in self.state_dict().items()}
+        optim_state = copy.deepcopy(optim_wrapper.state_dict())
+        try:
+            out = self._train_step(data, optim_wrapper, model)
+        except FloatingPointError:  # a diverged loss, not a compilation failure
+            raise
+        except Exception as exc:  # noqa: BLE001  reported, then the same step eager
+            self._fall_back_to_eager(exc, f'in the first {"/".join(sorted(phases))} step')
+            self.zero_all_grads()
+            self.load_state_dict(state)
+            optim_wrapper.load_state_dict(optim_state)
+            return self._train_step(data, optim_wrapper, model)
+        self._compile_unverified -= phases
+        return out
+
+    def _train_step(self, data: dict, optim_wrapper: Union[OptimWrapperDict, OptimWrapper],
+                    model: Optional[nn.Module]) -> dict[str, torch.Tensor]:
         model = self if model is None else model
         one_level = not isinstance(optim_wrapper, OptimWrapperDict) or 'arch' not in optim_wrapper
         w_optim: OptimWrapper = (optim_wrapper['weights'] if isinstance(optim_wrapper, OptimWrapperDict)

@@ -18,7 +18,7 @@ from mmengine.dist import broadcast_object_list, get_rank, get_world_size
 
 from .latency import LatencyTable
 
-METRICS = ('flops', 'latency')
+METRICS = ('flops', 'latency', 'predictor')
 
 
 def shared_from_rank0(compute: Callable[[], Any]) -> Any:
@@ -41,12 +41,17 @@ class ExpectedCost(nn.Module):
     """
 
     def __init__(self, weight: float = 0.1, metric: str = 'flops', device: str = 'cpu',
-                 batch: int = 1, latency_table: Optional[str] = None) -> None:
+                 batch: int = 1, latency_table: Optional[str] = None,
+                 predictor: Optional[str] = None) -> None:
         super().__init__()
         if weight < 0:
             raise ValueError(f'cost weight must be >= 0, got {weight}')
         if metric not in METRICS:
             raise ValueError(f'cost metric must be one of {METRICS}, got {metric!r}')
+        if (metric == 'predictor') != (predictor is not None):
+            raise ValueError("cost: metric='predictor' takes a predictor file (predictor=PATH), "
+                             f"and only it does (metric={metric!r}, predictor={predictor!r})")
+        self.predictor_path = predictor
         self.weight = weight
         self.metric = metric
         self.table = LatencyTable(latency_table, device, batch) if metric == 'latency' else None

@@ -24,9 +24,14 @@ LATENCY_TABLE_FORMAT = 'nas_backbones.latency/1'
 
 @torch.no_grad()
 def time_module(module: nn.Module, input_shape: Sequence[int], device: str = 'cpu',
-                batch: int = 1, repeats: int = 20) -> float:
+                batch: int = 1, repeats: int = 20,
+                timer: Callable[[], float] = time.perf_counter) -> float:
     """Median seconds of one inference call of ``module`` (eval mode) on a random
-    ``(batch, *input_shape)`` input, after a warm-up."""
+    ``(batch, *input_shape)`` input, after a warm-up.
+
+    ``timer``: the wall clock by default; ``time.process_time`` measures the CPU time
+    of this process instead, which on a shared machine leaves out the time the
+    neighbours took (one intra-op thread: it is the uncontended wall time)."""
     module = module.eval().to(device)
     x = torch.randn(batch, *input_shape, device=device)
     sync = torch.cuda.synchronize if device.startswith('cuda') else (lambda: None)
@@ -35,10 +40,10 @@ def time_module(module: nn.Module, input_shape: Sequence[int], device: str = 'cp
     times = []
     for _ in range(repeats):
         sync()
-        t0 = time.perf_counter()
+        t0 = timer()
         module(x)
         sync()
-        times.append(time.perf_counter() - t0)
+        times.append(timer() - t0)
     return statistics.median(times)
 
 

@@ -11,14 +11,25 @@ import os.path as osp
 
 import cv2
 import mmcv
-from mmengine.utils import ProgressBar
+from mmengine.logging import print_log
 
 from ..utils.io import atomic_open
+from ..utils.progress import Progress
 
 
 def export_box_crops(ann_file: str, img_dir: str, out_dir: str, size: int = 64,
-                     min_box: int = 8, context: float = 0.1) -> dict[str, int]:
-    """Write ``out_dir/<class name>/<image id>_<ann id>.png`` square crops; return counts per class."""
+                     min_box: int = 8, context: float = 0.1,
+                     out_of_image: str = 'clip') -> dict[str, int]:
+    """Write ``out_dir/<class name>/<image id>_<ann id>.png`` square crops; return counts per class.
+
+    A box that extends past its image is clipped to it (``out_of_image='clip'``,
+    said once, with an example, as CheckedCocoDataset does for training) or
+    refused (``'error'``); one entirely outside is skipped and counted. Crowd
+    boxes and boxes whose shorter side is under ``min_box`` (after clipping)
+    are skipped. The progress bar is drawn on a terminal only.
+    """
+    if out_of_image not in ('clip', 'error'):
+        raise ValueError(f"out_of_image must be 'clip' or 'error', got {out_of_image!r}")
     if not osp.isfile(ann_file):
         raise FileNotFoundError(f'annotation file not found: {ann_file}')
     with open(ann_file, encoding='utf-8') as f:
@@ -32,7 +43,8 @@ def export_box_crops(ann_file: str, img_dir: str, out_dir: str, size: int = 64,
     by_image: dict[int, list] = {}
     for ann in coco['annotations']:
         by_image.setdefault(ann['image_id'], []).append(ann)
-    bar = ProgressBar(len(by_image))
+    bar = Progress(len(by_image))
+    outside: list[tuple] = []  # (ann id, bbox, file name, width, height, dropped)
     for image_id, anns in by_image.items():
         if image_id not in images:
             raise ValueError(f'{ann_file}: annotation {anns[0]["id"]} refers to unknown image {image_id}')
@@ -42,8 +54,23 @@ def export_box_crops(ann_file: str, img_dir: str, out_dir: str, size: int = 64,
         img = mmcv.imread(path)
         h, w = img.shape[:2]
         for ann in anns:
+            if ann.get('iscrowd', 0):
+                continue
+            if ann['category_id'] not in names:
+                raise ValueError(f'{ann_file}: annotation {ann["id"]} has category_id '
+                                 f'{ann["category_id"]}, which "categories" does not list')
             x, y, bw, bh = ann['bbox']
-            if min(bw, bh) < min_box or ann.get('iscrowd', 0):
+            if x < 0 or y < 0 or x + bw > w or y + bh > h:
+                x0c, y0c, x1c, y1c = max(x, 0), max(y, 0), min(x + bw, w), min(y + bh, h)
+                dropped = x1c <= x0c or y1c <= y0c
+                outside.append((ann['id'], [x, y, bw, bh], images[image_id]['file_name'], w, h, dropped))
+                if out_of_image == 'error':
+                    raise ValueError(f'{ann_file}: annotation {ann["id"]}: bbox {[x, y, bw, bh]} extends '
+                                     f'past its image {path} ({w}x{h})')
+                if dropped:
+                    continue
+                x, y, bw, bh = x0c, y0c, x1c - x0c, y1c - y0c
+            if min(bw, bh) < min_box:
                 continue
             side = max(bw, bh) * (1 + 2 * context)
             cx, cy = x + bw / 2, y + bh / 2
@@ -60,5 +87,11 @@ def export_box_crops(ann_file: str, img_dir: str, out_dir: str, size: int = 64,
                 out.write(buf.tobytes())
             counts[name] += 1
         bar.update()
-    print()
+    bar.close()
+    if outside:
+        dropped = sum(o[5] for o in outside)
+        ann_id, box, name, w, h, _ = outside[0]
+        print_log(f'{ann_file}: {len(outside) - dropped} box(es) extend past their image and were '
+                  f'clipped to it, {dropped} lie entirely outside it and were skipped, e.g. annotation '
+                  f'{ann_id}: bbox {box} in {name} ({w}x{h})', logger='current', level=30)
     return counts

@@ -15,11 +15,13 @@ from typing import Optional, Sequence, Union
 
 from mmdet.registry import DATASETS
 from mmengine.dataset import BaseDataset
-from mmengine.utils import ProgressBar
+from mmengine.logging import print_log
 
-from .samplers import seeded_augmentation
+from ..utils.progress import Progress
+from .samplers import SeededSamples
 
-IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif', '.tiff', '.webp')
+# What the image loader decodes (OpenCV >= 4.11 reads GIF: the first frame).
+IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif', '.tiff', '.webp', '.gif')
 
 Sample = tuple[str, int]  # (path relative to the image root, label)
 
@@ -61,7 +63,9 @@ def scan_image_folder(root: Union[str, os.PathLike],
     """The classes under ``root`` and, per class, its images (sorted, relative to ``root``).
 
     With ``classes`` given, their order sets the labels and every class folder
-    under ``root`` must be one of them.
+    under ``root`` must be one of them. Files that are not images by their
+    extension are left out, and counted and named in one warning. The
+    progress bar is drawn on a terminal only.
     """
     root = os.fspath(root)
     if not os.path.isdir(root):
@@ -82,21 +86,33 @@ def scan_image_folder(root: Union[str, os.PathLike],
         extra = sorted(set(folders) - set(classes))
         if extra:
             raise ValueError(f'{root}: folder(s) {extra[:5]} are not in the class list')
-    bar = ProgressBar(len(classes)) if progress else None
+    bar = Progress(len(classes) if progress else 0)
     per_class: list[list[Sample]] = []
+    skipped: dict[str, list[str]] = {}  # extension -> files left out
     for label, name in enumerate(classes):
         img_dir = class_image_dir(root, name)
         rel_dir = os.path.relpath(img_dir, root).replace(os.sep, '/')
-        files = sorted(e.name for e in os.scandir(img_dir)
-                       if e.name.lower().endswith(IMG_EXTENSIONS) and e.is_file())
+        files = []
+        for e in os.scandir(img_dir):
+            if not e.is_file() or e.name.startswith('.'):
+                continue
+            if e.name.lower().endswith(IMG_EXTENSIONS):
+                files.append(e.name)
+            else:
+                ext = os.path.splitext(e.name)[1].lower() or '(no extension)'
+                skipped.setdefault(ext, []).append(f'{rel_dir}/{e.name}')
         if not files:
             raise ValueError(f'class folder {img_dir} has no images '
                              f'(looked for {", ".join(IMG_EXTENSIONS)})')
-        per_class.append([(f'{rel_dir}/{f}', label) for f in files])
-        if bar is not None:
-            bar.update()
-    if bar is not None:
-        print()
+        per_class.append([(f'{rel_dir}/{f}', label) for f in sorted(files)])
+        bar.update()
+    bar.close()
+    if skipped:
+        total = sum(len(v) for v in skipped.values())
+        kinds = ', '.join(f'{len(v)} {ext}' for ext, v in sorted(skipped.items()))
+        example = sorted(min(v) for v in skipped.values())[0]
+        print_log(f'{root}: left out {total} file(s) that are not images by their extension '
+                  f'({kinds}), e.g. {example}', logger='current', level=30)
     return list(classes), per_class
 
 
@@ -133,7 +149,7 @@ def read_image_list(ann_file: Union[str, os.PathLike], img_root: str, num_classe
 
 
 @DATASETS.register_module()
-class ImageNetDataset(BaseDataset):
+class ImageNetDataset(SeededSamples, BaseDataset):
     """ImageNet-format classification data, either layout (see the module docstring).
 
     Args:
@@ -168,13 +184,6 @@ class ImageNetDataset(BaseDataset):
         self.check_files = check_files
         super().__init__(ann_file=ann_file, metainfo=metainfo, data_root=data_root,
                          data_prefix=data_prefix, **kwargs)
-
-    def __getitem__(self, idx: int) -> dict:
-        seed = getattr(idx, 'seed', None)  # a SeededIndex from ResumableSampler
-        if seed is None:
-            return super().__getitem__(idx)
-        with seeded_augmentation(seed):
-            return super().__getitem__(int(idx))
 
     def _resolve_classes(self) -> Optional[list[str]]:
         spec = self._classes_spec

@@ -38,6 +38,18 @@ class SeededIndex(int):
         return SeededIndex, (int(self), self.seed)
 
 
+class SeededSamples:
+    """Dataset mixin: a :class:`SeededIndex` runs the pipeline under its seed (``seeded_augmentation``),
+    a plain index as usual. Put it before the dataset class: ``class D(SeededSamples, CocoDataset)``."""
+
+    def __getitem__(self, idx: int) -> dict:
+        seed = getattr(idx, 'seed', None)
+        if seed is None:
+            return super().__getitem__(idx)
+        with seeded_augmentation(seed):
+            return super().__getitem__(int(idx))
+
+
 @contextmanager
 def seeded_augmentation(seed: tuple[int, ...]) -> Iterator[None]:
     """NumPy's and Python's global generators (what mmcv's and our transforms draw from) seeded

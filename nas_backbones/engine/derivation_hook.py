@@ -24,7 +24,7 @@ def unwrap(model):
 
 @HOOKS.register_module()
 class DerivationHook(Hook):
-    """After every epoch: derive the architecture, log it, append the space's snapshot to the history.
+    """After every epoch: derive the architecture, append the space's snapshot to the history, log one line.
 
     ``WORK_DIR/<result.filename>`` (``genotype.json`` for cells) always holds
     the latest derived architecture (the last epoch's at the end, which is
@@ -61,7 +61,9 @@ class DerivationHook(Hook):
                  'arch_active': bool(getattr(runner.train_loop, 'arch_active', True))}
         entry.update(space.snapshot())
         self.history.append(entry)
-        runner.logger.info(f'epoch {runner.epoch + 1} {type(result).__name__.lower()}:\n{result.to_json()}')
+        # One line: the result itself is in its file and, per epoch, in the history file.
+        runner.logger.info(f'epoch {runner.epoch + 1}: {type(result).__name__.lower()} -> '
+                           f'{result.filename}, history -> {HISTORY_FILE}')
         self._write(runner, result)
 
     @master_only

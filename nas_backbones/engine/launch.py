@@ -5,11 +5,15 @@ import argparse
 import os
 import os.path as osp
 import warnings
-from typing import Optional, Sequence
+from contextlib import nullcontext
+from typing import ContextManager, Optional, Sequence
 
 from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
+
+
+AMP_DTYPES = ('float16', 'bfloat16')
 
 
 def train_arg_parser(description: str) -> argparse.ArgumentParser:
@@ -17,11 +21,15 @@ def train_arg_parser(description: str) -> argparse.ArgumentParser:
     parser.add_argument('config', help='config file path')
     parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument('--amp', action='store_true', help='enable automatic-mixed-precision training')
+    parser.add_argument('--amp-dtype', choices=AMP_DTYPES,
+                        help='with --amp: the autocast dtype (default float16 on CUDA, with dynamic '
+                        'loss scaling, as MMDetection; bfloat16 needs no loss scaling)')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the learning rates by total batch size / auto_scale_lr.base_batch_size')
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
                         help='resume from this checkpoint, or from the latest one in the work dir '
-                             'when no path is given')
+                             'when no path is given (a work dir that does not exist is an error; '
+                             'one without a checkpoint yet is started from scratch, with a message)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, key=value (e.g. train_dataloader.batch_size=8)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none',
@@ -52,8 +60,10 @@ def load_config(args: argparse.Namespace) -> Config:
 
 def load_train_config(args: argparse.Namespace) -> Config:
     cfg = load_config(args)
+    if getattr(args, 'amp_dtype', None) and not args.amp:
+        raise ValueError('--amp-dtype needs --amp')
     if args.amp:
-        _enable_amp(cfg.optim_wrapper)
+        enable_amp(cfg.optim_wrapper, getattr(args, 'amp_dtype', None))
     if args.auto_scale_lr:
         if 'auto_scale_lr' not in cfg or 'base_batch_size' not in cfg.auto_scale_lr:
             raise KeyError(f'{args.config}: --auto-scale-lr needs auto_scale_lr.base_batch_size '
@@ -61,6 +71,7 @@ def load_train_config(args: argparse.Namespace) -> Config:
         cfg.auto_scale_lr.enable = True
     if args.resume == 'auto':
         cfg.resume, cfg.load_from = True, None
+        check_resumable(cfg.work_dir)
     elif args.resume is not None:
         if not osp.isfile(args.resume):
             raise FileNotFoundError(f'--resume: checkpoint not found: {args.resume}')
@@ -68,8 +79,34 @@ def load_train_config(args: argparse.Namespace) -> Config:
     return cfg
 
 
-def _enable_amp(optim_wrapper: dict) -> None:
-    # A search has one wrapper per parameter set (weights/arch); a detector has one.
+def check_resumable(work_dir: str) -> None:
+    """``--resume`` without a path: the work dir must exist; a typo in it must not start a new run.
+
+    An existing work dir without a checkpoint (a first start of a job that
+    always passes ``--resume``) is fine: NASRunner says there was nothing to
+    resume and starts from scratch.
+    """
+    if '://' in str(work_dir) or osp.isdir(work_dir):
+        return
+    raise FileNotFoundError(
+        f'--resume: work dir {work_dir} does not exist, so there is nothing to resume. Check '
+        '--work-dir (or the config name it defaults to); to start a new run, leave out --resume '
+        'or create the folder first.')
+
+
+def enable_amp(optim_wrapper: dict, dtype: Optional[str] = None) -> None:
+    """Turn every optimizer wrapper of a config into an ``AmpOptimWrapper``, in place.
+
+    A search has one wrapper per parameter set (``weights``, ``arch``), and both
+    phases must autocast: each runs its forward under its own wrapper's
+    context. Only activations change precision: the parameters (alpha and beta
+    too) and their gradients stay float32. float16 (the default) needs loss
+    scaling; bfloat16 has float32's range, so its scaler is off, which is
+    also what lets a second-order search (unrolled), whose gradients are
+    taken directly, run in AMP.
+    """
+    if dtype is not None and dtype not in AMP_DTYPES:
+        raise ValueError(f'--amp-dtype must be one of {AMP_DTYPES}, got {dtype!r}')
     wrappers = ([optim_wrapper[k] for k in ('weights', 'arch') if k in optim_wrapper]
                 if optim_wrapper.get('constructor') == 'SearchOptimWrapperConstructor'
                 else [optim_wrapper])
@@ -77,7 +114,9 @@ def _enable_amp(optim_wrapper: dict) -> None:
         if w.get('type', 'OptimWrapper') not in ('OptimWrapper', 'AmpOptimWrapper'):
             raise ValueError(f'--amp: optim_wrapper type {w["type"]!r} is not an OptimWrapper')
         w['type'] = 'AmpOptimWrapper'
-        w.setdefault('loss_scale', 'dynamic')
+        if dtype is not None:
+            w['dtype'] = dtype
+        w.setdefault('loss_scale', dict(enabled=False) if dtype == 'bfloat16' else 'dynamic')
 
 
 def init_cpu_distributed(cfg: Config) -> None:
@@ -107,5 +146,14 @@ def build_runner(cfg: Config) -> Runner:
 def main_train(description: str, argv: Optional[Sequence[str]] = None) -> Runner:
     args = train_arg_parser(description).parse_args(argv)
     runner = build_runner(load_train_config(args))
-    runner.train()
+    with loading_scope(runner):
+        runner.train()
     return runner
+
+
+def loading_scope(runner: Runner) -> ContextManager:
+    """Where a plain Runner (a config without ``runner_type='NASRunner'``) loads checkpoints,
+    the weights-only allow-list that NASRunner applies itself."""
+    from ..compat import checkpoint_loading
+    from .runner import NASRunner
+    return nullcontext() if isinstance(runner, NASRunner) else checkpoint_loading()

@@ -1,5 +1,6 @@
-"""A Runner that writes checkpoints atomically, runs distributed on CPUs, and accepts mmdet's
-dataloader defaults with ``num_workers=0``."""
+"""A Runner that writes checkpoints atomically, runs distributed on CPUs, accepts mmdet's
+dataloader defaults with ``num_workers=0``, loads mmengine checkpoints under torch's weights-only
+loader, checks a config before the first step, and stops cleanly on Ctrl-C."""
 from __future__ import annotations
 
 import os
@@ -19,6 +20,10 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
+from ..compat import checkpoint_loading
+from .interrupt import latest_checkpoint, run_interruptible
+from .preflight import PreflightHook, neck_problem, top_level_key_warnings
+
 
 @RUNNERS.register_module()
 class NASRunner(Runner):
@@ -29,8 +34,51 @@ class NASRunner(Runner):
     machine or when debugging). MMEngine gives DDP ``device_ids=[LOCAL_RANK]``,
     which torch refuses for a CPU module. Select it with
     ``runner_type='NASRunner'``; mmdet's own ``tools/train.py`` and
-    ``tools/test.py`` build it too.
+    ``tools/test.py`` build it too, so everything below holds there as well:
+
+    - checkpoints are loaded (resume, ``load_from``, a ``Pretrained``
+      init_cfg) inside :func:`nas_backbones.compat.checkpoint_loading`;
+    - a misspelt top-level config key is reported with the nearest known one,
+      a backbone/neck channel mismatch is an error at build time, and the
+      model's ``num_classes`` is checked against the training data before the
+      first step (:mod:`nas_backbones.engine.preflight`);
+    - an auto-resume that finds no checkpoint says so;
+    - Ctrl-C stops after the running iteration and keeps it
+      (:mod:`nas_backbones.engine.interrupt`).
     """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for message in top_level_key_warnings(self.cfg):
+            self.logger.warning(message)
+        self.register_hook(PreflightHook())
+
+    def build_model(self, model: Union[nn.Module, Dict]) -> nn.Module:
+        built = super().build_model(model)
+        if isinstance(model, dict):
+            problem = neck_problem(model, built)
+            if problem is not None:
+                raise ValueError(problem)
+        return built
+
+    def load_checkpoint(self, *args, **kwargs):
+        with checkpoint_loading():  # resume() loads through here too
+            return super().load_checkpoint(*args, **kwargs)
+
+    def _init_model_weights(self) -> None:
+        with checkpoint_loading():  # init_cfg=dict(type='Pretrained', ...) loads a checkpoint
+            super()._init_model_weights()
+
+    def load_or_resume(self) -> None:
+        if self._resume and self._load_from is None and not self._has_loaded \
+                and latest_checkpoint(self.work_dir) is None:
+            self.logger.warning(f'resume: nothing to resume in {self.work_dir} (no checkpoint '
+                                'there yet); starting from scratch')
+            self._resume = False
+        super().load_or_resume()
+
+    def train(self) -> nn.Module:
+        return run_interruptible(self, super().train)
 
     def wrap_model(self, model_wrapper_cfg: Optional[Dict], model: nn.Module) -> nn.Module:
         if self.distributed and not torch.cuda.is_available():

@@ -29,6 +29,8 @@ class SearchLoop(EpochBasedTrainLoop):
     resumed search skips the batches the checkpoint had already trained on.
     """
 
+    resumes_mid_epoch = True  # so a Ctrl-C keeps the finished iteration (engine/interrupt.py)
+
     def __init__(self, runner, dataloader: Union[DataLoader, dict],
                  arch_dataloader: Union[DataLoader, dict, None], max_epochs: int,
                  arch_warmup_epochs: int = 0, val_begin: int = 1, val_interval: int = 1,

@@ -1,3 +1,4 @@
 from .io import atomic_open, atomic_write_text
+from .progress import Progress
 
-__all__ = ['atomic_open', 'atomic_write_text']
+__all__ = ['Progress', 'atomic_open', 'atomic_write_text']

@@ -5,7 +5,9 @@ longest path from the inputs, the output c_{k} on the right fed by the concat
 states; every gene is an arrow labelled with its op. Edges that would cross a
 node are bent around it, parallel edges (two genes from one input) fan out,
 and each label lies along its edge, at the spot where it covers no node and
-no other label (and as few other edges as possible).
+no other label (and as few other edges as possible). A cell where some label
+finds no such spot is laid out again with more room (:data:`SPREADS`), so no
+label ever covers another or a node.
 """
 from __future__ import annotations
 
@@ -33,6 +35,9 @@ INCH_PER_UNIT = 0.85
 PORT_SPAN = 0.34  # how much of a node's side its edge ends spread over
 BENDS = (0., 0.18, -0.18, 0.32, -0.32, 0.45, -0.45, 0.6, -0.6)
 LABEL_TS = tuple(sorted((0.15 + 0.05 * k for k in range(15)), key=lambda t: abs(t - 0.55)))
+# Scales of the gaps between layers and nodes, tried in turn until every label finds a free spot.
+SPREADS = (1.0, 1.2, 1.45, 1.75, 2.1, 2.5)
+OVERLAP = 100  # a placement score from here up covers another label or a node (see draw_cell)
 
 
 @dataclass
@@ -61,8 +66,12 @@ def _layers(genes: Sequence[tuple[str, int]], steps: int) -> list[int]:
 Positions = dict[int, tuple[float, float]]
 
 
-def layout(genotype: Genotype, reduction: bool) -> tuple[Positions, list[_Edge]]:
-    """Node positions (state index -> (x, y), -1 = output) and edges, before routing."""
+def layout(genotype: Genotype, reduction: bool,
+           spread: float = 1.0) -> tuple[Positions, list[_Edge]]:
+    """Node positions (state index -> (x, y), -1 = output) and edges, before routing.
+
+    ``spread`` scales the gaps between layers and between the nodes of a layer.
+    """
     genes, concat = genotype.genes(reduction), genotype.concat(reduction)
     steps = len(genes) // 2
     layer = _layers(genes, steps)
@@ -76,7 +85,7 @@ def layout(genotype: Genotype, reduction: bool) -> tuple[Positions, list[_Edge]]
         leaving[layer[idx]] += 1
     x_of = [0.]
     for lay in range(out_layer):
-        x_of.append(x_of[-1] + LAYER_GAP + LABEL_ROOM * leaving[lay])
+        x_of.append(x_of[-1] + (LAYER_GAP + LABEL_ROOM * leaving[lay]) * spread)
     pos: dict[int, tuple[float, float]] = {}
     by_layer: dict[int, list[int]] = {}
     for s, lay in enumerate(layer):
@@ -87,7 +96,7 @@ def layout(genotype: Genotype, reduction: bool) -> tuple[Positions, list[_Edge]]
             members.sort(key=lambda s: (-sum(pos[p][1] for p in preds[s]) / len(preds[s]), s))
         n = len(members)
         for r, s in enumerate(members):
-            pos[s] = (x_of[lay], ((n - 1) / 2 - r) * NODE_GAP)
+            pos[s] = (x_of[lay], ((n - 1) / 2 - r) * NODE_GAP * spread)
     pos[-1] = (x_of[out_layer], sum(pos[c][1] for c in concat) / len(concat))
     edges = [_Edge(idx, g // 2 + 2, op) for g, (op, idx) in enumerate(genes)]
     edges += [_Edge(c, -1, None) for c in concat]
@@ -179,8 +188,9 @@ class CellGeometry:
                 (self.ylim[1] - self.ylim[0]) * INCH_PER_UNIT)
 
 
-def cell_geometry(genotype: Genotype, reduction: bool, title: Optional[str] = None) -> CellGeometry:
-    pos, edges = layout(genotype, reduction)
+def cell_geometry(genotype: Genotype, reduction: bool, title: Optional[str] = None,
+                  spread: float = 1.0) -> CellGeometry:
+    pos, edges = layout(genotype, reduction, spread)
     _route(pos, edges)
     _ports(pos, edges)
     steps = len(genotype.genes(reduction)) // 2
@@ -280,6 +290,21 @@ def _rect_path(centre, width: float, height: float, angle: float) -> 'Path':
     return Path([(cx + u * c - v * s, cy + u * s + v * c) for u, v in corners], closed=True)
 
 
+def roomy_geometry(genotype: Genotype, reduction: bool, title: Optional[str] = None) -> CellGeometry:
+    """The tightest layout of :data:`SPREADS` in which no label covers another label or a node.
+
+    Each try is drawn on a figure of its own: placements depend only on the
+    cell's geometry at the fixed scale (INCH_PER_UNIT), not on the figure.
+    """
+    for spread in SPREADS:
+        geometry = cell_geometry(genotype, reduction, title, spread)
+        fig = new_figure(*geometry.size)
+        placed = draw_cell(geometry, fig.add_axes([0, 0, 1, 1]))
+        if all(score < OVERLAP for _, score in placed):
+            break
+    return geometry
+
+
 def cells_figure(genotype: Genotype, cells: Sequence[str], title: Optional[str] = None):
     """One figure with the given cells stacked top to bottom, all at the same scale.
 
@@ -288,7 +313,7 @@ def cells_figure(genotype: Genotype, cells: Sequence[str], title: Optional[str] 
     geoms = []
     for kind in cells:
         label = f'{kind} cell' if title is None else f'{title}: {kind} cell'
-        geoms.append(cell_geometry(genotype, kind == 'reduce', label))
+        geoms.append(roomy_geometry(genotype, kind == 'reduce', label))
     width = max(g.size[0] for g in geoms)
     height = sum(g.size[1] for g in geoms)
     fig = new_figure(width, height)

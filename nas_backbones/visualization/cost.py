@@ -28,6 +28,10 @@ class CostSpec:
                 f'average pool + Linear({self.num_classes}), no auxiliary head, '
                 f'{self.input_size}x{self.input_size} input')
 
+    def short(self) -> str:
+        """The network in a few words, for table headers."""
+        return f'classifier C={self.C}, {self.layers} cells, {self.input_size} px'
+
     def to_dict(self) -> dict:
         return asdict(self)
 

@@ -78,6 +78,14 @@ class SearchHistory:
 
 def load_history(path: Union[str, os.PathLike]) -> SearchHistory:
     """Read a work dir's (or a file's) search history, naming the entry and field at fault."""
+    path, entries = read_entries(path)
+    history = SearchHistory(entries, path)
+    _check(history)
+    return history
+
+
+def read_entries(path: Union[str, os.PathLike]) -> tuple[str, list]:
+    """The history file's path and its per-epoch entries, unchecked (any search space)."""
     path = os.fspath(path)
     if os.path.isdir(path):
         path = os.path.join(path, HISTORY_FILE)
@@ -93,9 +101,7 @@ def load_history(path: Union[str, os.PathLike]) -> SearchHistory:
     if not isinstance(entries, list) or not entries:
         raise ValueError(f'{path}: expected {{"history": [ ...one entry per epoch... ]}} with at '
                          'least one entry')
-    history = SearchHistory(entries, path)
-    _check(history)
-    return history
+    return path, entries
 
 
 def _check(history: SearchHistory) -> None:

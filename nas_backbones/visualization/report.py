@@ -13,10 +13,11 @@ import os
 import os.path as osp
 from typing import Any, Optional, Union
 
+from ..engine.preflight import RUNNER_KEYS
 from ..utils.io import atomic_write_text
 from .cost import CostCache, CostSpec
 from .history import (KINDS, SearchHistory, load_history, parameter_free_counts, plot_alpha,
-                      plot_beta, plot_cost, plot_parameter_free)
+                      plot_beta, plot_cost, plot_parameter_free, read_entries)
 
 REPORT_DIR = 'report'
 
@@ -32,6 +33,16 @@ SETTINGS = (
     ('classes', 'model.architecture.supernet.num_classes'),
     ('operations', 'model.architecture.supernet.primitives'),
     ('edge normalization (β)', 'model.architecture.edge_norm'),
+    # a detection search (DetectorSearchSpace): the detector and its searchable backbone
+    ('detector', 'model.architecture.detector.type'),
+    ('searchable backbone', 'model.architecture.detector.backbone.type'),
+    ('channels per node C', 'model.architecture.detector.backbone.C'),
+    ('cells (layers)', 'model.architecture.detector.backbone.layers'),
+    ('partial channels K', 'model.architecture.detector.backbone.partial_k'),
+    ('neck', 'model.architecture.detector.neck.type'),
+    ('head', 'model.architecture.detector.bbox_head.type'),
+    ('classes', 'model.architecture.detector.bbox_head.num_classes'),
+    ('architecture parameters', 'model.architecture.arch'),
     ('second order (unrolled)', 'model.unrolled'),
     ('resource cost term', 'model.architecture.cost'),
     ('epochs', 'train_cfg.max_epochs'),
@@ -56,12 +67,44 @@ def find_config(work_dir: str) -> Optional[str]:
     return dumped[-1] if dumped else None
 
 
-def load_settings(path: str) -> tuple[list[tuple[str, str]], str]:
-    """Rows of the settings table and the config text."""
+# The same for a Single-Path NAS search (one level: no architecture split or optimizer).
+SINGLEPATH_SETTINGS = (
+    ('algorithm', 'model.type'),
+    ('search space', 'model.architecture.type'),
+    ('classes', 'model.architecture.supernet.num_classes'),
+    ('width multiplier', 'model.architecture.supernet.width_mult'),
+    ('block table', 'model.architecture.supernet.blocks'),
+    ('runtime model', 'model.architecture.runtime'),
+    ('λ (after the warm-up)', 'model.architecture.runtime_lambda'),
+    ('λ scale', 'model.architecture.runtime_scale'),
+    ('warm-up epochs', 'model.architecture.warmup_epochs'),
+    ('warm-up iterations', 'model.architecture.warmup_iters'),
+    ('indicator keep probability (warm-up)', 'model.architecture.keep_prob'),
+    ('label smoothing', 'model.architecture.label_smoothing'),
+    ('L2 in the loss', 'model.architecture.weight_decay'),
+    ('epochs', 'train_cfg.max_epochs'),
+    ('train split', 'train_dataloader.dataset.ann_file'),
+    ('batch size', 'train_dataloader.batch_size'),
+    ('images', 'train_dataloader.dataset.data_prefix'),
+    ('optimizer (weights and thresholds)', 'optim_wrapper.weights.optimizer'),
+    ('per-parameter settings', 'optim_wrapper.paramwise_cfg'),
+    ('seed', 'randomness.seed'),
+)
+
+
+def load_settings(path: str, table: tuple = SETTINGS) -> tuple[list[tuple[str, str]], str, list[str]]:
+    """Rows of the settings table, the config that ran, and the top-level names left out of it.
+
+    The config MMEngine dumps holds every top-level name of the config file
+    and its bases, including parse-time variables (``arch_warmup_epochs``,
+    ``arch_dataloader``, ``train_images`` ...) whose values were already
+    copied into the keys that use them, or never used. Only the keys a
+    runner reads are what ran, so the report shows those.
+    """
     from mmengine.config import Config
     cfg = Config.fromfile(path, import_custom_modules=False)
     rows = []
-    for label, key in SETTINGS:
+    for label, key in table:
         value: Any = cfg
         for part in key.split('.'):
             value = value.get(part) if hasattr(value, 'get') else None
@@ -74,8 +117,9 @@ def load_settings(path: str) -> tuple[list[tuple[str, str]], str]:
         labels = [label for label, _ in rows]
         at = labels.index('weight optimizer') if 'weight optimizer' in labels else len(rows)
         rows.insert(at, ('crop size', _fmt(crop)))
-    with open(path, encoding='utf-8') as f:
-        return rows, f.read()
+    ran = {k: cfg[k] for k in cfg.keys() if k in RUNNER_KEYS}
+    left_out = sorted(k for k in cfg.keys() if k not in RUNNER_KEYS)
+    return rows, Config(ran).pretty_text, left_out
 
 
 def _fmt(value: Any) -> str:
@@ -108,7 +152,11 @@ def write_report(work_dir: Union[str, os.PathLike], cost: Optional[CostSpec] = C
     network once per distinct genotype).
     """
     from .cell_diagram import render_genotype
+    from .singlepath_history import is_singlepath_history
     work_dir = os.fspath(work_dir)
+    _, entries = read_entries(work_dir)
+    if is_singlepath_history(entries):
+        return write_singlepath_report(work_dir, entries, out_dir)
     history = load_history(work_dir)
     out_dir = out_dir or osp.join(work_dir, REPORT_DIR)
     os.makedirs(out_dir, exist_ok=True)
@@ -139,11 +187,20 @@ def write_report(work_dir: Union[str, os.PathLike], cost: Optional[CostSpec] = C
             settings = load_settings(config)
         except Exception as e:  # a report without settings beats no report
             settings = ([('config', f'{osp.relpath(config, work_dir)} could not be read: '
-                                    f'{type(e).__name__}: {e}')], None)
+                                    f'{type(e).__name__}: {e}')], None, [])
     readme = osp.join(out_dir, 'README.md')
     atomic_write_text(readme, _markdown(history, images, costs, cost, settings, config,
                                         work_dir, out_dir))
     return readme
+
+
+# What the cost numbers are, and are not: users search for a detector and read them as its cost.
+_COST_SCOPE = (
+    'This is the network the genotype builds with the sizes above (SearchReportHook\'s `cost`, '
+    '`--cost-*` of tools/analysis/search_report.py) -- not the supernet that was searched, and '
+    'not your detector. For a detector with this cell, measure its config: `python '
+    'tools/analysis/complexity.py CONFIG --part backbone --input-size N --cfg-options '
+    'model.backbone.genotype=WORK_DIR/genotype.json` (drop `--part backbone` for the whole detector).')
 
 
 def _markdown(history: SearchHistory, images: dict, costs, spec: Optional[CostSpec], settings,
@@ -171,25 +228,15 @@ def _markdown(history: SearchHistory, images: dict, costs, spec: Optional[CostSp
     if costs is not None:
         c = costs[-1]
         lines += [f'**Cost**: {_mega(c["params"])} parameters, {c["flops"] / 1e6:.1f} M FLOPs '
-                  f'(multiply-adds, mmengine FlopAnalyzer) for the {spec.describe()}.', '']
+                  f'(multiply-adds, mmengine FlopAnalyzer) for the {spec.describe()}.', '',
+                  _COST_SCOPE, '']
     counts = parameter_free_counts(final)
     lines += [f'Parameter-free genes (pools, skip): normal {counts["normal_param_free"]}, reduce '
               f'{counts["reduce_param_free"]} of {2 * final.steps} each '
               f'(skip_connect: {counts["normal_skip"]}, {counts["reduce_skip"]}).', '',
               '```json', final.to_json().rstrip(), '```', '']
 
-    lines += ['## Search settings', '']
-    if settings is None:
-        lines += ['No dumped config found in the work dir.', '']
-    else:
-        rows, text = settings
-        lines += [f'From `{osp.relpath(config, work_dir)}`.', '',
-                  '| setting | value |', '|---|---|']
-        lines += [f'| {k} | {str(v).replace("|", "/")} |' for k, v in rows]
-        lines.append('')
-        if text is not None:
-            lines += ['<details><summary>Full config</summary>', '', '```python', text.rstrip(),
-                      '```', '', '</details>', '']
+    lines += _settings_markdown(settings, config, work_dir)
 
     lines += ['## How the architecture evolved', '',
               '### softmax(α) per edge', '',
@@ -202,12 +249,15 @@ def _markdown(history: SearchHistory, images: dict, costs, spec: Optional[CostSp
               'A growing count of skip connections in the normal cell is the collapse that '
               'DARTS searches are known for.', '', img('param_free', 'parameter-free ops'), '']
     if costs is not None:
-        lines += ['### Cost of the derived genotype', '', img('cost', 'params and FLOPs'), '']
+        lines += ['### Cost of the derived genotype', '',
+                  f'Each epoch\'s derived genotype, measured as the {spec.describe()}.', '',
+                  img('cost', 'params and FLOPs'), '']
     lines += ['### Per epoch', '']
     header = '| epoch | α/β updated | normal: param-free (skip) | reduce: param-free (skip) |'
     rule = '|---|---|---|---|'
     if costs is not None:
-        header += ' params | FLOPs |'
+        # the column names say which network they cost (the table is read on its own)
+        header += f' params ({spec.short()}) | FLOPs ({spec.short()}) |'
         rule += '---|---|'
     lines += [header + ' genotype |', rule + '---|']
     previous = None
@@ -224,3 +274,52 @@ def _markdown(history: SearchHistory, images: dict, costs, spec: Optional[CostSp
     lines.append('')
     return '\n'.join(lines)
 
+
+def _settings_markdown(settings, config: Optional[str], work_dir: str) -> list[str]:
+    """The settings table and the config that ran (any search space)."""
+    lines = ['## Search settings', '']
+    if settings is None:
+        lines += ['No dumped config found in the work dir.', '']
+    else:
+        rows, text, left_out = settings
+        lines += [f'From `{osp.relpath(config, work_dir)}`.', '',
+                  '| setting | value |', '|---|---|']
+        lines += [f'| {k} | {str(v).replace("|", "/")} |' for k, v in rows]
+        lines.append('')
+        if text is not None:
+            lines += ['<details><summary>Full config (what ran)</summary>', '',
+                      'The keys the runner read, with the values it used. ']
+            if left_out:
+                lines[-1] += ('Left out: the config files\' other top-level names, variables used '
+                              'while the files were parsed (their values are in the keys above '
+                              f'where they were used): {", ".join(f"`{k}`" for k in left_out)}.')
+            lines += ['', '```python', text.rstrip(), '```', '', '</details>', '']
+    return lines
+
+
+def write_singlepath_report(work_dir: str, entries: list, out_dir: Optional[str] = None) -> str:
+    """The report of a Single-Path NAS search: final architecture, its runtime, the thresholds,
+    indicator margins, ops and runtime estimate per epoch, and the settings."""
+    from .singlepath_history import singlepath_section
+    out_dir = out_dir or osp.join(work_dir, REPORT_DIR)
+    os.makedirs(out_dir, exist_ok=True)
+    last = entries[-1]
+    warm = sum(bool(e.get('in_warmup')) for e in entries)
+    lines = [f'# Search report: {osp.basename(osp.abspath(work_dir))}', '',
+             f'Single-Path NAS: {len(entries)} epoch(s) recorded in `search_history.json` (last: '
+             f'epoch {last["epoch"]}, iteration {last.get("iter", "?")}; warm-up, with indicator '
+             f'dropout and λ = 0, in {warm} of them). Regenerate with '
+             '`python tools/analysis/search_report.py WORK_DIR`.', '']
+    lines += singlepath_section(entries, out_dir)
+    config = find_config(work_dir)
+    settings = None
+    if config is not None:
+        try:
+            settings = load_settings(config, SINGLEPATH_SETTINGS)
+        except Exception as e:  # a report without settings beats no report
+            settings = ([('config', f'{osp.relpath(config, work_dir)} could not be read: '
+                                    f'{type(e).__name__}: {e}')], None, [])
+    lines += _settings_markdown(settings, config, work_dir)
+    readme = osp.join(out_dir, 'README.md')
+    atomic_write_text(readme, '\n'.join(lines))
+    return readme

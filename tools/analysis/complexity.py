@@ -5,6 +5,7 @@ genotype's ImageNet classifier or of any model config, through mmengine's FlopAn
     python tools/analysis/complexity.py --genotype work_dirs/search/genotype.json --C 48 --layers 14
     python tools/analysis/complexity.py configs/ssd_pcdarts_coco.py --part backbone --input-size 300
     python tools/analysis/complexity.py configs/ssd_pcdarts_coco.py --input-size 300 --json
+    python tools/analysis/complexity.py --pareto work_dirs/darts_tiny_cpu/pareto.json --point 0
 
 One multiply-add counts as one FLOP (fvcore's convention, which mmengine
 uses). A detector is measured in ``tensor`` mode: backbone, neck and head
@@ -94,10 +95,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     what.add_argument('config', nargs='?', help='a model config (detector, classifier, ...)')
     what.add_argument('--genotype', help='a published genotype name or a genotype file: measures '
                       'its ImageNet classifier')
+    what.add_argument('--pareto', help="a network search's pareto.json: measures the classifier of "
+                      '--point (its backbone, at its input size unless --input-size is given)')
+    parser.add_argument('--point', type=int, default=0, help='with --pareto: which point (default 0)')
     parser.add_argument('--part', choices=['backbone', 'model'], default='model',
                         help='with CONFIG: the backbone only, or the whole model (default)')
-    parser.add_argument('--input-size', type=int, nargs='+', default=[224], metavar='N',
-                        help='N (square) or H W; default 224')
+    parser.add_argument('--input-size', type=int, nargs='+', metavar='N',
+                        help='N (square) or H W; default 224 (--pareto: the point\'s)')
     parser.add_argument('--C', type=int, default=48, help='with --genotype: channels per node (48)')
     parser.add_argument('--layers', type=int, default=14, help='with --genotype: cells (14)')
     parser.add_argument('--stem', default='imagenet', choices=['imagenet', 'cifar'])
@@ -105,17 +109,27 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config settings')
     parser.add_argument('--json', action='store_true', help='end with one line of JSON')
     args = parser.parse_args(argv)
-    if len(args.input_size) not in (1, 2) or min(args.input_size) < 1:
+    if args.input_size is None:
+        args.input_size = None if args.pareto else [224]
+    elif len(args.input_size) not in (1, 2) or min(args.input_size) < 1:
         parser.error(f'--input-size takes N or H W (positive), got {args.input_size}')
-    if args.genotype and args.part != 'model':
-        parser.error('--part applies to a CONFIG, not to --genotype')
+    if (args.genotype or args.pareto) and args.part != 'model':
+        parser.error('--part applies to a CONFIG, not to --genotype or --pareto')
     return args
 
 
 def main(argv: Sequence[str] | None = None) -> dict:
     args = parse_args(argv)
+    if args.pareto:
+        from nas_backbones.network_search import pareto_point
+        point = pareto_point(args.pareto, args.point)
+        args.input_size = args.input_size or [point['input_size']]
+        model = GenotypeClassifier(backbone=point['backbone'], num_classes=args.num_classes, auxiliary=False)
+        what = f'{args.pareto} point {args.point} classifier ({args.num_classes} classes, no auxiliary head)'
     size = args.input_size * 2 if len(args.input_size) == 1 else args.input_size
-    if args.genotype:
+    if args.pareto:
+        pass
+    elif args.genotype:
         model = genotype_classifier(args.genotype, args.C, args.layers, args.num_classes, args.stem)
         what = (f'{args.genotype} classifier (C={args.C}, layers={args.layers}, '
                 f'{args.num_classes} classes, no auxiliary head)')

@@ -8,14 +8,18 @@ from .cost import ResourceCost
 from .derive import derive_genes, derive_genotype, node_softmax
 from .genotype import Genotype, GenotypeError
 from .macro import CellSpec, cell_plan
+from .encoding import DartsEncoding
+from .network_space import DartsNetworkSpace
 from .ops import DEFAULT_PRIMITIVES, OPS, PARAMETER_FREE_OPS, build_op
 from .published import PUBLISHED, load_genotype
 from .random_genotype import random_genotype, random_genotypes
+from .search_backbone import PCDartsSearchBackbone
 from .search_space import DartsClassifierSpace
-from .supernet import PCDartsSupernet
+from .supernet import PCDartsSupernet, SearchTrunk
 
 __all__ = ['ArchParameters', 'AuxiliaryHeadCIFAR', 'AuxiliaryHeadImageNet', 'DartsBackbone',
            'GenotypeCell', 'GenotypeClassifier', 'ResourceCost', 'derive_genes', 'derive_genotype',
            'node_softmax', 'Genotype', 'GenotypeError', 'CellSpec', 'cell_plan', 'DEFAULT_PRIMITIVES',
            'OPS', 'PARAMETER_FREE_OPS', 'build_op', 'PUBLISHED', 'load_genotype',
-           'DartsClassifierSpace', 'PCDartsSupernet', 'random_genotype', 'random_genotypes']
+           'DartsClassifierSpace', 'PCDartsSearchBackbone', 'PCDartsSupernet', 'SearchTrunk',
+           'random_genotype', 'random_genotypes', 'DartsEncoding', 'DartsNetworkSpace']

@@ -1,7 +1,7 @@
 """A genotype-built network as a multi-scale detection backbone (and the trunk of the classifier)."""
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
@@ -24,9 +24,14 @@ class DartsBackbone(BaseModule):
 
     Args:
         genotype: a published name (``'PC_DARTS_image'``), a genotype file
-            (e.g. a search's ``genotype.json``), a dict or a Genotype.
+            (e.g. a search's ``genotype.json``), a dict or a Genotype; or a
+            list of those, one per stage of cells (``len(reductions) + 1``):
+            a stage's normal cells and the reduction cell that opens it use
+            its genotype (what the network-level search produces).
         C: channels per node in the first stage (48 in the papers' ImageNet nets).
         layers: number of cells (14 for ImageNet, 20 for CIFAR).
+        reductions: indices of the reduction cells (None: DARTS'
+            ``layers//3`` and ``2*layers//3``).
         stem: ``'imagenet'`` (three stride-2 convs) or ``'cifar'`` (one stride-1 conv).
         out_indices: which stages to return.
         frozen_stages: stages ``0..frozen_stages`` are frozen (-1: none).
@@ -39,9 +44,10 @@ class DartsBackbone(BaseModule):
     """
 
     def __init__(self,
-                 genotype: GenotypeSpec = 'PC_DARTS_image',
+                 genotype: Union[GenotypeSpec, Sequence[GenotypeSpec]] = 'PC_DARTS_image',
                  C: int = 48,
                  layers: int = 14,
+                 reductions: Optional[Sequence[int]] = None,
                  stem: str = 'imagenet',
                  out_indices: Sequence[int] = (1, 2, 3),
                  frozen_stages: int = -1,
@@ -50,14 +56,27 @@ class DartsBackbone(BaseModule):
                  with_cp: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        self.genotype = load_genotype(genotype)
+        # DARTS' default has two reductions; cell_plan checks explicit ones.
+        stages = 3 if reductions is None else len(reductions) + 1
+        if isinstance(genotype, (list, tuple)):
+            if len(genotype) != stages:
+                raise ValueError(f'genotype: a list gives one genotype per stage of cells; '
+                                 f'{stages - 1} reductions make {stages} stages, '
+                                 f'got {len(genotype)} genotypes')
+            self.genotypes = tuple(load_genotype(g) for g in genotype)
+        else:
+            self.genotypes = (load_genotype(genotype),) * stages
+        # The one genotype of every cell; None when stages differ (see ``genotypes``).
+        self.genotype = self.genotypes[0] if len(set(self.genotypes)) == 1 else None
         self.stem_type = stem
         C_stem = C if stem == 'imagenet' else 3 * C
         plan = cell_plan(C, layers, C_stem, stem,
-                         normal_multiplier=len(self.genotype.normal_concat),
-                         reduce_multiplier=len(self.genotype.reduce_concat))
+                         normal_multiplier=[len(g.normal_concat) for g in self.genotypes],
+                         reduce_multiplier=[len(g.reduce_concat) for g in self.genotypes],
+                         reductions=reductions)
+        self.reductions = tuple(spec.index for spec in plan if spec.reduction)
         self.stem = build_stem(stem, C_stem)
-        self.cells = nn.ModuleList(GenotypeCell(self.genotype, spec) for spec in plan)
+        self.cells = nn.ModuleList(GenotypeCell(self.genotypes[spec.stage - 1], spec) for spec in plan)
         self.plan = plan
         self.num_stages = plan[-1].stage + 1
         # The last cell of each stage is where that stage's feature is tapped.

@@ -37,8 +37,8 @@ class GenotypeClassifier(BaseModel):
             Its keyword arguments may also be given directly, e.g.
             ``GenotypeClassifier(genotype='DARTS_V2', C=36, layers=20, stem='cifar')``.
         num_classes: number of classes.
-        auxiliary: build the auxiliary head on cell ``2*layers//3``
-            (the ImageNet or CIFAR variant, after the backbone's stem).
+        auxiliary: build the auxiliary head on the last reduction cell
+            (``2*layers//3`` by default; the ImageNet or CIFAR variant, after the backbone's stem).
         aux_weight: weight of the auxiliary loss (0.4 in DARTS / PC-DARTS).
         label_smoothing: 0.1 in the reference ImageNet recipe, 0 for CIFAR.
         data_preprocessor: defaults to ImageNet mean/std on RGB.
@@ -79,7 +79,9 @@ class GenotypeClassifier(BaseModel):
         self.aux_weight = aux_weight
         # The last cell's output, whatever the backbone's out_indices say.
         self.head = nn.Linear(self.backbone.out_channels[-1], num_classes)
-        self.aux_cell = 2 * len(self.backbone.cells) // 3
+        # The last reduction cell (DARTS': 2*layers//3, where the reductions are by default).
+        reductions = getattr(self.backbone, 'reductions', None)
+        self.aux_cell = reductions[-1] if reductions else 2 * len(self.backbone.cells) // 3
         self.aux_head = None
         if auxiliary:
             aux_in = self.backbone.cell_out_channels(self.aux_cell)

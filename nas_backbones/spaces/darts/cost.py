@@ -4,6 +4,10 @@ Each op is costed at full width with affine BN, at its edge's resolution:
 ``metric='flops'`` counts its multiply-adds once with mmengine's
 FlopAnalyzer; ``metric='latency'`` times it on a device
 (:class:`~nas_backbones.core.latency.LatencyTable`, kept in a JSON file).
+``metric='predictor'`` has no table: the soft weights' encoding
+(:mod:`~nas_backbones.spaces.darts.encoding`) goes through a learned
+:class:`~nas_backbones.core.predictor.LatencyPredictor`, which predicts
+the whole network's seconds (the network in the predictor's file).
 
 The expected cost of a cell is ``sum_e 2*beta_e * sum_o softmax(alpha_e)_o * cost_eo``:
 each node keeps two edges, and beta is softmaxed over the node's edges
@@ -21,6 +25,8 @@ from mmengine.analysis import FlopAnalyzer
 
 from ...core.cost import ExpectedCost
 from ...core.latency import LatencyTable, time_module
+from ...core.predictor import LatencyPredictor, PredictorError
+from .encoding import DartsEncoding, macro_values
 from .ops import build_op
 from .topology import cell_edges, node_edge_ranges
 
@@ -89,25 +95,69 @@ class ResourceCost(ExpectedCost):
     Args:
         supernet: the :class:`PCDartsSupernet` whose edges are costed.
         weight: the term's weight (0: plain (PC-)DARTS).
-        input_size: the image size the costs are taken at.
-        metric: ``'flops'`` (multiply-adds) or ``'latency'`` (measured seconds).
+        input_size: the image size the costs are taken at (tables).
+        metric: ``'flops'`` (multiply-adds), ``'latency'`` (measured
+            seconds, summed over the cells' ops) or ``'predictor'`` (a
+            learned predictor's seconds for the whole network).
         device, batch: latency only: where and at which batch the ops are timed.
         latency_table: latency only: a JSON file of per-op latencies, read if
             present and completed with what was measured (under distributed
             search, rank 0 measures and the ranks share its table).
+        predictor: predictor only: the file ``tools/analysis/latency_predictor.py`` wrote.
+        macro: predictor only: the network whose latency is predicted,
+            ``dict(C=..., input_size=..., stage_cells=[...])`` (normal cells
+            per stage); default: the network in the predictor's file.
     """
 
     def __init__(self, supernet: nn.Module, weight: float = 0.1,
                  input_size: Union[int, Sequence[int]] = 224, metric: str = 'flops',
-                 device: str = 'cpu', batch: int = 1, latency_table: Optional[str] = None) -> None:
-        super().__init__(weight, metric, device, batch, latency_table)
-        op_cost = op_macs if self.table is None else table_op_cost(self.table)
-        costs = self.measure(lambda: edge_cost_tables(supernet, input_size, op_cost))
-        # Cells of a kind share alpha/beta, so their tables add up.
-        self.register_buffer('cost_normal', torch.tensor(costs[False]).sum(0), persistent=False)
-        self.register_buffer('cost_reduce', torch.tensor(costs[True]).sum(0), persistent=False)
+                 device: str = 'cpu', batch: int = 1, latency_table: Optional[str] = None,
+                 predictor: Optional[str] = None, macro: Optional[dict] = None) -> None:
+        super().__init__(weight, metric, device, batch, latency_table, predictor)
         self.steps = supernet.steps
+        if metric == 'predictor':
+            self._init_predictor(supernet, predictor, macro)
+        else:
+            if macro is not None:
+                raise ValueError("cost: macro is for metric='predictor' only")
+            op_cost = op_macs if self.table is None else table_op_cost(self.table)
+            costs = self.measure(lambda: edge_cost_tables(supernet, input_size, op_cost))
+            # Cells of a kind share alpha/beta, so their tables add up.
+            self.register_buffer('cost_normal', torch.tensor(costs[False]).sum(0), persistent=False)
+            self.register_buffer('cost_reduce', torch.tensor(costs[True]).sum(0), persistent=False)
         self.set_normalizer()
+
+    def _init_predictor(self, supernet: nn.Module, path: str, macro: Optional[dict]) -> None:
+        stages = 1 + sum(spec.reduction for spec in supernet.plan)
+        model = LatencyPredictor.load(path).requires_grad_(False)
+        self.encoding = DartsEncoding(supernet.steps, supernet.primitives, stages,
+                                      per_edge=model.encoding.get('per_edge') is True)
+        model.check_encoding(self.encoding.spec())
+        # A plain attribute, not a submodule: its weights are neither searched nor checkpointed.
+        self._predictor = [model]
+        macro = dict(self._predictor[0].meta.get('macro') or {}) if macro is None else dict(macro)
+        missing = [k for k in ('C', 'input_size', 'stage_cells') if k not in macro]
+        if missing:
+            raise PredictorError(f'cost: the network to predict needs {missing}: give '
+                                 f'macro=dict(C=..., input_size=..., stage_cells=[...]) '
+                                 f'(latency predictor {path} names no single network)')
+        if len(macro['stage_cells']) != stages:
+            raise PredictorError(f'cost: macro.stage_cells {list(macro["stage_cells"])} must give '
+                                 f'the normal cells of {stages} stages')
+        self._predictor[0].check_within(macro_values(macro), 'cost: macro')
+        self.macro = macro
+
+    @property
+    def predictor(self) -> Optional[LatencyPredictor]:
+        return self._predictor[0] if self.metric == 'predictor' else None
+
+    def _predicted(self, blocks: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        model = self._predictor[0]
+        if model.x_mean.device != blocks[0].device:
+            model.to(blocks[0].device)
+        feats = self.encoding.features([blocks] * self.encoding.stages, self.macro['C'],
+                                       self.macro['input_size'], self.macro['stage_cells'])
+        return model(feats)
 
     def _node_edge_weights(self, edge_weights: Optional[torch.Tensor]) -> torch.Tensor:
         if edge_weights is not None:
@@ -115,6 +165,10 @@ class ResourceCost(ExpectedCost):
         return torch.cat([torch.full((n,), 2. / n) for _, n in node_edge_ranges(self.steps)])
 
     def expected_uniform(self) -> torch.Tensor:
+        if self.metric == 'predictor':
+            O = len(self.encoding.primitives)
+            uniform = self.encoding.soft_block(torch.full((self.encoding.edges, O), 1. / O), None)
+            return self._predicted((uniform, uniform))
         total = 0.
         for cost in (self.cost_normal, self.cost_reduce):
             p = torch.full_like(cost, 1. / cost.size(1))
@@ -122,7 +176,11 @@ class ResourceCost(ExpectedCost):
         return total
 
     def expected(self, arch) -> torch.Tensor:
-        """The expected cells' cost under the current alpha/beta (multiply-adds or seconds)."""
+        """The expected cells' cost under the current alpha/beta (multiply-adds or seconds);
+        the predicted network seconds for ``metric='predictor'``."""
+        if self.metric == 'predictor':
+            return self._predicted(tuple(self.encoding.soft_block(arch.op_weights(r), arch.edge_weights(r))
+                                         for r in (False, True)))
         total = 0.
         for reduction, cost in ((False, self.cost_normal), (True, self.cost_reduce)):
             ew = self._node_edge_weights(arch.edge_weights(reduction)).to(cost)

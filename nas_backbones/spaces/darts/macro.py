@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
@@ -27,22 +28,65 @@ def reduction_indices(layers: int) -> tuple[int, int]:
     return layers // 3, 2 * layers // 3
 
 
+Multiplier = Union[int, Sequence[int]]
+
+
+def check_reductions(layers: int, reductions: Sequence[int]) -> tuple[int, ...]:
+    """Explicit reduction positions: distinct cell indices in ``1..layers-1``, increasing
+    (not cell 0: the first stage of cells would be empty and have no feature to tap)."""
+    if isinstance(reductions, (str, bytes)) or not isinstance(reductions, Sequence):
+        raise ValueError(f'reductions: expected a list of cell indices, got {reductions!r}')
+    out = tuple(reductions)
+    bad = [r for r in out if isinstance(r, bool) or not isinstance(r, int) or not 1 <= r < layers]
+    if bad:
+        raise ValueError(f'reductions: {bad[0]!r} is not a cell index in 1..{layers - 1} '
+                         f'of a {layers}-cell network')
+    if list(out) != sorted(set(out)):
+        raise ValueError(f'reductions must be distinct and increasing, got {list(out)}')
+    return out
+
+
+def _per_stage(name: str, value: Multiplier, stages: int) -> list[int]:
+    if isinstance(value, int):
+        return [value] * stages
+    values = list(value)
+    if len(values) != stages:
+        raise ValueError(f'{name}: one value per stage of cells ({stages}) expected, got {values}')
+    return values
+
+
 def cell_plan(C: int, layers: int, stem_channels: int, stem: str,
-              normal_multiplier: int, reduce_multiplier: int) -> list[CellSpec]:
+              normal_multiplier: Multiplier, reduce_multiplier: Multiplier,
+              reductions: Optional[Sequence[int]] = None) -> list[CellSpec]:
     """The per-cell widths of DARTS' NetworkCIFAR / NetworkImageNet and the search networks.
 
-    C doubles at the reduction cells (``layers//3`` and ``2*layers//3``).
-    The ImageNet stem ends one stride below the first cell, so the first
-    cell's preprocess0 is a FactorizedReduce (``reduction_prev=True``).
+    C doubles at each reduction cell: by default ``layers//3`` and
+    ``2*layers//3`` (DARTS'), or the cell indices in ``reductions`` (the
+    network-level search places them). The ImageNet stem ends one stride
+    below the first cell, so the first cell's preprocess0 is a
+    FactorizedReduce (``reduction_prev=True``).
+
+    The multipliers (states a cell concatenates) are one int, or one per
+    stage of cells (``len(reductions) + 1``, stage 1 first), for networks
+    whose stages use different genotypes; a reduction cell belongs to the
+    stage it opens.
     """
     if stem not in STEMS:
         raise ValueError(f'stem must be one of {STEMS}, got {stem!r}')
-    if layers < 3:
-        raise ValueError(f'layers must be >= 3 (two reduction cells and a normal one), got {layers}')
+    if reductions is None:
+        if layers < 3:
+            raise ValueError(f'layers must be >= 3 (two reduction cells and a normal one), got {layers}')
+        reductions = reduction_indices(layers)
+    else:
+        if layers < 1:
+            raise ValueError(f'layers must be >= 1, got {layers}')
+        reductions = check_reductions(layers, reductions)
     if C < 1 or C % 2:
         # FactorizedReduce splits C in halves.
         raise ValueError(f'C must be a positive even number, got {C}')
-    reductions = reduction_indices(layers)
+    stages = len(reductions) + 1
+    normal_mult = _per_stage('normal_multiplier', normal_multiplier, stages)
+    reduce_mult = _per_stage('reduce_multiplier', reduce_multiplier, stages)
     C_pp, C_p = stem_channels, stem_channels
     reduction_prev = stem == 'imagenet'
     C_curr, stage = C, 1
@@ -53,7 +97,7 @@ def cell_plan(C: int, layers: int, stem_channels: int, stem: str,
             C_curr *= 2
             stage += 1
         plan.append(CellSpec(i, C_pp, C_p, C_curr, reduction, reduction_prev, stage))
-        mult = reduce_multiplier if reduction else normal_multiplier
+        mult = (reduce_mult if reduction else normal_mult)[stage - 1]
         C_pp, C_p = C_p, mult * C_curr
         reduction_prev = reduction
     return plan

@@ -13,15 +13,16 @@ computes the same maths arranged to do less (measured in
   for backward, and the op outputs are summed in place;
 - the channel shuffle is done once per node, not once per edge (see
   :class:`~nas_backbones.spaces.darts.search_cell.SearchCell`);
-- the memory layout the candidate ops run in is chosen per device by
-  :func:`fast_channels_last`, the one place that says what the fast path
-  does where.
+- what runs where is one decision per device, :func:`fast_policy`: the
+  memory layout of the candidate ops and whether their weights are fused
+  into the BatchNorms (:class:`FastPolicy`).
 
 Which path runs is the supernet's ``impl`` argument (``'fast'`` or
 ``'reference'``), handed down to every cell and mixed op.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Optional, Sequence
 
 import torch
@@ -119,15 +120,47 @@ def check_impl(impl: str) -> str:
     return impl
 
 
-def fast_channels_last(device: torch.device, setting: Optional[bool] = None) -> bool:
-    """The fast path's device policy: whether the candidate ops run in channels-last.
+@dataclass(frozen=True)
+class FastPolicy:
+    """What the fast path does on one device.
 
-    ``setting`` True/False forces it. None decides by device: channels-last
-    on CPU, where oneDNN's depthwise convolutions and pools run several
-    times faster in it (``benchmarks/README.md``); NCHW elsewhere (CUDA is
-    not measured yet, and cuDNN's depthwise kernels favour NCHW).
+    ``channels_last``: the candidate ops run in channels-last (NHWC), each
+    layer in its faster layout (:func:`layer_layout`), else in NCHW.
+    ``fused``: an op's weight is folded into its closing BatchNorm and its
+    opening ReLU or pool is shared by every op of the state (fewer kernels,
+    nothing extra kept for backward); else each candidate op is called whole
+    and multiplied by its weight. Either way the work shared by the edges of
+    a state (slice, bypass) and the one shuffle per node stay.
     """
-    return device.type == 'cpu' if setting is None else setting
+
+    channels_last: bool
+    fused: bool
+
+
+def fast_policy(device: torch.device, channels_last: Optional[bool] = None,
+                fused: Optional[bool] = None) -> FastPolicy:
+    """The fast path's device policy: the one place that says what it does where.
+
+    ``channels_last`` / ``fused`` True or False force that choice; None decides by device:
+
+    - CPU: channels-last, fused. Measured (``benchmarks/README.md``): oneDNN's
+      depthwise convolutions and pools run 2-8x faster in NHWC, and folding the
+      op weights saves time and activations.
+    - CUDA (and any other device): NCHW, fused. Not measured yet;
+      ``benchmarks/gpu.py`` times every combination (``layouts`` section) so
+      one GPU run confirms or overturns this. Why: the candidate ops are
+      depthwise and pointwise convolutions on C/K = 4-64 channels, where
+      PyTorch's own NCHW depthwise kernels serve most of them and cuDNN's NHWC kernels,
+      made for tensor-core convolutions with many channels, gain little, while
+      every layout switch is a copy kept for backward (2-8% more activations on
+      CPU). Fused, because it does the same maths in fewer kernels (one ReLU
+      per state instead of one per conv op, no separate product per op), and
+      a supernet step at per-GPU batch sizes launches thousands of small
+      kernels.
+    """
+    if channels_last is None:
+        channels_last = device.type == 'cpu'
+    return FastPolicy(channels_last=channels_last, fused=True if fused is None else fused)
 
 
 class OpWeights:
@@ -210,17 +243,18 @@ class EdgeInput:
     """One state as the edges leaving it see it; what they all compute alike is computed once.
 
     ``k``: the partial-channel K; ``bypass_pool``: the stride-2 max-pool of the
-    bypassed channels (None at stride 1 or K=1); ``channels_last``: the
-    layout the candidate ops run in.
+    bypassed channels (None at stride 1 or K=1); ``policy``: how the
+    candidate ops run on this device (:func:`fast_policy`).
     """
 
     def __init__(self, h: torch.Tensor, k: int, bypass_pool: Optional[nn.Module],
-                 channels_last: bool) -> None:
+                 policy: FastPolicy) -> None:
         self.h = h
         self.k = k
         self.c = h.size(1) // k
         self.bypass_pool = bypass_pool
-        self.channels_last = channels_last
+        self.channels_last = policy.channels_last
+        self.fused = policy.fused
         self._xs: Optional[torch.Tensor] = None
         self._heads: dict = {}
         self._bypass: Optional[torch.Tensor] = None
@@ -267,10 +301,12 @@ class PartialMixedOp(nn.Module):
     """
 
     def __init__(self, C: int, stride: int, primitives: Sequence[str], k: int = 1,
-                 impl: str = 'fast', channels_last: Optional[bool] = None) -> None:
+                 impl: str = 'fast', channels_last: Optional[bool] = None,
+                 fused: Optional[bool] = None) -> None:
         super().__init__()
         self.impl = check_impl(impl)
-        self.channels_last = channels_last  # the fast path's layout; None: by device
+        # the fast path's layout and fusion (fast_policy); None: by device
+        self.channels_last, self.fused = channels_last, fused
         if k < 1 or C % k:
             raise ValueError(f'partial-channel K={k} must divide the channels C={C}')
         if stride == 2 and (C // k) % 2 and 'skip_connect' in primitives:
@@ -287,7 +323,8 @@ class PartialMixedOp(nn.Module):
         self.bypass_pool = nn.MaxPool2d(2, 2, ceil_mode=True) if stride == 2 and k > 1 else None
 
     def edge_input(self, x: torch.Tensor) -> EdgeInput:
-        return EdgeInput(x, self.k, self.bypass_pool, fast_channels_last(x.device, self.channels_last))
+        return EdgeInput(x, self.k, self.bypass_pool,
+                         fast_policy(x.device, self.channels_last, self.fused))
 
     def forward(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         if self.impl == 'reference':
@@ -327,8 +364,11 @@ class PartialMixedOp(nn.Module):
 
         ``w_c`` is ``w`` repeated over the op's output channels (the BN weight).
         The layers of a plain Sequential op are called one by one, each in its
-        faster layout; any other op is called as it is.
+        faster layout; any other op is called as it is. Unfused
+        (``inp.fused`` False): every op is called whole, then multiplied by ``w``.
         """
+        if not inp.fused:
+            return op(inp.xs()) * w
         cl = inp.channels_last
         if isinstance(op, nn.Identity) and type(op).forward is nn.Identity.forward:
             return inp.xs() * w

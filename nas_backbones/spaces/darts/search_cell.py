@@ -12,7 +12,7 @@ from .topology import cell_edges, node_edge_ranges
 from .ops import FactorizedReduce, ReLUConvBN
 from ...utils.recompute import recomputed
 from .mixed_op import (EdgeInput, OpWeights, PartialMixedOp, check_impl, dense_grad,
-                       fast_channels_last, shuffle_cat)
+                       fast_policy, shuffle_cat)
 
 
 class SearchCell(nn.Module):
@@ -30,10 +30,11 @@ class SearchCell(nn.Module):
 
     def __init__(self, spec: CellSpec, steps: int, multiplier: int,
                  primitives: Sequence[str], partial_k: int, recompute: bool = False,
-                 impl: str = 'fast', channels_last: Optional[bool] = None) -> None:
+                 impl: str = 'fast', channels_last: Optional[bool] = None,
+                 fused: Optional[bool] = None) -> None:
         super().__init__()
         self.impl = check_impl(impl)
-        self.channels_last = channels_last
+        self.channels_last, self.fused = channels_last, fused
         self.recompute = recompute  # the preprocessing's conv + BN in backward (keeps only its input)
         C = spec.C
         self.reduction = spec.reduction
@@ -45,8 +46,8 @@ class SearchCell(nn.Module):
         else:
             self.preprocess0 = ReLUConvBN(spec.C_prev_prev, C, 1, 1, 0, affine=False)
         self.preprocess1 = ReLUConvBN(spec.C_prev, C, 1, 1, 0, affine=False)
-        self._ops = nn.ModuleList(PartialMixedOp(C, e.stride, primitives, partial_k, impl, channels_last)
-                                  for e in cell_edges(steps, spec.reduction))
+        self._ops = nn.ModuleList(PartialMixedOp(C, e.stride, primitives, partial_k, impl, channels_last,
+                                                 fused) for e in cell_edges(steps, spec.reduction))
 
     def _preprocess(self, layer: nn.Module, a: torch.Tensor) -> torch.Tensor:
         if self.recompute:  # `a` is kept for the conv's backward anyway
@@ -71,7 +72,7 @@ class SearchCell(nn.Module):
             a1 = a0 if s1 is s0 else F.relu(s1)
         states = [self._preprocess(self.preprocess0, a0), self._preprocess(self.preprocess1, a1)]
         k = self.partial_k
-        cl = fast_channels_last(a1.device, self.channels_last)
+        policy = fast_policy(a1.device, self.channels_last, self.fused)
         # beta folded into the op weights of the partial channels; sliced once for the whole cell
         op_w = OpWeights(weights if edge_weights is None else weights * edge_weights.unsqueeze(-1),
                          states[1].size(1) // k)
@@ -85,7 +86,7 @@ class SearchCell(nn.Module):
                 e = offset + j
                 op: PartialMixedOp = self._ops[e]
                 if j == len(inputs):
-                    inputs.append(EdgeInput(h, k, op.bypass_pool, cl))
+                    inputs.append(EdgeInput(h, k, op.bypass_pool, policy))
                 inp = inputs[j]
                 part = op.partial(inp, op_w, e, part)
                 if k > 1:

@@ -1,0 +1,156 @@
+"""The DARTS space's architecture encoding for the latency predictor, and random architectures to measure.
+
+The weight of op ``o`` on edge ``e`` of a cell: a genotype puts 1 where a
+gene picks that op on that edge; a search's soft weights put
+``2 * beta_e * softmax(alpha_e)_o`` (beta softmaxed over the node's edges,
+``2/n`` without edge normalization), the weighting of
+:class:`~nas_backbones.spaces.darts.cost.ResourceCost`, equal to the
+genotype's when alpha and beta are one-hot. These (edges x ops) blocks, per
+stage and cell kind, are summed over the edges of each class (the edges
+that read a cell input, strided in a reduction cell, and the others: within
+a class every edge runs at the same width and resolution) and multiplied
+by the stage's cells of that kind. The features are those sums (per stage,
+cell kind, edge class and op), then the macro numbers: C, the input size
+and the normal cells of each stage. Stage 1 has no reduction cell.
+
+``per_edge=True`` puts the blocks themselves in front (Latency-Aware DARTS'
+one-hot op per edge): ten times the features, which a few hundred
+measurements do not pin down (``benchmarks/README.md`` compares both).
+The cell search shares alpha/beta between stages, so its stages repeat;
+the network-level search gives each stage its genotype.
+"""
+from __future__ import annotations
+
+import random
+from typing import Optional, Sequence
+
+import torch
+
+from ...core.predictor import PredictorError
+from .genotype import Genotype
+from .ops import DEFAULT_PRIMITIVES
+from .random_genotype import random_genotype
+from .topology import node_edge_ranges, num_edges
+
+ENCODING_VERSION = 2
+
+
+def stage_cells_of(layers: int, reductions: Sequence[int]) -> list[int]:
+    """Normal cells per stage of a plan (stage 1 first); a reduction cell opens every later stage."""
+    bounds = [-1] + list(reductions) + [layers]
+    return [bounds[i + 1] - bounds[i] - 1 for i in range(len(bounds) - 1)]
+
+
+def layout_of(stage_cells: Sequence[int]) -> tuple[int, list[int]]:
+    """``(layers, reductions)`` of a network with these normal cells per stage (inverse of stage_cells_of)."""
+    reductions, i = [], stage_cells[0]
+    for n in stage_cells[1:]:
+        reductions.append(i)
+        i += 1 + n
+    return i, reductions
+
+
+def macro_values(macro: dict) -> dict[str, float]:
+    """The macro numbers by name, as a predictor's ``macro_range`` keys them."""
+    out = {'C': macro['C'], 'input_size': macro['input_size']}
+    out.update({f'stage_cells[{i}]': n for i, n in enumerate(macro['stage_cells'])})
+    return out
+
+
+class DartsEncoding:
+    """Features of a DARTS-family network: op weights summed per stage, cell kind and edge class; the macro numbers.
+
+    Args:
+        steps: intermediate nodes per cell.
+        primitives: the op vocabulary (the blocks' column order).
+        stages: stages of cells (3: DARTS' two reductions).
+        per_edge: put every edge's op weights in front too.
+    """
+
+    def __init__(self, steps: int = 4, primitives: Sequence[str] = DEFAULT_PRIMITIVES,
+                 stages: int = 3, per_edge: bool = False) -> None:
+        self.steps, self.primitives, self.stages = steps, tuple(primitives), stages
+        self.per_edge = bool(per_edge)
+        self.edges = num_edges(steps)
+        self.block = self.edges * len(self.primitives)
+        # Edges reading a cell input (state 0 or 1): the strided ones of a reduction cell.
+        self.input_edges = torch.tensor([j < 2 for start, n in node_edge_ranges(steps) for j in range(n)])
+        self.size = (2 * stages * self.block if self.per_edge else 0) + 4 * stages * len(self.primitives) + 2 + stages
+
+    def spec(self) -> dict:
+        """What a predictor file records; a predictor is only used with an equal encoding."""
+        return dict(space='darts', version=ENCODING_VERSION, steps=self.steps,
+                    primitives=list(self.primitives), stages=self.stages, per_edge=self.per_edge)
+
+    # ------------------------------------------------------------------ blocks
+    def hard_block(self, genotype: Genotype, reduction: bool) -> torch.Tensor:
+        """The one-hot (edges, ops) block of a genotype's normal or reduction cell."""
+        if genotype.steps != self.steps:
+            raise PredictorError(f'genotype has {genotype.steps} nodes per cell; the encoding '
+                                 f'has {self.steps}')
+        block = torch.zeros(self.edges, len(self.primitives))
+        genes = genotype.genes(reduction)
+        for i, (start, _) in enumerate(node_edge_ranges(self.steps)):
+            for op, j in genes[2 * i:2 * i + 2]:
+                if op not in self.primitives:
+                    raise PredictorError(f'genotype op {op!r} is not in the encoding\'s ops '
+                                         f'{list(self.primitives)}')
+                block[start + j, self.primitives.index(op)] += 1.
+        return block
+
+    def soft_block(self, op_weights: torch.Tensor, edge_weights: Optional[torch.Tensor]) -> torch.Tensor:
+        """``2 * beta * softmax(alpha)`` per edge (differentiable in both)."""
+        if edge_weights is None:
+            edge_weights = torch.cat([torch.full((n,), 1. / n) for _, n in node_edge_ranges(self.steps)])
+        return 2 * edge_weights.to(op_weights)[:, None] * op_weights
+
+    # ---------------------------------------------------------------- features
+    def features(self, blocks: Sequence[tuple[torch.Tensor, torch.Tensor]], C: int, input_size: int,
+                 stage_cells: Sequence[int]) -> torch.Tensor:
+        """One vector from per-stage ``(normal, reduce)`` blocks and the macro numbers."""
+        if len(blocks) != self.stages or len(stage_cells) != self.stages:
+            raise PredictorError(f'the encoding has {self.stages} stages of cells; got '
+                                 f'{len(blocks)} stage blocks and stage_cells {list(stage_cells)}')
+        parts, counts = [], []
+        inputs = self.input_edges.to(blocks[0][0].device)
+        for s, ((normal, reduce), n) in enumerate(zip(blocks, stage_cells)):
+            for block, cells in ((normal, float(n)), (reduce, 1. if s > 0 else 0.)):
+                parts.append(block.flatten() * (1. if cells else 0.))
+                counts += [block[inputs].sum(0) * cells, block[~inputs].sum(0) * cells]
+        ref = parts[0]
+        macro = torch.tensor([float(C), float(input_size), *map(float, stage_cells)]).to(ref)
+        return torch.cat((parts if self.per_edge else []) + counts + [macro])
+
+    def of_network(self, genotypes: Sequence[Genotype], C: int, input_size: int,
+                   stage_cells: Sequence[int]) -> torch.Tensor:
+        """The features of a derived network: one genotype per stage."""
+        blocks = [(self.hard_block(g, False), self.hard_block(g, True)) for g in genotypes]
+        return self.features(blocks, C, input_size, stage_cells)
+
+
+def sample_networks(n: int, seed: int, C: Sequence[int], input_size: Sequence[int],
+                    stage_cells: Sequence[Sequence[int]], per_stage: bool = False, steps: int = 4,
+                    primitives: Sequence[str] = DEFAULT_PRIMITIVES) -> list[dict]:
+    """``n`` random networks to measure: random cells (one pair per stage with ``per_stage``,
+    else one for the network, as a cell search derives), macro numbers drawn from the choices."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        cells = [rng.choice(list(c)) for c in stage_cells]
+        if per_stage:
+            genotypes = [random_genotype(rng, steps=steps, primitives=primitives) for _ in stage_cells]
+        else:
+            genotypes = [random_genotype(rng, steps=steps, primitives=primitives)] * len(stage_cells)
+        out.append(dict(genotypes=genotypes, C=rng.choice(list(C)), stage_cells=cells,
+                        input_size=rng.choice(list(input_size))))
+    return out
+
+
+def network_of(sample: dict, stem: str = 'imagenet', num_classes: int = 1000):
+    """The deployed classifier (no auxiliary head) of a sampled network."""
+    from .classifier import GenotypeClassifier
+    layers, reductions = layout_of(sample['stage_cells'])
+    genotypes = sample['genotypes']
+    genotype = genotypes[0] if len(set(genotypes)) == 1 else list(genotypes)
+    return GenotypeClassifier(genotype=genotype, C=sample['C'], layers=layers, reductions=reductions,
+                              stem=stem, num_classes=num_classes, auxiliary=False)

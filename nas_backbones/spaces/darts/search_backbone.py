@@ -1,0 +1,109 @@
+"""The PC-DARTS supernet's trunk as an MMDetection backbone: the cell search inside a detector."""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import torch
+import torch.nn as nn
+from mmdet.registry import MODELS
+
+from ...core.detector_space import SearchableBackbone
+from .arch_params import ArchParameters
+from .cost import ResourceCost
+from .genotype import Genotype
+from .ops import DEFAULT_PRIMITIVES
+from .supernet import STEM_TAP, SearchTrunk
+
+
+@MODELS.register_module()
+class PCDartsSearchBackbone(SearchableBackbone, SearchTrunk):
+    """Stem + search cells (partial channels, edge normalization) returning a neck's stages.
+
+    Stages as :class:`~nas_backbones.spaces.darts.backbone.DartsBackbone`
+    splits the derived network: for the ImageNet stem, stage 0 is the stem's
+    stride-4 output and stages 1-3 end at the last cell before each
+    reduction and at the last cell (strides 8, 16, 32; odd sizes round up).
+    With C=16 and 4 nodes they have 48, 64, 128 and 256 channels
+    (``out_channels``). The genotype derived from it builds a
+    ``DartsBackbone`` with the same stages, so a neck configured for the
+    search network's strides fits the derived one (with its own widths).
+
+    The architecture weights are the space's (:class:`DetectorSearchSpace`
+    feeds them, see :class:`SearchableBackbone`); ``build_arch`` makes the
+    alpha/beta they come from.
+
+    Args:
+        C, layers, steps, multiplier, stem, stem_multiplier, primitives,
+        partial_k, impl, channels_last, fused: the supernet's
+            (:class:`~nas_backbones.spaces.darts.supernet.SearchTrunk`);
+            defaults are the PC-DARTS ImageNet search network.
+        out_indices: which stages to return.
+        recompute: the stem and the cells' 1x1 preprocessing recomputed in
+            backward (as ``PCDartsSupernet(recompute=True)``).
+        with_cp: every cell recomputed in backward, keeping only its inputs
+            (as ``DartsBackbone(with_cp=True)``); more memory saved than
+            ``recompute``, for one more forward of the cells.
+        max_skips: derive the normal cell with at most this many skip_connect
+            (P-DARTS' cap, as ``DartsClassifierSpace(max_skips=...)``); None: no cap.
+    """
+
+    def __init__(self,
+                 C: int = 16,
+                 layers: int = 8,
+                 steps: int = 4,
+                 multiplier: int = 4,
+                 stem: str = 'imagenet',
+                 stem_multiplier: int = 3,
+                 primitives: Sequence[str] = DEFAULT_PRIMITIVES,
+                 partial_k: int = 2,
+                 out_indices: Sequence[int] = (1, 2, 3),
+                 recompute: bool = False,
+                 with_cp: bool = False,
+                 max_skips: Optional[int] = None,
+                 impl: str = 'fast',
+                 channels_last: Optional[bool] = None,
+                 fused: Optional[bool] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(C, layers, steps, multiplier, stem, stem_multiplier, primitives,
+                         partial_k, recompute, impl, channels_last=channels_last, fused=fused,
+                         init_cfg=init_cfg)
+        if max_skips is not None and (isinstance(max_skips, bool) or not isinstance(max_skips, int)
+                                      or max_skips < 0):
+            raise ValueError(f'max_skips must be None or an integer >= 0, got {max_skips!r}')
+        self.max_skips = max_skips
+        self.with_cp = with_cp
+        self.num_stages = self.plan[-1].stage + 1
+        # The last cell of each stage is where that stage's feature is tapped.
+        self.stage_ends = {spec.stage: spec.index for spec in self.plan}
+        self.stage_ends[0] = STEM_TAP
+        out_indices = tuple(out_indices)
+        for i in out_indices:
+            if not 0 <= i < self.num_stages:
+                raise ValueError(f'out_indices: stage {i} does not exist (0..{self.num_stages - 1})')
+        self.out_indices = out_indices
+        self.out_channels = [self.C_stem] + [
+            multiplier * self.plan[self.stage_ends[s]].C for s in range(1, self.num_stages)]
+        cell_stride = self.stem.strides[1]
+        self.strides = [self.stem.strides[0]] + [
+            cell_stride * 2 ** (s - 1) for s in range(1, self.num_stages)]
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        taps = [self.stage_ends[i] for i in self.out_indices]
+        cells = self.forward_cells(x, self.current_arch_weights(), taps, self.with_cp)
+        return tuple(cells[t] for t in taps)
+
+    # ------------------------------------------------------ SearchableBackbone
+    def build_arch(self, edge_norm: bool = True, init_std: float = 1e-3) -> ArchParameters:
+        """alpha/beta shared by the cells of each kind; ``edge_norm=False``: DARTS (no beta)."""
+        return ArchParameters(self.steps, self.primitives, self.multiplier, edge_norm=edge_norm,
+                              init_std=init_std)
+
+    def derive(self, arch: nn.Module) -> Genotype:
+        return arch.genotype(max_skips=self.max_skips)
+
+    def snapshot(self, arch: nn.Module) -> dict:
+        return {'genotype': self.derive(arch).to_dict(), **arch.snapshot()}
+
+    def build_cost(self, **cfg) -> ResourceCost:
+        """Expected FLOPs or latency of the cells (``input_size``: the detector's input)."""
+        return ResourceCost(self, **cfg)

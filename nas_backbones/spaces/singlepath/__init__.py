@@ -1,0 +1,26 @@
+"""Single-Path NAS: a superkernel MBConv space searched with a differentiable runtime loss.
+
+Importing this package registers its models (``SinglePathSupernet``,
+``SinglePathSpace``, ``SinglePathBackbone``, ``SinglePathClassifier``) in
+MMDetection's registry.
+"""
+from .architecture import Architecture, ArchitectureError, LayerChoice
+from .backbone import SinglePathBackbone
+from .blocks import DEFAULT_BLOCKS, VARIANTS, BlockSpec, Layout, LayoutError, make_layout
+from .classifier import SinglePathClassifier
+from .indicator import indicator, indicator_dropout
+from .mbconv import MBConv
+from .published import PUBLISHED, load_architecture
+from .runtime import RuntimeModel, expected_runtime, layer_runtimes
+from .search_space import SinglePathSpace, SinglePathThresholds
+from .superkernel import SuperKernelMBConv
+from .supernet import SinglePathSupernet
+from .tf_optim import RMSpropTF, StaircaseExponentialLR
+
+__all__ = [
+    'Architecture', 'ArchitectureError', 'LayerChoice', 'SinglePathBackbone', 'DEFAULT_BLOCKS',
+    'VARIANTS', 'BlockSpec', 'Layout', 'LayoutError', 'make_layout', 'SinglePathClassifier',
+    'indicator', 'indicator_dropout', 'MBConv', 'PUBLISHED', 'load_architecture', 'RuntimeModel',
+    'expected_runtime', 'layer_runtimes', 'SinglePathSpace', 'SinglePathThresholds',
+    'SuperKernelMBConv', 'SinglePathSupernet', 'RMSpropTF', 'StaircaseExponentialLR',
+]

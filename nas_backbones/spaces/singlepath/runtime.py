@@ -1,0 +1,197 @@
+"""The runtime model of Single-Path NAS: per-layer costs of the four MBConv variants and the
+reference's differentiable runtime formula.
+
+Per searchable layer ``l`` the costs ``R(k3e3), R(k3e6), R(k5e3), R(k5e6)``
+come from a device (``metric='latency'``: the stand-alone MBConv timed at the
+layer's input size, kept in a latency-table JSON so a table measured on the
+deployment device can be brought along) or from counting
+(``metric='flops'``: its multiply-adds). With the layer's indicators::
+
+    R_l = d50c * [R(k5e3) + d100c * (R(k5e6) - R(k5e3))] * [r + (1 - r) * d5x5],
+    r   = R(k3e6) / R(k5e6)
+
+and ``R = const + sum_l R_l``, where ``const`` is the cost of everything that
+is not searched (stem, fixed layers, head conv, pooling and classifier). The
+formula is the reference's: the k3 variants enter only through the ratio r
+(so R(k3e3) is estimated as r * R(k5e3); the table still holds it), and a
+skipped layer costs 0. Units: milliseconds (latency) or millions of
+multiply-adds (FLOPs); the search's ``ln R`` term has the same gradient in any unit.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable, Optional, Sequence, Union
+
+import torch
+import torch.nn as nn
+from mmengine.dist import get_rank
+
+from ...core.cost import shared_from_rank0
+from ...core.latency import LatencyTable
+from .blocks import VARIANTS, Layout, LayerSpec
+from .mbconv import ConvBNAct, MBConv
+
+METRICS = ('flops', 'latency')
+UNITS = {'flops': 'M MACs', 'latency': 'ms'}
+SCALE = {'flops': 1e-6, 'latency': 1e3}  # table unit (MACs, seconds) -> reported unit
+
+
+def expected_runtime(decisions: torch.Tensor, costs: torch.Tensor,
+                     const: Union[float, torch.Tensor] = 0.) -> torch.Tensor:
+    """``const + sum_l R_l`` for ``decisions`` (layers, 3) = (d5x5, d100c, d50c) rows and
+    ``costs`` (layers, 4) = (k3e3, k3e6, k5e3, k5e6) rows."""
+    return const + layer_runtimes(decisions, costs).sum()
+
+
+def layer_runtimes(decisions: torch.Tensor, costs: torch.Tensor) -> torch.Tensor:
+    """The reference's per-layer runtime ``R_l`` (layers,)."""
+    if decisions.dim() != 2 or decisions.size(1) != 3:
+        raise ValueError(f'decisions must be (layers, 3), got {tuple(decisions.shape)}')
+    if costs.shape != (decisions.size(0), len(VARIANTS)):
+        raise ValueError(f'costs must be ({decisions.size(0)}, {len(VARIANTS)}) for '
+                         f'{decisions.size(0)} layers, got {tuple(costs.shape)}')
+    costs = costs.to(decisions)
+    _, k3e6, k5e3, k5e6 = costs.unbind(1)
+    d5, d100, d50 = decisions.unbind(1)
+    r = k3e6 / k5e6
+    return d50 * (k5e3 + d100 * (k5e6 - k5e3)) * (r + (1 - r) * d5)
+
+
+# ------------------------------------------------------------------ the pieces
+def _sizes(layout: Layout, input_size: Sequence[int]) -> list[tuple[int, int]]:
+    """The input size of every layer (the stem halves the image, stride 2 rounds up)."""
+    h, w = math.ceil(input_size[0] / 2), math.ceil(input_size[1] / 2)
+    sizes = []
+    for spec in layout.layers:
+        sizes.append((h, w))
+        if spec.stride == 2:
+            h, w = math.ceil(h / 2), math.ceil(w / 2)
+    return sizes + [(h, w)]  # the head's input
+
+
+def variant_key(spec: LayerSpec, kernel: int, expansion: int, size: tuple[int, int]) -> str:
+    return (f'singlepath.mbconv|in={spec.in_channels}|out={spec.out_channels}|k={kernel}|'
+            f'e={expansion}|stride={spec.stride}|residual={int(spec.residual)}|{size[0]}x{size[1]}')
+
+
+class _Head(nn.Module):
+    """Head conv, global pool and classifier: the network's end, timed or counted as one piece."""
+
+    def __init__(self, cin: int, cout: int, num_classes: int) -> None:
+        super().__init__()
+        self.conv = ConvBNAct(cin, cout, 1)
+        self.fc = nn.Linear(cout, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.conv(x).mean((2, 3)))
+
+
+def pieces(layout: Layout, input_size: Sequence[int], num_classes: int):
+    """(key, module factory, input shape) of the searchable layers' variants and of the fixed parts.
+
+    Returns ``(variants, fixed)``: ``variants[l]`` lists the four variants of
+    searchable layer ``l`` in :data:`VARIANTS` order; ``fixed`` the stem,
+    the fixed layers and the head.
+    """
+    sizes = _sizes(layout, input_size)
+    variants, fixed = [], []
+    fixed.append((f'singlepath.stem|out={layout.stem_out}|{input_size[0]}x{input_size[1]}',
+                  lambda: ConvBNAct(3, layout.stem_out, 3, 2), (3, *input_size)))
+    for spec, size in zip(layout.layers, sizes):
+        def factory(k, e, spec=spec):
+            return lambda: MBConv(spec.in_channels, spec.out_channels, k, e, spec.stride, spec.residual)
+        if spec.searchable:
+            variants.append([(variant_key(spec, int(v[1]), int(v[3]), size),
+                              factory(int(v[1]), int(v[3])), (spec.in_channels, *size))
+                             for v in VARIANTS])
+        else:
+            fixed.append((variant_key(spec, spec.kernel, spec.expansion, size),
+                          factory(spec.kernel, spec.expansion), (spec.in_channels, *size)))
+    cin, size = layout.layers[-1].out_channels, sizes[-1]
+    fixed.append((f'singlepath.head|in={cin}|out={layout.head_out}|classes={num_classes}|'
+                  f'{size[0]}x{size[1]}',
+                  lambda: _Head(cin, layout.head_out, num_classes), (cin, *size)))
+    return variants, fixed
+
+
+def module_macs(module: nn.Module, shape: Sequence[int]) -> int:
+    """Multiply-adds of one inference call at batch 1 (mmengine's FlopAnalyzer)."""
+    from mmengine.analysis import FlopAnalyzer
+    x = torch.zeros(1, *shape)
+    return int(FlopAnalyzer(module.eval(), (x,)).unsupported_ops_warnings(False)
+               .uncalled_modules_warnings(False).total())
+
+
+def measure_costs(layout: Layout, input_size: Sequence[int], cost_of: Callable[[str, Callable, tuple], float],
+                  num_classes: int) -> tuple[list[list[float]], float]:
+    """Per searchable layer the four variants' costs, and the fixed parts' total."""
+    variants, fixed = pieces(layout, input_size, num_classes)
+    table = [[float(cost_of(*v)) for v in layer] for layer in variants]
+    const = float(sum(cost_of(*f) for f in fixed))
+    return table, const
+
+
+def _macs_cost(key: str, factory: Callable, shape: tuple) -> float:
+    return float(module_macs(factory(), shape))
+
+
+class RuntimeModel(nn.Module):
+    """``R`` of the supernet's decisions, from per-layer costs measured or counted once.
+
+    Args:
+        layout: the supernet's layout.
+        input_size: image size the costs are taken at (the search's crop, or the deployment size).
+        metric: ``'flops'`` (multiply-adds) or ``'latency'`` (measured on ``device`` at ``batch``).
+        latency_table: latency only: a JSON file of latencies, read if present and completed
+            with what was measured (rank 0 measures, the ranks share its numbers).
+        num_classes: the classifier's outputs (part of the constant).
+    """
+
+    def __init__(self, layout: Layout, input_size: Union[int, Sequence[int]] = 224,
+                 metric: str = 'flops', device: str = 'cpu', batch: int = 1,
+                 latency_table: Optional[str] = None, num_classes: int = 1000) -> None:
+        super().__init__()
+        if metric not in METRICS:
+            raise ValueError(f'runtime metric must be one of {METRICS}, got {metric!r}')
+        size = (input_size, input_size) if isinstance(input_size, int) else tuple(input_size)
+        if len(size) != 2 or min(size) < 1:
+            raise ValueError(f'runtime input_size must be N or (H, W), got {input_size!r}')
+        self.metric, self.unit, self.input_size = metric, UNITS[metric], size
+        table = LatencyTable(latency_table, device, batch) if metric == 'latency' else None
+        cost_of = table.get if table is not None else _macs_cost
+        # One measurement, shared: every rank optimises the same loss.
+        result = shared_from_rank0(lambda: measure_costs(layout, size, cost_of, num_classes))
+        if table is not None and get_rank() == 0:
+            table.save()
+        self.measured = table.measured if table is not None else 0
+        costs, const = result
+        self._check_order(layout, costs, latency_table)
+        scale = SCALE[metric]
+        self.register_buffer('costs', torch.tensor(costs, dtype=torch.float64) * scale,
+                             persistent=False)
+        self.const = const * scale
+        self.searchable = [s.index for s in layout.searchable]
+
+    @staticmethod
+    def _check_order(layout: Layout, costs: list, source: Optional[str]) -> None:
+        """Warn where k5e6 is not the dearest variant: the formula's ratio r then exceeds 1 and
+        its gradient favours the larger kernel (a noisy or odd measurement, worth a look)."""
+        from mmengine.logging import print_log
+        odd = [f'layer {spec.index} ({", ".join(f"{v} {c:.3g}" for v, c in zip(VARIANTS, row))})'
+               for spec, row in zip(layout.searchable, costs) if max(row) > row[3]]
+        if odd:
+            print_log(f'runtime model{f" ({source})" if source else ""}: k5e6 is not the dearest '
+                      f'variant in {len(odd)} layer(s): {"; ".join(odd[:3])}'
+                      f'{" ..." if len(odd) > 3 else ""}. The reference formula assumes it is; '
+                      'check the measurements (a loaded machine makes them noisy).',
+                      logger='current', level=30)
+
+    def forward(self, decisions: torch.Tensor) -> torch.Tensor:
+        """``R`` (in :attr:`unit`) for (searchable layers, 3) decisions; differentiable."""
+        return expected_runtime(decisions, self.costs.to(decisions.dtype), self.const)
+
+    def of_choices(self, choices: Sequence[dict]) -> float:
+        """R of hard choices (``kernel``/``expansion``/``skip`` per searchable layer)."""
+        d = torch.tensor([[float(c['kernel'] == 5), float(c['expansion'] == 6), float(not c['skip'])]
+                          for c in choices], dtype=torch.float64)
+        return float(expected_runtime(d, self.costs, self.const))

@@ -1,0 +1,195 @@
+"""The detection search on coco128 (configs/search/pcdarts_ssd_coco128.py on 8 + 8 images): end to end to
+a genotype that builds the SSD config, each phase moves only its own parameters, an exact resume
+after a kill, and two CPU ranks that agree."""
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+import nas_backbones  # noqa: F401
+from nas_backbones.compat import checkpoint_loading
+import nas_backbones.datasets.coco  # noqa: F401  SearchCocoDataset, for the in-process data loader
+from nas_backbones.core.optim import SearchOptimWrapperConstructor
+from nas_backbones.spaces.darts import load_genotype
+from tests.conftest import ROOT
+from tests.test_search_distributed import free_port
+from tests.test_search_resume import KILL_HOOK, assert_same_search, log_text, search
+
+pytestmark = pytest.mark.slow
+
+CONFIG = """
+_base_ = '{root}/configs/search/pcdarts_ssd_coco128.py'
+_dataset = dict(data_prefix=dict(img='{data}/train2017/'))
+train_dataloader = dict(batch_size=4, dataset=dict(_dataset, ann_file='{split}/train.json'))
+train_cfg = dict(max_epochs=3, arch_warmup_epochs=1,
+                 arch_dataloader=dict(batch_size=4, dataset=dict(_dataset, ann_file='{split}/val.json')))
+param_scheduler = dict(weights=[dict(type='CosineAnnealingLR', T_max=3, eta_min=0., by_epoch=True,
+                                     begin=0, end=3)], arch=[])
+default_hooks = dict(logger=dict(interval=1), checkpoint=dict(max_keep_ckpts=5))
+custom_hooks = [dict(type='DerivationHook'), dict(type='RNGStateHook'),
+                dict(type='SearchReportHook', measure_cost=False)]
+"""
+# Checkpoints every 3 iterations (2 per epoch): iter_3 is taken after batch 1 of epoch 2, with the
+# architecture split mid-pass; one persistent worker process per loader, whose augmentation
+# (SearchCocoDataset under ResumableSampler) must not depend on where the run was resumed.
+MID_EPOCH = """
+default_hooks['checkpoint'].update(by_epoch=False, interval=3)
+for loader in (train_dataloader, train_cfg['arch_dataloader']):
+    loader.update(num_workers=1, persistent_workers=True)
+custom_imports = dict(imports=['nas_backbones', 'nas_backbones.datasets.coco',
+                               'nas_backbones.visualization.report_hook', 'kill_hook'])
+custom_hooks = custom_hooks + [dict(type='KillAfterIter')]
+"""
+# The report (written after training, ~10 s of plotting) only where it is checked.
+NO_REPORT = """
+custom_hooks = [h for h in custom_hooks if h['type'] != 'SearchReportHook']
+"""
+
+
+def with_path(folder) -> str:
+    """PYTHONPATH with ``folder`` in front (where the kill hook is), keeping what was there."""
+    return os.pathsep.join(p for p in (str(folder), os.environ.get('PYTHONPATH')) if p)
+
+
+@pytest.fixture(autouse=True)
+def one_thread(monkeypatch):
+    """One thread per process (and per search subprocess): far faster than two on a busy machine."""
+    monkeypatch.setenv('OMP_NUM_THREADS', '1')
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope='module')
+def split(tmp_path_factory):
+    """8 + 8 disjoint images of coco128 (tools/dataset/coco_split.py)."""
+    from tests.conftest import shared_data
+    from tools.dataset.coco_split import main as coco_split
+    data = shared_data('coco128')
+    out = tmp_path_factory.mktemp('coco128_search')
+    assert coco_split([str(data / 'annotations/instances_train2017.json'), '--out', str(out),
+                       '--train-frac', '0.0625', '--val-frac', '0.0625', '--seed', '0']) == 0
+    return data, out
+
+
+def search_config(split, tmp_path, extra: str = ''):
+    data, lists = split
+    cfg = tmp_path / 'search.py'
+    cfg.write_text(CONFIG.format(root=ROOT, data=data, split=lists) + extra)
+    return cfg
+
+
+@pytest.fixture(scope='module')
+def full_search(split, tmp_path_factory):
+    """One uninterrupted 3-epoch search (1 warm-up epoch, 2 with architecture steps)."""
+    tmp = tmp_path_factory.mktemp('full')
+    (tmp / 'kill_hook.py').write_text(KILL_HOOK)
+    cfg = search_config(split, tmp, MID_EPOCH)
+    env = dict(os.environ, PYTHONPATH=with_path(tmp), OMP_NUM_THREADS='1')
+    proc = subprocess.run([sys.executable, 'tools/search.py', str(cfg), '--work-dir', str(tmp / 'work')],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return cfg, tmp / 'work', proc.stdout
+
+
+def test_search_writes_a_genotype_that_builds_the_ssd_config(full_search):
+    _, work, stdout = full_search
+    assert f'result: {work}/genotype.json' in stdout
+    genotype = load_genotype(str(work / 'genotype.json'))  # validated
+    history = json.loads((work / 'search_history.json').read_text())['history']
+    assert [h['epoch'] for h in history] == [1, 2, 3]
+    assert [h['arch_active'] for h in history] == [False, True, True]
+    assert history[-1]['genotype'] == genotype.to_dict()
+    assert history[0]['alpha_normal'] != history[-1]['alpha_normal']  # alpha moved on SSD's loss
+    assert (work / 'report/README.md').is_file()
+    log = log_text(work)
+    assert 'loss_cls' in log and 'loss_bbox' in log and 'arch_loss' in log
+
+    from mmdet.registry import MODELS
+    cfg = Config.fromfile(str(ROOT / 'configs/ssd_pcdarts_coco.py'))
+    cfg.model.backbone.genotype = str(work / 'genotype.json')
+    ssd = MODELS.build(cfg.model).eval()
+    assert ssd.backbone.genotype == genotype
+    with torch.no_grad():
+        feats = ssd.extract_feat(torch.zeros(1, 3, 300, 300))
+    assert [f.shape[-1] for f in feats] == [38, 19, 10, 5, 3, 1]  # SSD300's six maps
+
+
+def test_each_phase_moves_only_its_own_parameters(split, tmp_path):
+    """On coco128 batches through the config's data pipeline: the architecture phase of a step
+    changes alpha/beta and no weight, the weight phase every weight it reaches and no alpha/beta."""
+    cfg = Config.fromfile(str(search_config(split, tmp_path)))
+    torch.manual_seed(0)
+    from mmdet.registry import MODELS
+    algo = MODELS.build(cfg.model)
+    algo.init_weights()
+    optim = SearchOptimWrapperConstructor(
+        {k: v for k, v in cfg.optim_wrapper.to_dict().items() if k != 'constructor'})(algo)
+    batches = [next(iter(Runner.build_dataloader(dict(loader, num_workers=0, persistent_workers=False),
+                                                 seed=0)))
+               for loader in (cfg.train_dataloader, cfg.train_cfg.arch_dataloader)]
+    space = algo.architecture
+
+    def state():
+        return ([p.detach().clone() for p in space.supernet.parameters()],
+                [p.detach().clone() for p in space.arch.parameters()])
+
+    w0, a0 = state()
+    log = {}
+    algo._arch_step(algo, algo.data_preprocessor(batches[0], True), algo.data_preprocessor(batches[1], True),
+                    optim['weights'], optim['arch'], log)
+    w1, a1 = state()
+    assert all(torch.equal(x, y) for x, y in zip(w0, w1)), 'the architecture step changed a weight'
+    assert all(not torch.equal(x, y) for x, y in zip(a0, a1)), 'alpha or beta did not move'
+    assert torch.isfinite(log['arch_loss'])
+
+    algo.train_step(dict(weights=batches[0], arch=None), optim)
+    w2, a2 = state()
+    assert all(torch.equal(x, y) for x, y in zip(a1, a2)), 'the weight step changed alpha/beta'
+    moved = sum(not torch.equal(x, y) for x, y in zip(w1, w2))
+    assert moved == len(w1), f'{len(w1) - moved} weights of the detector did not move'
+
+
+def test_kill_mid_epoch_then_resume_is_exact(full_search, split, tmp_path, monkeypatch):
+    full_cfg, full, _ = full_search
+    cfg = search_config(split, tmp_path, MID_EPOCH + NO_REPORT)  # the same search
+    monkeypatch.setenv('PYTHONPATH', with_path(full_cfg.parent))  # kill_hook.py
+    monkeypatch.setenv('KILL_AT_ITER', '3')
+    killed = search(cfg, tmp_path / 'killed')
+    assert killed.wait(timeout=300) == -signal.SIGKILL, killed.stderr.read().decode()[-3000:]
+    assert (tmp_path / 'killed/last_checkpoint').read_text().strip().endswith('iter_3.pth')
+    with checkpoint_loading():
+        ckpt = torch.load(tmp_path / 'killed/iter_3.pth', weights_only=True)
+    assert (ckpt['meta']['epoch'], ckpt['meta']['iter']) == (1, 3)  # mid-epoch 2
+
+    monkeypatch.delenv('KILL_AT_ITER')
+    resumed = search(cfg, tmp_path / 'killed', '--resume')
+    assert resumed.wait(timeout=300) == 0, resumed.stderr.read().decode()[-3000:]
+    log = log_text(tmp_path / 'killed')
+    assert 'Epoch(train) [2][2/2]' in log and 'Epoch(train) [2][1/2]' not in log
+    assert_same_search(full, tmp_path / 'killed', 'iter_6.pth')
+
+
+def test_two_cpu_ranks_agree(split, tmp_path):
+    cfg = search_config(split, tmp_path, "\ntrain_cfg['max_epochs'] = 2\n"
+                                         "param_scheduler['weights'][0].update(T_max=2, end=2)\n"
+                        + NO_REPORT)
+    env = dict(os.environ, PYTHON=sys.executable, PORT=str(free_port()), OMP_NUM_THREADS='1')
+    proc = subprocess.run(['bash', 'tools/dist_search.sh', str(cfg), '2', '--work-dir', str(tmp_path / 'work')],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr[-6000:]
+    log = next((tmp_path / 'work').glob('*/*.log')).read_text()
+    assert 'Distributed training: True' in log
+    assert log.count('architecture parameters are identical on all 2 ranks') == 2
+    history = json.loads((tmp_path / 'work/search_history.json').read_text())['history']
+    assert [h['arch_active'] for h in history] == [False, True]
+    with checkpoint_loading():
+        ckpt = torch.load(tmp_path / 'work/epoch_2.pth', weights_only=True)
+    assert ckpt['meta']['search_history'][-1]['genotype'] == history[-1]['genotype']

@@ -1,0 +1,273 @@
+"""The network-level search: a non-dominated, feasible, reproducible front; resume; two workers; bad declarations."""
+import importlib.util
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from mmengine.config import Config
+
+from nas_backbones.network_search import SpaceDeclarationError, load_pareto, non_dominated, pareto_point
+from nas_backbones.network_search.evaluate import macs_and_params
+from nas_backbones.spaces.darts import DartsBackbone, GenotypeClassifier
+from tests.conftest import ROOT
+
+TINY_SPACE = dict(type='DartsNetworkSpace', genotypes=['PC_DARTS_image', 'DARTS_V2'], genotype_per_stage=True,
+                  C=[4, 8], stage_cells=[[1, 2], [0, 1], [0, 1]], input_size=[32], stem='imagenet')
+
+
+MIN_MACS = 6.6e4  # a lower bound that the smallest networks of TINY_SPACE violate
+
+
+def search_cfg(**ns):
+    search = dict(space=TINY_SPACE, objectives=['macs', 'params'], n_trials=6, workers=1,
+                  sampler=dict(population_size=4, seed=0), plot=False,
+                  heartbeat=dict(interval=1, grace=2, max_retry=2))
+    search.update(ns)
+    return Config(dict(default_scope='mmdet', custom_imports=dict(imports=['nas_backbones']),
+                       model=dict(type='GenotypeClassifier', backbone=dict(type='DartsBackbone'),
+                                  num_classes=10, auxiliary=False),
+                       network_search=search))
+
+
+def evaluations(work_dir):
+    path = work_dir / 'evaluations.jsonl'
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_front_is_non_dominated_feasible_reproducible_and_builds_the_networks(tmp_path):
+    from nas_backbones.network_search.search import run_search
+    fronts = []
+    for run in ('a', 'b'):
+        cfg = search_cfg(constraints=dict(macs=dict(min=MIN_MACS)), plot=(run == 'a'))
+        fronts.append(run_search(cfg, str(tmp_path / run)))
+    a, b = fronts
+    # the same seed, the same trials: the same front
+    assert [(p['trial'], p['architecture'], p['objectives']) for p in a['points']] == \
+           [(p['trial'], p['architecture'], p['objectives']) for p in b['points']]
+    assert (tmp_path / 'a/pareto.png').stat().st_size > 0
+    report = (tmp_path / 'a/report/README.md').read_text()
+    assert '](../pareto.png)' in report and 'Constraints: macs >= 66000' in report
+    assert report.count('\n| ') == 1 + len(a['points'])  # header + one row per point
+    assert load_pareto(tmp_path / 'a/pareto.json') == a
+
+    cands = json.loads((tmp_path / 'a/candidates.json').read_text())['candidates']
+    done = [c for c in cands if c['state'] == 'COMPLETE']
+    assert len(done) == 6
+    assert any(not c['feasible'] for c in done), 'the constraint must exclude some candidate here'
+    # a network proposed again is not measured again: its trial copies the first one's metrics
+    dups = [c for c in done if c['duplicate_of'] is not None]
+    by_trial = {c['trial']: c for c in done}
+    assert dups and all(c['metrics'] == by_trial[c['duplicate_of']]['metrics'] and
+                        c['architecture'] == by_trial[c['duplicate_of']]['architecture'] for c in dups)
+    assert len(evaluations(tmp_path / 'a')) == len(done) - len(dups)
+    for c in done:  # feasibility is the declared bound
+        assert c['feasible'] == (c['metrics']['macs'] >= MIN_MACS)
+    # the front is exactly the non-dominated set of the distinct feasible candidates
+    feasible = {json.dumps(c['architecture'], sort_keys=True): c for c in done if c['feasible']}
+    pool = list(feasible.values())
+    best = non_dominated([[c['objectives']['macs'], c['objectives']['params']] for c in pool],
+                         ['minimize', 'minimize'])
+    want = sorted(json.dumps(pool[i]['architecture'], sort_keys=True) for i in best)
+    assert sorted(json.dumps(p['architecture'], sort_keys=True) for p in a['points']) == want
+    assert all(p['metrics']['macs'] >= MIN_MACS for p in a['points'])
+    # without the bound the smallest (violating) networks would be the front: it keeps them off
+    everything = non_dominated([[c['objectives']['macs'], c['objectives']['params']] for c in done],
+                               ['minimize', 'minimize'])
+    assert any(not done[i]['feasible'] for i in everything)
+
+    # every point builds the backbone and the classifier, and measures what the file says
+    for i, point in enumerate(a['points']):
+        arch = pareto_point(tmp_path / 'a/pareto.json', i)
+        backbone = DartsBackbone(**arch['backbone']).eval()
+        assert len(backbone(torch.zeros(1, 3, arch['input_size'], arch['input_size']))) == 3
+        net = GenotypeClassifier(backbone=arch['backbone'], num_classes=10, auxiliary=False)
+        assert macs_and_params(net, (3, arch['input_size'], arch['input_size'])) == \
+            (point['objectives']['macs'], point['objectives']['params'])
+        assert backbone.out_channels == arch['out_channels']
+    # the SSD detector of configs/ssd_pcdarts_demo.py takes a point's backbone (its neck the point's channels)
+    from mmdet.registry import MODELS
+    det = Config.fromfile(str(ROOT / 'configs/ssd_pcdarts_demo.py')).model
+    arch = a['points'][0]['architecture']
+    det.backbone.update(arch['backbone'])
+    det.neck.in_channels = arch['out_channels'][1:]
+    det.neck.out_channels = det.bbox_head.in_channels = arch['out_channels'][1:] + [128, 128, 128]
+    cls_scores, _ = MODELS.build(det).eval()(torch.zeros(1, 3, 192, 192), mode='tensor')
+    assert len(cls_scores) == 6
+    # and the complexity tool measures a point as the search did
+    measured = load_tool('tools/analysis/complexity.py').main(
+        ['--pareto', str(tmp_path / 'a/pareto.json'), '--point', '0', '--num-classes', '10'])
+    assert (measured['flops'], measured['params']) == (a['points'][0]['objectives']['macs'],
+                                                       a['points'][0]['objectives']['params'])
+
+
+def load_tool(rel):
+    spec = importlib.util.spec_from_file_location(Path(rel).stem + '_tool', ROOT / rel)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_predicted_latency_objective_uses_a_predictor_measured_on_the_space(tmp_path):
+    """tools/analysis/latency_predictor.py on a network-search config, then the search predicts with it."""
+    from nas_backbones.core.predictor import LatencyPredictor, PredictorError
+    from nas_backbones.network_search.search import SearchSettings, run_search
+    pred = tmp_path / 'predictor.json'
+    cfg = search_cfg(objectives=['params', 'latency'], n_trials=3,
+                     latency=dict(source='predictor', predictor=str(pred)))
+    cfg.dump(str(tmp_path / 'search.py'))
+    load_tool('tools/analysis/latency_predictor.py').main(
+        [str(tmp_path / 'search.py'), '--out', str(pred), '--n', '8', '--repeats', '2', '--steps', '50'])
+    data = json.loads(pred.read_text())
+    assert data['measured'] == 8 and data['macro'] is None and data['sampled']['per_stage'] is True
+    assert data['macro_range']['C'] == [4, 8] and data['device_description']['device'] == 'cpu'
+    assert set(data['accuracy']) == {'train', 'holdout'} and data['accuracy']['holdout']['n'] == 2
+    front = run_search(cfg, str(tmp_path / 'work'))
+    settings = SearchSettings(cfg, str(tmp_path / 'work'))
+    model = LatencyPredictor.load(pred)
+    cands = json.loads((tmp_path / 'work/candidates.json').read_text())['candidates']
+    for c in cands:
+        arch = settings.space.suggest(optuna_fixed(c['params']))
+        with torch.no_grad():
+            assert c['metrics']['latency'] == pytest.approx(float(model(settings.space.encode(arch))), rel=1e-5)
+    assert front['points']
+    # a candidate outside what the predictor measured is refused, not extrapolated
+    data['macro_range']['C'] = [4, 4]
+    pred.write_text(json.dumps(data))
+    with pytest.raises(PredictorError, match=r'candidate: C=8 is outside what the latency predictor'):
+        run_search(search_cfg(objectives=['params', 'latency'], n_trials=6, space=dict(TINY_SPACE, C=[8]),
+                              latency=dict(source='predictor', predictor=str(pred))), str(tmp_path / 'other'))
+
+
+def optuna_fixed(params):
+    import optuna
+    return optuna.trial.FixedTrial(params)
+
+
+def test_resume_after_a_kill_and_two_workers_share_the_study(tmp_path):
+    """Two worker processes fill one study; the run is killed; a restart evaluates no finished network again."""
+    work = tmp_path / 'work'
+    cfg = search_cfg(objectives=['macs', 'latency'], n_trials=7, workers=2,
+                     latency=dict(source='measured', repeats=20))
+    cfg_path = tmp_path / 'search.py'
+    cfg.dump(str(cfg_path))
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, str(ROOT / 'tools/network_search.py'), str(cfg_path),
+                             '--work-dir', str(work)], cwd=ROOT, env=env, start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    db = work / 'study.db'
+
+    def states():
+        if not db.exists():
+            return []
+        with sqlite3.connect(str(db), timeout=30) as con:
+            try:
+                return con.execute('SELECT number, state FROM trials').fetchall()
+            except sqlite3.OperationalError:
+                return []
+
+    deadline = time.time() + 240
+    while time.time() < deadline and proc.poll() is None:
+        workers = {e['worker'] for e in evaluations(work)}
+        if workers == {0, 1} and any(s == 'RUNNING' for _, s in states()):
+            break
+        time.sleep(0.2)
+    assert proc.poll() is None, proc.stdout.read().decode()[-3000:]
+    os.killpg(proc.pid, signal.SIGKILL)  # the whole run: both workers
+    proc.wait()
+    proc.stdout.close()
+    before = evaluations(work)
+    done_before = {n for n, s in states() if s == 'COMPLETE'}
+    running = {n for n, s in states() if s == 'RUNNING'}
+    assert {e['worker'] for e in before} == {0, 1} and running
+    time.sleep(3)  # past the heartbeat grace period: the killed trials are stale
+
+    from nas_backbones.network_search.search import run_search
+    front = run_search(Config.fromfile(str(cfg_path)), str(work), workers=1)
+    after = evaluations(work)
+    assert after[:len(before)] == before
+    final = dict(states())
+    assert sum(s == 'COMPLETE' for s in final.values()) >= 7
+    assert all(final[n] == 'FAIL' for n in running)  # stale, then retried as new trials
+    # nothing finished before the kill was evaluated again
+    keys_before = {e['key'] for e in before if e['trial'] in done_before}
+    assert not keys_before & {e['key'] for e in after[len(before):]}
+    # a network is evaluated twice only if its trial was cut off by the kill (evaluated, not recorded)
+    twice = {e['key'] for e in after if sum(f['key'] == e['key'] for f in after) > 1}
+    assert twice <= {e['key'] for e in before if e['trial'] in running}
+    assert front['trials_complete'] >= 7 and front['points']
+
+
+def test_a_resumed_study_refuses_another_search(tmp_path):
+    from nas_backbones.network_search.search import SearchSettings, open_study
+    open_study(SearchSettings(search_cfg(), str(tmp_path)))
+    other = search_cfg(space=dict(TINY_SPACE, C=[4, 8, 16]))
+    with pytest.raises(SpaceDeclarationError, match=r"made by another search \(its space is"):
+        open_study(SearchSettings(other, str(tmp_path)))
+
+
+@pytest.mark.parametrize('change, match', [
+    (dict(space=dict(TINY_SPACE, C=[4, 15])), r'network_search\.space\.C\[1\]: 15 is not a positive even number'),
+    (dict(space=dict(TINY_SPACE, stage_cells=[[0, 1], [1], [1]])), r'space\.stage_cells\[0\]\[0\]: 0 is below 1'),
+    (dict(space=dict(TINY_SPACE, stage_cells=[[1], [-1], [1]])), r'space\.stage_cells\[1\]\[0\]: -1 is below 0'),
+    (dict(space=dict(TINY_SPACE, genotypes=['DARTS_V2', 'NO_SUCH'])), r"space\.genotypes\[1\]: genotype 'NO_SUCH'"),
+    (dict(space=dict(TINY_SPACE, input_size=[32, 32])), r'space\.input_size: duplicate choices'),
+    (dict(space=dict(TINY_SPACE, input_size=[])), r'space\.input_size: needs at least one choice'),
+    (dict(space=dict(TINY_SPACE, stem='vgg')), r"space\.stem: 'vgg' is not one of"),
+    (dict(space=dict(TINY_SPACE, widths=[8])), r"unexpected keyword argument 'widths'"),
+    (dict(space=dict(TINY_SPACE, type='NoSuchSpace')), r"space\.type: unknown space 'NoSuchSpace'"),
+    (dict(objectives=['macs', 'speed']), r"objectives\[1\]: unknown objective 'speed'"),
+    (dict(objectives=[]), r'objectives: a non-empty list'),
+    (dict(constraints=dict(macs='600M')), r'constraints\.macs: a number \(upper bound\)'),
+    (dict(constraints=dict(flops=6e8)), r'constraints\.flops: unknown metric'),
+    (dict(constraints=dict(accuracy=dict(min=float('nan')))), r'constraints\.accuracy\.min: must be a finite'),
+    (dict(objectives=['accuracy']), r"objective 'accuracy' trains each candidate on train_dataloader"),
+    (dict(accuracy=dict(epoch=1)), r"network_search\.accuracy: unknown field\(s\) \['epoch'\]"),
+    (dict(objectives=['latency'], latency=dict(source='predictor')), r'latency\.predictor: source=.predictor. needs'),
+    (dict(objectives=['latency'], latency=dict(source='table')), r"latency\.source: 'measured' or 'predictor'"),
+    (dict(sampler=dict(population_size=1)), r'sampler\.population_size: must be an integer >= 2'),
+    (dict(n_trial=3), r"network_search: unknown field\(s\) \['n_trial'\]"),
+])
+def test_bad_declarations_name_the_field(tmp_path, change, match):
+    from nas_backbones.network_search.search import SearchSettings
+    with pytest.raises(SpaceDeclarationError, match=match):
+        SearchSettings(search_cfg(**change), str(tmp_path))
+
+
+def test_the_config_and_its_tiny_cpu_variant_declare_valid_searches(tmp_path):
+    from nas_backbones.network_search.search import SearchSettings
+    for name in ('darts_mobile_imagenet', 'darts_tiny_cpu'):
+        s = SearchSettings(Config.fromfile(str(ROOT / f'configs/network_search/{name}.py')), str(tmp_path))
+        assert s.objectives == ['accuracy', 'macs', 'latency'] and s.constraints['macs'][1] > 0
+
+
+def test_short_training_learns_a_separable_task(tmp_path):
+    """The accuracy objective's training: colour tells the class, so a few steps are enough."""
+    import cv2
+    import numpy as np
+    from nas_backbones.network_search.evaluate import short_training
+    rng = np.random.default_rng(0)
+    for split in ('train', 'val'):
+        for label, channel in enumerate((0, 2)):
+            folder = tmp_path / split / f'c{label}'
+            folder.mkdir(parents=True)
+            for i in range(12):
+                img = rng.integers(0, 60, (16, 16, 3), dtype=np.uint8)
+                img[..., channel] = 200 + rng.integers(0, 55)
+                cv2.imwrite(str(folder / f'{i}.png'), img)
+    pipeline = [dict(type='LoadImageFromFile'), dict(type='PackClsInputs')]
+    loader = lambda split, shuffle: dict(  # noqa: E731
+        batch_size=8, num_workers=0, sampler=dict(type='DefaultSampler', shuffle=shuffle),
+        dataset=dict(type='ImageNetDataset', data_prefix=str(tmp_path / split), pipeline=pipeline))
+    net = GenotypeClassifier(genotype='DARTS_V2', C=4, layers=3, num_classes=2, auxiliary=False,
+                             label_smoothing=0.)
+    result = short_training(net, loader('train', True), loader('val', False),
+                            dict(max_iters=15, lr=0.1, seed=0))
+    assert result['train_iters'] == 15
+    assert result['accuracy'] >= 0.9
