@@ -2,7 +2,7 @@
 # generated shapes dataset, 3 classes, one warm-up epoch, then one with alpha/beta updates.
 # For a short search on crops (tens of architecture steps), a FLOPs term in the architecture loss
 # (the cell's expected multiply-adds relative to uniform alpha): on coco128 crops it lifted the
-# searched cells from chance to above most random cells (benchmarks/README.md, section 6). The pull
+# searched cells from chance to above most random cells (benchmarks/README.md, section 8). The pull
 # adds up with the steps: for longer searches lower the weight (about 0.1 * 18 / architecture
 # steps) or set cost=None. The cap of two skips comes from pcdarts_tiny_imagenet.py.
 _base_ = './pcdarts_tiny_imagenet.py'

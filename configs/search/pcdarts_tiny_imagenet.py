@@ -17,7 +17,7 @@ max_epochs = 4
 # the cap only guards longer searches against the skip collapse. pcdarts_demo.py, a short search
 # on crops, also adds a FLOPs term; it is not set here because over this search's 96
 # architecture steps on tiny-imagenet-10 it turned the cells to pools and skips only, below
-# chance (benchmarks/README.md, section 6).
+# chance (benchmarks/README.md, section 8).
 model = dict(architecture=dict(supernet=dict(num_classes=10, C=8, layers=5), max_skips=2))
 
 train_pipeline = [
