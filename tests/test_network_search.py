@@ -279,9 +279,10 @@ def test_short_training_learns_a_separable_task(tmp_path):
     loader = lambda split, shuffle: dict(  # noqa: E731
         batch_size=8, num_workers=0, sampler=dict(type='DefaultSampler', shuffle=shuffle),
         dataset=dict(type='ImageNetDataset', data_prefix=str(tmp_path / split), pipeline=pipeline))
+    torch.manual_seed(0)  # the initialisation too (30 steps reach 100% from each of seeds 0-5)
     net = GenotypeClassifier(genotype='DARTS_V2', C=4, layers=3, num_classes=2, auxiliary=False,
                              label_smoothing=0.)
     result = short_training(net, loader('train', True), loader('val', False),
-                            dict(max_iters=15, lr=0.1, seed=0))
-    assert result['train_iters'] == 15
+                            dict(max_iters=30, lr=0.1, seed=0))
+    assert result['train_iters'] == 30
     assert result['accuracy'] >= 0.9
