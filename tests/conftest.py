@@ -1,7 +1,12 @@
 import os
 from pathlib import Path
 
-import pytest
+# One thread per process, here and in every subprocess a test starts (set before torch is imported;
+# an OMP_NUM_THREADS already set wins). The suite's networks are tiny, several tests run two or three
+# processes at once, and on 2 shared cores two spinning threads per process made steps 10-25x slower.
+os.environ.setdefault('OMP_NUM_THREADS', '1')
+
+import pytest  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get('NAS_SHARED', ROOT.parent / 'shared'))

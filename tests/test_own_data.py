@@ -1,5 +1,5 @@
-"""A user's own detection data, end to end: VOC xml -> COCO json -> the SSD template trains and
-validates on it; its object crops -> the search template searches on them. Plus the command-line tools."""
+"""A user's own detection data, end to end: VOC xml -> COCO json -> the SSD and SSDLite templates
+train and validate on it; its object crops -> the search template searches on them. Plus the command-line tools."""
 import json
 import re
 import subprocess
@@ -127,6 +127,37 @@ def test_ssd_template_trains_and_validates_on_the_converted_data(own_data, tmp_p
     # c's rod extends past its image: clipped, and said once
     assert log.count('extend past their image') == 1
     assert 'train.json: 1 box(es) extend past their image and were clipped to it' in log
+
+
+def test_ssdlite_template_names_the_channels_of_another_width_and_then_trains(own_data, tmp_path,
+                                                                           one_thread):  # noqa: F811
+    def edited(channels: str) -> Config:
+        path = edit_template('configs/templates/ssdlite_own_coco.py', tmp_path / 'ssdlite_mine.py',
+                             data_root=repr(f'{own_data}/'), classes=repr(CLASSES),
+                             train_ann__train_images="'coco/annotations/train.json', 'voc/JPEGImages/'",
+                             val_ann__val_images="'coco/annotations/val.json', 'voc/JPEGImages/'",
+                             test_ann__test_images="'coco/annotations/test.json', 'voc/JPEGImages/'",
+                             width_mult=0.5, backbone_channels=channels, batch_size=2, max_epochs=1,
+                             val_interval=1)
+        cfg = Config.fromfile(str(path))
+        for loader in (cfg.train_dataloader, cfg.val_dataloader, cfg.test_dataloader):
+            loader.num_workers = 0
+        cfg.work_dir = str(tmp_path / 'work')
+        return cfg
+
+    with pytest.raises(ValueError) as error:  # width 0.5 with the width-1 channels
+        NASRunner.from_cfg(edited('(96, 1280)'))
+    said = re.search(r'Set model\.neck\.in_channels=\[(\d+), (\d+)\]', str(error.value))
+    assert said, str(error.value)
+    cfg = edited(f'({said[1]}, {said[2]})')  # what the message says to set
+    assert cfg.model.bbox_head.num_classes == 2
+    assert cfg.train_dataloader.dataset.type == 'CheckedCocoDataset'
+    assert cfg.train_dataloader.dataset.pipeline[4].scale == (320, 320)  # the base's SSDLite pipeline
+    # 3 training images in batches of 2: without drop_last the last batch of one fails in the neck's BN
+    runner = NASRunner.from_cfg(cfg)
+    runner.train()
+    log = Path(runner.logger.handlers[-1].baseFilename).read_text()
+    assert 'coco/bbox_mAP:' in log
 
 
 # ------------------------------------------------------------- crops and search

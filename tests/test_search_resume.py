@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -12,7 +13,7 @@ import torch
 import nas_backbones  # noqa: F401
 from nas_backbones.compat import checkpoint_loading  # the types mmengine checkpoints carry
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, shared_data
 
 pytestmark = pytest.mark.slow
 
@@ -28,6 +29,7 @@ train_cfg = dict(max_epochs=3, arch_warmup_epochs=1, arch_dataloader=dict(batch_
 param_scheduler = dict(weights=[dict(type='CosineAnnealingLR', T_max=3, eta_min=0., by_epoch=True,
                                      begin=0, end=3)], arch=[])
 default_hooks = dict(logger=dict(interval=1), checkpoint=dict(max_keep_ckpts=5))
+custom_hooks = [dict(type='DerivationHook'), dict(type='RNGStateHook')]  # the report: test_visualization
 """
 
 
@@ -52,26 +54,38 @@ def log_text(work_dir):
     return logs[-1].read_text() if logs else ''
 
 
-def assert_same_search(full, resumed, checkpoint: str) -> None:
-    """Weights, alpha/beta, both optimizer states, history and genotype: bit-identical on CPU."""
+def assert_same_search(full, resumed, checkpoint) -> None:
+    """Weights, alpha/beta, both optimizer states, history and genotype: bit-identical on CPU.
+    ``checkpoint``: one file name, or the pair (full's, resumed's)."""
+    full_ckpt, resumed_ckpt = (checkpoint, checkpoint) if isinstance(checkpoint, str) else checkpoint
     with checkpoint_loading():
-        a = torch.load(full / checkpoint, weights_only=True)
-        b = torch.load(resumed / checkpoint, weights_only=True)
+        a = torch.load(full / full_ckpt, weights_only=True)
+        b = torch.load(resumed / resumed_ckpt, weights_only=True)
     assert a['state_dict'].keys() == b['state_dict'].keys()
     for k in a['state_dict']:
         assert torch.equal(a['state_dict'][k], b['state_dict'][k]), k
     for name in ('weights', 'arch'):
         sa, sb = a['optimizer'][name]['state'], b['optimizer'][name]['state']
         assert all(torch.equal(sa[i][k], sb[i][k]) for i in sa for k in sa[i] if torch.is_tensor(sa[i][k]))
-    assert a['meta']['search_history'] == b['meta']['search_history']
+    if full_ckpt == resumed_ckpt:  # an iteration checkpoint is saved before its epoch's derivation
+        assert a['meta']['search_history'] == b['meta']['search_history']
+    assert (full / 'search_history.json').read_text() == (resumed / 'search_history.json').read_text()
     assert (full / 'genotype.json').read_text() == (resumed / 'genotype.json').read_text()
 
 
-def test_sigkill_mid_epoch_then_resume_is_exact(tiny_imagenet, tmp_path):
-    cfg = search_config(tiny_imagenet, tmp_path)
-
-    full = search(cfg, tmp_path / 'full')
+@pytest.fixture(scope='module')
+def full_search(tmp_path_factory) -> Path:
+    """One uninterrupted run of CONFIG, the reference of every test here. The variants below add
+    dataloader workers, iteration checkpoints and hooks, none of which changes what is computed:
+    each test's resumed run must equal this one bit for bit."""
+    tmp = tmp_path_factory.mktemp('full')
+    full = search(search_config(shared_data('tiny-imagenet-10'), tmp), tmp / 'full')
     assert full.wait(timeout=300) == 0, full.stderr.read().decode()[-3000:]
+    return tmp / 'full'
+
+
+def test_sigkill_mid_epoch_then_resume_is_exact(tiny_imagenet, tmp_path, full_search):
+    cfg = search_config(tiny_imagenet, tmp_path)
 
     killed = search(cfg, tmp_path / 'killed')
     deadline = time.time() + 300
@@ -88,7 +102,7 @@ def test_sigkill_mid_epoch_then_resume_is_exact(tiny_imagenet, tmp_path):
     resumed = search(cfg, tmp_path / 'killed', '--resume')
     assert resumed.wait(timeout=300) == 0, resumed.stderr.read().decode()[-3000:]
 
-    assert_same_search(tmp_path / 'full', tmp_path / 'killed', 'epoch_3.pth')
+    assert_same_search(full_search, tmp_path / 'killed', 'epoch_3.pth')
     history = json.loads((tmp_path / 'killed/search_history.json').read_text())['history']
     assert [h['epoch'] for h in history] == [1, 2, 3]
 
@@ -114,19 +128,17 @@ default_hooks['checkpoint'].update(by_epoch=False, interval=4)  # in place: keep
 # persistent worker processes: a resumed run restarts them, yet each sample's augmentation is the same
 for loader in (train_dataloader, train_cfg['arch_dataloader']):
     loader.update(num_workers=1, persistent_workers=True)
-custom_imports = dict(imports=['nas_backbones', 'nas_backbones.visualization.report_hook', 'kill_hook'])
-custom_hooks = [dict(type='DerivationHook'), dict(type='RNGStateHook'), dict(type='SearchReportHook'),
+custom_imports = dict(imports=['nas_backbones', 'kill_hook'])
+custom_hooks = [dict(type='DerivationHook'), dict(type='RNGStateHook'),
                 dict(type='KillAfterIter')]
 """
 
 
-def test_iteration_checkpoint_mid_epoch_with_workers_then_resume_is_exact(tiny_imagenet, tmp_path, monkeypatch):
+def test_iteration_checkpoint_mid_epoch_with_workers_then_resume_is_exact(tiny_imagenet, tmp_path, monkeypatch,
+                                                                          full_search):
     (tmp_path / 'kill_hook.py').write_text(KILL_HOOK)
     monkeypatch.setenv('PYTHONPATH', os.pathsep.join(filter(None, [str(tmp_path), os.environ.get('PYTHONPATH')])))
     cfg = search_config(tiny_imagenet, tmp_path, MID_EPOCH)
-
-    full = search(cfg, tmp_path / 'full')
-    assert full.wait(timeout=300) == 0, full.stderr.read().decode()[-3000:]
 
     monkeypatch.setenv('KILL_AT_ITER', '12')
     killed = search(cfg, tmp_path / 'killed')
@@ -143,7 +155,7 @@ def test_iteration_checkpoint_mid_epoch_with_workers_then_resume_is_exact(tiny_i
     # the resumed run trains only the rest of epoch 3: batches 3-5
     assert 'Epoch(train) [3][3/5]' in log and 'Epoch(train) [3][2/5]' not in log
 
-    assert_same_search(tmp_path / 'full', tmp_path / 'killed', 'iter_15.pth')
+    assert_same_search(full_search, tmp_path / 'killed', ('epoch_3.pth', 'iter_15.pth'))  # the same end state
 
 
 CTRL_C_HOOK = '''
@@ -165,23 +177,20 @@ class CtrlCInIter(Hook):
 CTRL_C = """
 for loader in (train_dataloader, train_cfg['arch_dataloader']):  # workers get the Ctrl-C too
     loader.update(num_workers=1, persistent_workers=True)
-custom_imports = dict(imports=['nas_backbones', 'nas_backbones.visualization.report_hook', 'ctrl_c_hook'])
-custom_hooks = [dict(type='DerivationHook'), dict(type='RNGStateHook'), dict(type='SearchReportHook'),
+custom_imports = dict(imports=['nas_backbones', 'ctrl_c_hook'])
+custom_hooks = [dict(type='DerivationHook'), dict(type='RNGStateHook'),
                 dict(type='CtrlCInIter')]
 """
 
 
 def test_ctrl_c_mid_epoch_keeps_the_iteration_and_the_resumed_search_is_exact(tiny_imagenet, tmp_path,
-                                                                            monkeypatch):
+                                                                            monkeypatch, full_search):
     """Ctrl-C in iteration 12 (epoch 3, only epoch checkpoints configured, worker processes): exit 130
     with a message, no traceback; iter_12.pth is written, and resuming from it ends bit-identical
     to a full run."""
     (tmp_path / 'ctrl_c_hook.py').write_text(CTRL_C_HOOK)
     monkeypatch.setenv('PYTHONPATH', os.pathsep.join(filter(None, [str(tmp_path), os.environ.get('PYTHONPATH')])))
     cfg = search_config(tiny_imagenet, tmp_path, CTRL_C)
-
-    full = search(cfg, tmp_path / 'full')
-    assert full.wait(timeout=300) == 0, full.stderr.read().decode()[-3000:]
 
     monkeypatch.setenv('CTRL_C_AT_ITER', '12')
     stopped = subprocess.Popen([sys.executable, 'tools/search.py', str(cfg), '--work-dir',
@@ -200,4 +209,4 @@ def test_ctrl_c_mid_epoch_keeps_the_iteration_and_the_resumed_search_is_exact(ti
     resumed = search(cfg, tmp_path / 'stopped', '--resume')
     assert resumed.wait(timeout=300) == 0, resumed.stderr.read().decode()[-3000:]
     assert 'Epoch(train) [3][3/5]' in log_text(tmp_path / 'stopped')
-    assert_same_search(tmp_path / 'full', tmp_path / 'stopped', 'epoch_3.pth')
+    assert_same_search(full_search, tmp_path / 'stopped', 'epoch_3.pth')
