@@ -8,6 +8,7 @@ import torch.nn as nn
 from mmdet.registry import MODELS
 from mmengine.model import BaseModule
 
+from ...models.backbone import FrozenStagesMixin
 from .macro import build_stem, cell_plan, check_input
 from .published import GenotypeSpec, load_genotype
 from ...utils.recompute import recomputed
@@ -15,7 +16,7 @@ from .cell import GenotypeCell
 
 
 @MODELS.register_module()
-class DartsBackbone(BaseModule):
+class DartsBackbone(FrozenStagesMixin, BaseModule):
     """Stem + genotype cells of DARTS' NetworkImageNet / NetworkCIFAR, without pooling or head.
 
     Stages are split at the reduction cells. For the ImageNet stem, stage 0
@@ -124,21 +125,9 @@ class DartsBackbone(BaseModule):
             return [self.stem]
         return [c for c, s in zip(self.cells, self.cell_stages) if s == stage]
 
-    def _freeze_stages(self) -> None:
-        for stage in range(self.frozen_stages + 1):
-            for m in self._stage_modules(stage):
-                m.eval()
-                for p in m.parameters():
-                    p.requires_grad = False
-
-    def train(self, mode: bool = True) -> 'DartsBackbone':
-        super().train(mode)
-        self._freeze_stages()
-        if mode and self.norm_eval:
-            for m in self.modules():
-                if isinstance(m, nn.modules.batchnorm._BatchNorm):
-                    m.eval()
-        return self
+    def _frozen_modules(self) -> list[nn.Module]:
+        # FrozenStagesMixin freezes these (and keeps BN in eval mode with norm_eval)
+        return [m for stage in range(self.frozen_stages + 1) for m in self._stage_modules(stage)]
 
     # ---------------------------------------------------------------- forward
     def forward_cells(self, x: torch.Tensor, taps: Sequence[int] = ()) -> tuple[list, dict]:

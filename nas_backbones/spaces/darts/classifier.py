@@ -18,14 +18,10 @@ from mmdet.registry import MODELS
 from mmengine.model import BaseModel
 from mmengine.structures import BaseDataElement
 
+# DEFAULT_PREPROCESSOR: inputs are BGR uint8 (LoadImageFromFile); the reference normalises RGB in [0, 1].
+from ...models.classifier import (DEFAULT_PREPROCESSOR, attach_scores, build_trunk, check_head_args,
+                                  class_labels)
 from .aux_head import AuxiliaryHeadCIFAR, AuxiliaryHeadImageNet
-
-IMAGENET_MEAN = (123.675, 116.28, 103.53)
-IMAGENET_STD = (58.395, 57.12, 57.375)
-
-# Inputs are BGR uint8 (LoadImageFromFile); the reference normalises RGB in [0, 1].
-DEFAULT_PREPROCESSOR = dict(
-    type='ImgDataPreprocessor', mean=IMAGENET_MEAN, std=IMAGENET_STD, bgr_to_rgb=True)
 
 
 @MODELS.register_module()
@@ -55,23 +51,13 @@ class GenotypeClassifier(BaseModel):
                  **backbone_kwargs) -> None:
         super().__init__(data_preprocessor=data_preprocessor or dict(DEFAULT_PREPROCESSOR),
                          init_cfg=init_cfg)
-        cfg = dict(backbone or {})
-        overlap = set(cfg) & set(backbone_kwargs)
-        if overlap:
-            raise ValueError(f'GenotypeClassifier: backbone option(s) {sorted(overlap)} given '
-                             'both in `backbone` and as keyword arguments')
-        cfg.update(backbone_kwargs)
-        cfg.setdefault('type', 'DartsBackbone')
-        cfg.setdefault('_scope_', 'mmdet')  # whatever default scope the caller left set
-        self.backbone = MODELS.build(cfg)
+        self.backbone, cfg = build_trunk(backbone, backbone_kwargs, 'DartsBackbone',
+                                         'GenotypeClassifier')
         for attr in ('forward_cells', 'cells', 'cell_out_channels', 'out_channels', 'drop_path_prob'):
             if not hasattr(self.backbone, attr):
                 raise TypeError(f'GenotypeClassifier: backbone {cfg["type"]!r} has no {attr!r}; '
                                 'it must be a DartsBackbone (or behave like one)')
-        if num_classes < 1:
-            raise ValueError(f'num_classes must be >= 1, got {num_classes}')
-        if not 0. <= label_smoothing < 1.:
-            raise ValueError(f'label_smoothing must be in [0, 1), got {label_smoothing}')
+        check_head_args(num_classes, label_smoothing)
         if aux_weight < 0:
             raise ValueError(f'aux_weight must be >= 0, got {aux_weight}')
         self.num_classes = num_classes
@@ -111,7 +97,7 @@ class GenotypeClassifier(BaseModel):
 
     def loss(self, inputs: torch.Tensor,
              data_samples: Optional[Sequence[BaseDataElement]]) -> dict[str, torch.Tensor]:
-        labels = self._labels(data_samples, inputs.device)
+        labels = class_labels(data_samples, inputs.device, 'GenotypeClassifier')
         # As the reference: the auxiliary head only runs in training.
         with_aux = self.aux_head is not None and self.training
         logits, aux = self._logits(inputs, with_aux)
@@ -125,20 +111,4 @@ class GenotypeClassifier(BaseModel):
     def predict(self, inputs: torch.Tensor,
                 data_samples: Optional[Sequence[BaseDataElement]] = None) -> list[BaseDataElement]:
         logits, _ = self._logits(inputs, with_aux=False)
-        scores = logits.softmax(dim=1)
-        if data_samples is None:
-            data_samples = [BaseDataElement() for _ in range(len(scores))]
-        for sample, score in zip(data_samples, scores):
-            sample.set_field(score, 'pred_score')
-            sample.set_field(score.argmax(dim=0, keepdim=True), 'pred_label')
-        return list(data_samples)
-
-    def _labels(self, data_samples, device) -> torch.Tensor:
-        if not data_samples:
-            raise ValueError("GenotypeClassifier: mode 'loss' needs data_samples with gt_label")
-        labels = []
-        for i, sample in enumerate(data_samples):
-            if 'gt_label' not in sample:
-                raise ValueError(f'GenotypeClassifier: data_samples[{i}] has no gt_label')
-            labels.append(torch.as_tensor(sample.gt_label).reshape(-1)[:1])
-        return torch.cat(labels).long().to(device)
+        return attach_scores(logits, data_samples)

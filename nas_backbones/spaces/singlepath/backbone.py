@@ -8,13 +8,14 @@ import torch.nn as nn
 from mmdet.registry import MODELS
 from mmengine.model import BaseModule
 
+from ...models.backbone import FrozenStagesMixin
 from .architecture import Architecture
 from .mbconv import DEFAULT_ACT, ConvBNAct, MBConv, reference_init
 from .published import ArchitectureSpec, load_architecture
 
 
 @MODELS.register_module()
-class SinglePathBackbone(BaseModule):
+class SinglePathBackbone(FrozenStagesMixin, BaseModule):
     """Stem, the architecture's MBConv blocks and the 1x1 head conv, without pooling or classifier.
 
     Stages follow MMDetection's MobileNetV2: stage ``i`` < number of blocks
@@ -95,27 +96,13 @@ class SinglePathBackbone(BaseModule):
 
     # ------------------------------------------------------------------ state
     def _frozen_modules(self) -> list[nn.Module]:
+        # FrozenStagesMixin freezes these (and keeps BN in eval mode with norm_eval)
         if self.frozen_stages < 0:
             return []
         mods: list[nn.Module] = [self.stem] + list(self.blocks[:self.frozen_stages])
         if self.frozen_stages == self.num_stages:
             mods.append(self.head)
         return mods
-
-    def _freeze_stages(self) -> None:
-        for m in self._frozen_modules():
-            m.eval()
-            for p in m.parameters():
-                p.requires_grad = False
-
-    def train(self, mode: bool = True) -> 'SinglePathBackbone':
-        super().train(mode)
-        self._freeze_stages()
-        if mode and self.norm_eval:
-            for m in self.modules():
-                if isinstance(m, nn.modules.batchnorm._BatchNorm):
-                    m.eval()
-        return self
 
     # ---------------------------------------------------------------- forward
     def forward_stages(self, x: torch.Tensor, last: Optional[int] = None) -> list[torch.Tensor]:

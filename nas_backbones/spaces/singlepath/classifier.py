@@ -18,36 +18,10 @@ from mmdet.registry import MODELS
 from mmengine.model import BaseModel
 from mmengine.structures import BaseDataElement
 
+# DEFAULT_PREPROCESSOR: BGR uint8 in (LoadImageFromFile), ImageNet mean/std on RGB.
+from ...models.classifier import (DEFAULT_PREPROCESSOR, attach_scores, build_trunk, check_head_args,
+                                  class_labels)
 from .mbconv import reference_init
-
-# BGR uint8 in (LoadImageFromFile), ImageNet mean/std on RGB.
-DEFAULT_PREPROCESSOR = dict(type='ImgDataPreprocessor', mean=(123.675, 116.28, 103.53),
-                            std=(58.395, 57.12, 57.375), bgr_to_rgb=True)
-
-
-def class_labels(data_samples: Optional[Sequence[BaseDataElement]], device,
-                 where: str) -> torch.Tensor:
-    """One label per sample from ``gt_label``, naming the sample that has none."""
-    if not data_samples:
-        raise ValueError(f"{where}: mode 'loss' needs data_samples with gt_label")
-    labels = []
-    for i, sample in enumerate(data_samples):
-        if 'gt_label' not in sample:
-            raise ValueError(f'{where}: data_samples[{i}] has no gt_label')
-        labels.append(torch.as_tensor(sample.gt_label).reshape(-1)[:1])
-    return torch.cat(labels).long().to(device)
-
-
-def attach_scores(logits: torch.Tensor,
-                  data_samples: Optional[Sequence[BaseDataElement]]) -> list[BaseDataElement]:
-    """``pred_score`` / ``pred_label`` on each sample, as ClsAccuracy reads them."""
-    scores = logits.softmax(dim=1)
-    if data_samples is None:
-        data_samples = [BaseDataElement() for _ in range(len(scores))]
-    for sample, score in zip(data_samples, scores):
-        sample.set_field(score, 'pred_score')
-        sample.set_field(score.argmax(dim=0, keepdim=True), 'pred_label')
-    return list(data_samples)
 
 
 @MODELS.register_module()
@@ -69,22 +43,12 @@ class SinglePathClassifier(BaseModel):
                  **backbone_kwargs) -> None:
         super().__init__(data_preprocessor=data_preprocessor or dict(DEFAULT_PREPROCESSOR),
                          init_cfg=init_cfg)
-        cfg = dict(backbone or {})
-        overlap = set(cfg) & set(backbone_kwargs)
-        if overlap:
-            raise ValueError(f'SinglePathClassifier: backbone option(s) {sorted(overlap)} given '
-                             'both in `backbone` and as keyword arguments')
-        cfg.update(backbone_kwargs)
-        cfg.setdefault('type', 'SinglePathBackbone')
-        cfg.setdefault('_scope_', 'mmdet')
-        self.backbone = MODELS.build(cfg)
+        self.backbone, cfg = build_trunk(backbone, backbone_kwargs, 'SinglePathBackbone',
+                                         'SinglePathClassifier')
         if not hasattr(self.backbone, 'forward_stages'):
             raise TypeError(f'SinglePathClassifier: backbone {cfg["type"]!r} has no forward_stages; '
                             'it must be a SinglePathBackbone (or behave like one)')
-        if num_classes < 1:
-            raise ValueError(f'num_classes must be >= 1, got {num_classes}')
-        if not 0. <= label_smoothing < 1.:
-            raise ValueError(f'label_smoothing must be in [0, 1), got {label_smoothing}')
+        check_head_args(num_classes, label_smoothing)
         if not 0. <= dropout < 1.:
             raise ValueError(f'dropout must be in [0, 1), got {dropout}')
         self.num_classes = num_classes

@@ -27,7 +27,7 @@ from mmengine.logging import MessageHub
 
 from ...core.search_space import SearchSpace
 from .architecture import Architecture, LayerChoice
-from .classifier import attach_scores, class_labels
+from ...models.classifier import attach_scores, class_labels
 from .runtime import RuntimeModel, layer_runtimes
 from .superkernel import THRESHOLDS, SuperKernelMBConv
 from .supernet import SinglePathSupernet
