@@ -273,7 +273,80 @@ def test_aux_skip_with_cp_keeps_the_weight():
     assert not torch.allclose(trunk.forward_cells(x, arch(), aux_weight=0.)[2], plain[2])
 
 
+# ------------------------------------------------------------------ Fair DARTS
+def test_fair_darts_runs_the_supernet_on_sigmoid_weights():
+    algo, _ = make(fair_darts=dict(zero_one=10.))
+    space = algo.architecture
+    with torch.no_grad():
+        for p in space.arch.parameters():
+            p.normal_()
+    for r, (w, ew) in space.arch_weights().items():
+        a = space.arch.alphas_reduce if r else space.arch.alphas_normal
+        torch.testing.assert_close(w, torch.sigmoid(a))  # each op on its own: rows do not sum to 1
+        torch.testing.assert_close(ew, space.arch.edge_weights(r))
+    plain, _ = make()
+    plain.load_state_dict(algo.state_dict())  # the same parameters; only the relaxation differs
+    x = batch(0)['inputs']
+    torch.manual_seed(0)
+    fair_logits = space.tensor(x)
+    torch.manual_seed(0)
+    assert not torch.allclose(fair_logits, plain.architecture.tensor(x))
+
+
+def test_fair_darts_zero_one_loss_gradient_is_its_formula():
+    algo, _ = make(fair_darts=dict(zero_one=10.))
+    space = algo.architecture
+    with torch.no_grad():
+        space.arch.alphas_normal.normal_()
+        space.arch.alphas_reduce.normal_()
+    keep = [k for k, p in enumerate(DEFAULT_PRIMITIVES) if p != 'none']
+    a_n, a_r = space.arch.alphas_normal, space.arch.alphas_reduce
+    loss = space.cost()
+    s = torch.cat([a_n[:, keep], a_r[:, keep]]).detach().sigmoid()
+    torch.testing.assert_close(loss, -10. * ((s - 0.5) ** 2).mean())
+    loss.backward()
+    N = s.numel()
+    for a in (a_n, a_r):
+        sa = a.detach().sigmoid()
+        expected = -10. * 2 * (sa - 0.5) * sa * (1 - sa) / N  # pushes each weight away from 0.5
+        expected[:, DEFAULT_PRIMITIVES.index('none')] = 0.
+        torch.testing.assert_close(a.grad, expected)
+    assert space.arch.betas_normal.grad is None
+    assert make(fair_darts=dict(zero_one=0.))[0].architecture.cost() is None  # sigmoid alone
+
+
+def test_fair_darts_derives_on_sigmoid_weights():
+    algo, _ = make(fair_darts=dict())
+    arch = algo.architecture.arch
+    assert algo.architecture.fair_darts == {'zero_one': 10.}  # the paper's weight
+    conv = SKIP + 1
+    with torch.no_grad():
+        for p in arch.parameters():
+            p.zero_()
+        # node 1 reads edges 2, 3, 4 (inputs 0, 1, 2) and keeps two. Input 0: one strong op;
+        # input 1: every op strong, one a little more; input 2: one fairly strong op. softmax
+        # (peaked rows win) keeps inputs 0 and 2, sigmoid (the strongest op wins) inputs 1 and 0.
+        arch.alphas_normal[2, SKIP] = 3.
+        arch.alphas_normal[3, :] = 3.5
+        arch.alphas_normal[3, conv] = 3.6
+        arch.alphas_normal[4, conv] = 2.
+    W = torch.sigmoid(arch.alphas_normal) * arch.edge_weights(False)[:, None]
+    genes = list(algo.derive().normal)
+    assert genes == derive_genes_of(W)
+    assert genes[2:4] == [(DEFAULT_PRIMITIVES[conv], 1), ('skip_connect', 0)]
+    soft = derive_genotype(arch.alphas_normal, arch.alphas_reduce, arch.betas_normal,
+                           arch.betas_reduce, DEFAULT_PRIMITIVES, 4, 4).normal
+    assert list(soft[2:4]) == [('skip_connect', 0), (DEFAULT_PRIMITIVES[conv], 2)]
+
+
+def derive_genes_of(W):
+    from nas_backbones.spaces.darts import derive_genes
+    return derive_genes(W, None, DEFAULT_PRIMITIVES, 4)
+
+
 @pytest.mark.parametrize('kwargs, msg', [
+    (dict(fair_darts=dict(zero_one=-1)), 'fair_darts.zero_one must be a number >= 0, got -1'),
+    (dict(fair_darts=dict(weight=1)), "fair_darts: unknown key(s) ['weight']"),
     (dict(aux_skip=dict(start=0)), 'aux_skip.start must be a number > 0, got 0'),
     (dict(aux_skip=dict(schedule='step')), "aux_skip.schedule must be one of ['cosine', 'linear']"),
     (dict(aux_skip=dict(weight=1.)), "aux_skip: unknown key(s) ['weight']"),
@@ -292,7 +365,7 @@ def test_bad_options_are_named(kwargs, msg):
 def test_defaults_are_the_reference_search():
     """No switch set: the same parameters after a step as a space built without the arguments."""
     ref, ref_optim = make()
-    algo, optim = make(max_skips=None, beta_decay=None, perturb=None, aux_skip=None)
+    algo, optim = make(max_skips=None, beta_decay=None, perturb=None, aux_skip=None, fair_darts=None)
     algo.load_state_dict(ref.state_dict())  # strict: the same parameters and buffers, no aux skips
     for a in (ref, algo):
         torch.manual_seed(3)

@@ -16,6 +16,13 @@
   shortcut it gives. The paper's code sets the weight at each epoch's start
   (``start * (T - epoch) / T``), which is this ``t``. Where the term enters
   the cell is said in :class:`~nas_backbones.spaces.darts.search_cell.SearchCell`.
+- ``fair_darts`` (Fair DARTS, Chu et al., ECCV 2020): each op weight is
+  sigmoid(alpha) on its own (no softmax: ops do not compete, so skip_connect
+  cannot win by suppressing the others), and the architecture loss gets the
+  zero-one loss ``-zero_one * mean((sigmoid(alpha) - 0.5)^2)``, pushing every
+  weight towards 0 or 1 so that the derived cell is what the supernet ran.
+  The mean is over both cells' edges and the ops that are not 'none'
+  (Fair DARTS' space has no 'none', whose weight multiplies nothing here).
 - ``perturb`` (SDARTS-RS, Chen & Hsieh, ICML 2020): in the weight step the
   op weights softmax(alpha) get uniform noise in [-epsilon, epsilon], so the
   weights are trained for a neighbourhood of alpha, which smooths the
@@ -93,6 +100,12 @@ def beta_decay_loss(alphas: list[torch.Tensor], weight: float) -> torch.Tensor:
     """beta-DARTS' regulariser: ``weight * mean over all edges of logsumexp(alpha_e)``."""
     lse = torch.cat([a.logsumexp(dim=-1) for a in alphas])
     return weight * lse.mean()
+
+
+def zero_one_loss(alphas: list[torch.Tensor], weight: float, keep: list[int]) -> torch.Tensor:
+    """Fair DARTS' zero-one loss: ``-weight * mean of (sigmoid(alpha) - 0.5)^2`` over the ``keep`` op columns."""
+    s = torch.cat([a[:, keep] for a in alphas]).sigmoid()
+    return -weight * (s - 0.5).square().mean()
 
 
 def perturb_op_weights(weights: torch.Tensor, epsilon: float) -> torch.Tensor:
