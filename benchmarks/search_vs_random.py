@@ -30,7 +30,8 @@ the detection configs build (C=48, 14 cells at 300 px).
 
 Variants (``VARIANTS``): ``default`` is the template as shipped (with P-DARTS' skip cap),
 ``plain`` plain PC-DARTS, ``flops`` the cap plus the FLOPs term of ``pcdarts_demo.py``;
-``beta``, ``sdarts``, ``dartsminus``: plain with one stabiliser each (``docs/search_quality.md``).
+``beta``, ``sdarts``, ``dartsminus``, ``fair``: plain with one stabiliser each
+(``docs/search_quality.md``).
 
 Run with one thread (``--threads 1``, the default): with 2 threads on shared
 cores it is slower, not faster.
@@ -87,6 +88,9 @@ VARIANTS: dict[str, dict] = {
                'model.architecture.perturb': dict(epsilon=0.03)},
     'dartsminus': {'model.architecture.cost': None, 'model.architecture.max_skips': None,
                    'model.architecture.aux_skip': dict(start=1., schedule='linear')},
+    # Fair DARTS: sigmoid op weights and the paper's zero-one loss weight 10
+    'fair': {'model.architecture.cost': None, 'model.architecture.max_skips': None,
+             'model.architecture.fair_darts': dict(zero_one=10.)},
     # plain, with alpha frozen for half of a 3x longer search (not measured in the README)
     'warm': {'model.architecture.cost': None, 'model.architecture.max_skips': None,
              'train_cfg.max_epochs': 12, 'train_cfg.arch_warmup_epochs': 6,
