@@ -29,7 +29,9 @@ the detection configs build (C=48, 14 cells at 300 px).
     python benchmarks/search_vs_random.py --reuse old.json --variants plain flops warm  # adds 'warm'
 
 Variants (``VARIANTS``): ``default`` is the template as shipped (with P-DARTS' skip cap),
-``plain`` plain PC-DARTS, ``flops`` the cap plus the FLOPs term of ``pcdarts_demo.py``.
+``plain`` plain PC-DARTS, ``flops`` the cap plus the FLOPs term of ``pcdarts_demo.py``;
+``beta``, ``sdarts``, ``dartsminus``, ``fair``: plain with one stabiliser each
+(``docs/search_quality.md``).
 
 Run with one thread (``--threads 1``, the default): with 2 threads on shared
 cores it is slower, not faster.
@@ -77,6 +79,18 @@ VARIANTS: dict[str, dict] = {
     'plain': {'model.architecture.cost': None, 'model.architecture.max_skips': None},
     # + the FLOPs term that pcdarts_demo.py (a short crop search) adds
     'flops': {'model.architecture.cost': dict(weight=0.1, input_size=64), 'model.architecture.max_skips': 2},
+    # plain + one stabiliser each (docs/search_quality.md). beta: the paper's lambda(t) =
+    # 50 * epoch / 100 over its 50 epochs, i.e. 25 * epoch / max_epochs; sdarts: the paper's
+    # epsilon; dartsminus: the paper's aux-skip weight 1 -> 0, linearly
+    'beta': {'model.architecture.cost': None, 'model.architecture.max_skips': None,
+             'model.architecture.beta_decay': dict(weight=25.)},
+    'sdarts': {'model.architecture.cost': None, 'model.architecture.max_skips': None,
+               'model.architecture.perturb': dict(epsilon=0.03)},
+    'dartsminus': {'model.architecture.cost': None, 'model.architecture.max_skips': None,
+                   'model.architecture.aux_skip': dict(start=1., schedule='linear')},
+    # Fair DARTS: sigmoid op weights and the paper's zero-one loss weight 10
+    'fair': {'model.architecture.cost': None, 'model.architecture.max_skips': None,
+             'model.architecture.fair_darts': dict(zero_one=10.)},
     # plain, with alpha frozen for half of a 3x longer search (not measured in the README)
     'warm': {'model.architecture.cost': None, 'model.architecture.max_skips': None,
              'train_cfg.max_epochs': 12, 'train_cfg.arch_warmup_epochs': 6,

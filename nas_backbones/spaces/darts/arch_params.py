@@ -7,7 +7,7 @@ import torch
 import torch.nn as nn
 
 from .genotype import Genotype
-from .derive import derive_genotype, node_softmax
+from .derive import RELAXATIONS, derive_genotype, node_softmax, relaxed
 from .topology import num_edges
 
 
@@ -18,11 +18,19 @@ class ArchParameters(nn.Module):
     them (the reference kept them out of ``parameters()`` by making them
     plain tensors), while DDP still averages their gradients and
     checkpoints still hold them.
+
+    ``relaxation``: op weights softmax(alpha) over each edge (DARTS, the
+    default) or sigmoid(alpha) for each op on its own (Fair DARTS), in the
+    forward, the derivation and the snapshots alike.
     """
 
     def __init__(self, steps: int, primitives: Sequence[str], multiplier: int,
-                 edge_norm: bool = True, init_std: float = 1e-3) -> None:
+                 edge_norm: bool = True, init_std: float = 1e-3,
+                 relaxation: str = 'softmax') -> None:
         super().__init__()
+        if relaxation not in RELAXATIONS:
+            raise ValueError(f'relaxation must be one of {RELAXATIONS}, got {relaxation!r}')
+        self.relaxation = relaxation
         self.steps = steps
         self.multiplier = multiplier
         self.primitives = tuple(primitives)
@@ -38,7 +46,7 @@ class ArchParameters(nn.Module):
             self.register_parameter('betas_reduce', None)
 
     def op_weights(self, reduction: bool) -> torch.Tensor:
-        return torch.softmax(self.alphas_reduce if reduction else self.alphas_normal, dim=-1)
+        return relaxed(self.alphas_reduce if reduction else self.alphas_normal, self.relaxation)
 
     def edge_weights(self, reduction: bool) -> Optional[torch.Tensor]:
         betas = self.betas_reduce if reduction else self.betas_normal
@@ -53,10 +61,10 @@ class ArchParameters(nn.Module):
         """The derived genotype; ``max_skips``: P-DARTS' cap on skips in the normal cell."""
         return derive_genotype(self.alphas_normal, self.alphas_reduce, self.betas_normal,
                                self.betas_reduce, self.primitives, self.steps, self.multiplier,
-                               max_skips=max_skips)
+                               max_skips=max_skips, relaxation=self.relaxation)
 
     def snapshot(self) -> dict[str, list]:
-        """softmax(alpha) per edge and node-softmax(beta), as plain lists for the history."""
+        """The op weights (softmax(alpha), or sigmoid(alpha) for Fair DARTS) and node-softmax(beta), as plain lists."""
         out = {}
         for kind, r in (('normal', False), ('reduce', True)):
             out[f'alpha_{kind}'] = self.op_weights(r).detach().cpu().tolist()

@@ -8,6 +8,17 @@ import torch
 from .genotype import Genotype
 from .topology import node_edge_ranges
 
+RELAXATIONS = ('softmax', 'sigmoid')
+
+
+def relaxed(alphas: torch.Tensor, relaxation: str = 'softmax') -> torch.Tensor:
+    """The op weights from alpha: softmax over each edge's ops (DARTS), or an independent sigmoid each (Fair DARTS)."""
+    if relaxation == 'softmax':
+        return torch.softmax(alphas, dim=-1)
+    if relaxation == 'sigmoid':
+        return torch.sigmoid(alphas)
+    raise ValueError(f'relaxation must be one of {RELAXATIONS}, got {relaxation!r}')
+
 
 def node_softmax(betas: torch.Tensor, steps: int) -> torch.Tensor:
     """Edge normalization: softmax of beta over each node's incoming edges (2, 3, 4, ... edges)."""
@@ -70,13 +81,18 @@ def derive_genes_capped(op_weights: torch.Tensor, edge_weights: Optional[torch.T
 def derive_genotype(alphas_normal: torch.Tensor, alphas_reduce: torch.Tensor,
                     betas_normal: Optional[torch.Tensor], betas_reduce: Optional[torch.Tensor],
                     primitives: Sequence[str], steps: int, multiplier: int,
-                    max_skips: Optional[int] = None) -> Genotype:
-    """``max_skips``: P-DARTS' cap on skip_connect in the normal cell (None: no cap, the reference)."""
+                    max_skips: Optional[int] = None, relaxation: str = 'softmax') -> Genotype:
+    """``max_skips``: P-DARTS' cap on skip_connect in the normal cell (None: no cap, the reference).
+
+    ``relaxation='sigmoid'`` (Fair DARTS): edges and ops are ranked on
+    sigmoid(alpha), the weights the search ran with; this is the Fair DARTS
+    code's ``parse_method='darts'`` (two edges a node, the strongest op each).
+    """
     def cell(alphas, betas, cap):
         edge_w = node_softmax(betas, steps) if betas is not None else None
         if cap is None:
-            return derive_genes(torch.softmax(alphas, dim=-1), edge_w, primitives, steps)
-        return derive_genes_capped(torch.softmax(alphas, dim=-1), edge_w, primitives, steps, cap)
+            return derive_genes(relaxed(alphas, relaxation), edge_w, primitives, steps)
+        return derive_genes_capped(relaxed(alphas, relaxation), edge_w, primitives, steps, cap)
 
     concat = list(range(2 + steps - multiplier, steps + 2))
     return Genotype(normal=cell(alphas_normal, betas_normal, max_skips), normal_concat=concat,

@@ -12,7 +12,8 @@ from ...core.search_space import SearchSpace
 from .arch_params import ArchParameters
 from .cost import ResourceCost
 from .genotype import Genotype
-from .stabilizers import POSITIVE, beta_decay_loss, check_option, perturb_op_weights, search_progress
+from .stabilizers import (POSITIVE, aux_skip_weight, beta_decay_loss, check_aux_skip, check_option,
+                          perturb_op_weights, search_progress, zero_one_loss)
 
 
 def labels_of(data_samples: Any) -> torch.Tensor:
@@ -37,12 +38,18 @@ class DartsClassifierSpace(SearchSpace):
 
     - ``max_skips``: derive the normal cell with at most this many skip_connect (P-DARTS);
     - ``beta_decay=dict(weight=...)``: beta-DARTS' regulariser, ramped with the search's progress;
-    - ``perturb=dict(epsilon=...)``: SDARTS-RS, uniform noise on softmax(alpha) in the weight step.
+    - ``perturb=dict(epsilon=...)``: SDARTS-RS, uniform noise on softmax(alpha) in the weight step;
+    - ``aux_skip=dict(start=1.0, schedule='linear')``: DARTS-' auxiliary skip on every edge,
+      its weight decayed from ``start`` to 0 with the search's progress (the supernet is built
+      with ``aux_skip=True``; the derivation never sees it);
+    - ``fair_darts=dict(zero_one=10.0)``: Fair DARTS, op weights sigmoid(alpha) (in the search
+      and the derivation) and its zero-one loss with that weight in the architecture loss.
     """
 
     def __init__(self, supernet: dict, edge_norm: bool = True, cost: Optional[dict] = None,
                  max_skips: Optional[int] = None, beta_decay: Optional[dict] = None,
-                 perturb: Optional[dict] = None, init_cfg: Optional[dict] = None) -> None:
+                 perturb: Optional[dict] = None, aux_skip: Optional[dict] = None,
+                 fair_darts: Optional[dict] = None, init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if max_skips is not None and (isinstance(max_skips, bool) or not isinstance(max_skips, int)
                                       or max_skips < 0):
@@ -50,10 +57,16 @@ class DartsClassifierSpace(SearchSpace):
         self.max_skips = max_skips
         self.beta_decay = check_option('beta_decay', beta_decay, {'weight': POSITIVE})
         self.perturb = check_option('perturb', perturb, {'epsilon': POSITIVE})
+        self.aux_skip = check_aux_skip(aux_skip)
+        self.fair_darts = check_option('fair_darts', fair_darts,
+                                       {'zero_one': (10., lambda v: v >= 0, 'a number >= 0')})
         self._perturbing = False
+        if self.aux_skip is not None:
+            supernet = dict(supernet, aux_skip=True)
         self.supernet = MODELS.build(dict(supernet, _scope_=supernet.get('_scope_', 'mmdet')))
+        relaxation = {} if self.fair_darts is None else {'relaxation': 'sigmoid'}
         self.arch = ArchParameters(self.supernet.steps, self.supernet.primitives,
-                                   self.supernet.multiplier, edge_norm=edge_norm)
+                                   self.supernet.multiplier, edge_norm=edge_norm, **relaxation)
         self.resource_cost = ResourceCost(self.supernet, **cost) if cost else None
 
     def arch_weights(self) -> dict:
@@ -73,8 +86,14 @@ class DartsClassifierSpace(SearchSpace):
         finally:
             self._perturbing = False
 
+    def aux_weight(self) -> float:
+        """DARTS-' auxiliary-skip weight now (0 without ``aux_skip``, and at the end of the search)."""
+        return 0. if self.aux_skip is None else aux_skip_weight(self.aux_skip, search_progress())
+
     def tensor(self, inputs: torch.Tensor) -> torch.Tensor:
-        return self.supernet(inputs, self.arch_weights())
+        if self.aux_skip is None:
+            return self.supernet(inputs, self.arch_weights())
+        return self.supernet(inputs, self.arch_weights(), aux_weight=self.aux_weight())
 
     def loss(self, inputs: torch.Tensor, data_samples: Any) -> dict[str, torch.Tensor]:
         logits = self.tensor(inputs)
@@ -96,11 +115,15 @@ class DartsClassifierSpace(SearchSpace):
         return {'genotype': self.derive().to_dict(), **self.arch.snapshot()}
 
     def cost(self) -> Optional[torch.Tensor]:
-        """The resource term plus beta-DARTS' regulariser, those that are configured."""
+        """The resource term, beta-DARTS' regulariser and Fair DARTS' zero-one loss, those that are configured."""
         terms = []
         if self.resource_cost is not None:
             terms.append(self.resource_cost(self.arch))
         if self.beta_decay is not None:
             terms.append(beta_decay_loss([self.arch.alphas_normal, self.arch.alphas_reduce],
                                          self.beta_decay['weight'] * search_progress()))
+        if self.fair_darts is not None and self.fair_darts['zero_one'] > 0:
+            keep = [k for k, p in enumerate(self.arch.primitives) if p != 'none']
+            terms.append(zero_one_loss([self.arch.alphas_normal, self.arch.alphas_reduce],
+                                       self.fair_darts['zero_one'], keep))
         return sum(terms[1:], terms[0]) if terms else None

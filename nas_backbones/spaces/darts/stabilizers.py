@@ -9,9 +9,20 @@
   scale in check, against the domination of one op.
 - ``aux_skip`` (DARTS-, Chu et al., ICLR 2021): every node also receives
   ``w(t) * sum_j aux_j(h_j)`` (identity, or an affine-free FactorizedReduce on
-  stride-2 edges) outside the competition of the ops, ``w(t)`` decaying
-  linearly from ``weight`` to 0 over the search, so skip_connect no longer
-  wins through the gradient shortcut it gives.
+  stride-2 edges: what skip_connect is there) outside the competition of the
+  ops, ``w(t) = start * (1 - t)`` (the paper's linear decay; ``'cosine'``:
+  ``start * (1 + cos(pi t)) / 2``, its code's other option) reaching 0 at the end
+  of the search, so skip_connect no longer wins through the gradient
+  shortcut it gives. The paper's code sets the weight at each epoch's start
+  (``start * (T - epoch) / T``), which is this ``t``. Where the term enters
+  the cell is said in :class:`~nas_backbones.spaces.darts.search_cell.SearchCell`.
+- ``fair_darts`` (Fair DARTS, Chu et al., ECCV 2020): each op weight is
+  sigmoid(alpha) on its own (no softmax: ops do not compete, so skip_connect
+  cannot win by suppressing the others), and the architecture loss gets the
+  zero-one loss ``-zero_one * mean((sigmoid(alpha) - 0.5)^2)``, pushing every
+  weight towards 0 or 1 so that the derived cell is what the supernet ran.
+  The mean is over both cells' edges and the ops that are not 'none'
+  (Fair DARTS' space has no 'none', whose weight multiplies nothing here).
 - ``perturb`` (SDARTS-RS, Chen & Hsieh, ICML 2020): in the weight step the
   op weights softmax(alpha) get uniform noise in [-epsilon, epsilon], so the
   weights are trained for a neighbourhood of alpha, which smooths the
@@ -22,7 +33,8 @@
 """
 from __future__ import annotations
 
-from typing import Optional
+import math
+from typing import Callable, Optional
 
 import torch
 from mmengine.logging import MessageHub
@@ -57,11 +69,43 @@ def check_option(name: str, cfg: Optional[dict], keys: dict) -> Optional[dict]:
 
 POSITIVE = (None, lambda v: v > 0, 'a number > 0')
 
+# DARTS-' decay of the auxiliary skip's weight, as a factor of its start value at progress t
+AUX_SCHEDULES: dict[str, Callable[[float], float]] = {
+    'linear': lambda t: 1. - t,
+    'cosine': lambda t: (1. + math.cos(math.pi * t)) / 2.,
+}
+
+
+def check_aux_skip(cfg: Optional[dict]) -> Optional[dict]:
+    """``aux_skip=dict(start=1.0, schedule='linear')`` validated (the paper's defaults filled in)."""
+    if cfg is None:
+        return None
+    if not isinstance(cfg, dict):
+        raise TypeError(f"aux_skip: expected a dict such as aux_skip=dict(start=1.0, schedule='linear'), "
+                        f'got {cfg!r}')
+    schedule = cfg.get('schedule', 'linear')
+    if schedule not in AUX_SCHEDULES:
+        raise ValueError(f'aux_skip.schedule must be one of {sorted(AUX_SCHEDULES)}, got {schedule!r}')
+    out = check_option('aux_skip', {k: v for k, v in cfg.items() if k != 'schedule'},
+                       {'start': (1., lambda v: v > 0, 'a number > 0')})
+    return dict(out, schedule=schedule)
+
+
+def aux_skip_weight(cfg: dict, progress: float) -> float:
+    """The auxiliary skips' weight at search progress ``progress`` in [0, 1]: ``start`` decayed to 0."""
+    return cfg['start'] * AUX_SCHEDULES[cfg['schedule']](progress)
+
 
 def beta_decay_loss(alphas: list[torch.Tensor], weight: float) -> torch.Tensor:
     """beta-DARTS' regulariser: ``weight * mean over all edges of logsumexp(alpha_e)``."""
     lse = torch.cat([a.logsumexp(dim=-1) for a in alphas])
     return weight * lse.mean()
+
+
+def zero_one_loss(alphas: list[torch.Tensor], weight: float, keep: list[int]) -> torch.Tensor:
+    """Fair DARTS' zero-one loss: ``-weight * mean of (sigmoid(alpha) - 0.5)^2`` over the ``keep`` op columns."""
+    s = torch.cat([a[:, keep] for a in alphas]).sigmoid()
+    return -weight * (s - 0.5).square().mean()
 
 
 def perturb_op_weights(weights: torch.Tensor, epsilon: float) -> torch.Tensor:

@@ -40,6 +40,10 @@ class SearchTrunk(BaseModule):
     shrink with K, so this is what lets K=4 approach 1/4 of K=1's memory;
     the same gradients and BatchNorm statistics, for a few percent of time
     (``benchmarks/README.md``).
+
+    ``aux_skip``: every cell gets DARTS-' auxiliary skip connections
+    (:class:`SearchCell`), weighted by ``forward_cells``' ``aux_weight``;
+    the search space that sets it also decays that weight.
     """
 
     def __init__(self,
@@ -55,6 +59,7 @@ class SearchTrunk(BaseModule):
                  impl: str = 'fast',
                  channels_last: Optional[bool] = None,
                  fused: Optional[bool] = None,
+                 aux_skip: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         unknown = [p for p in primitives if p not in KNOWN_OPS]
@@ -77,11 +82,11 @@ class SearchTrunk(BaseModule):
         self.plan = plan
         self.cells = nn.ModuleList(
             SearchCell(spec, steps, multiplier, self.primitives, partial_k, recompute, impl,
-                       channels_last, fused) for spec in plan)
+                       channels_last, fused, aux_skip) for spec in plan)
         self.state_relu = nn.ReLU()  # a cell output's ReLU, shared by the next two cells
 
     def forward_cells(self, x: torch.Tensor, arch_weights: dict, taps: Collection[int] = (),
-                      with_cp: bool = False) -> dict[int, torch.Tensor]:
+                      with_cp: bool = False, aux_weight: float = 0.) -> dict[int, torch.Tensor]:
         """The outputs of the cells in ``taps`` and of the last cell, by cell index
         (``STEM_TAP``: the stem's, stride 4 for the ImageNet stem); ``arch_weights`` is
         :meth:`ArchParameters.forward`'s output.
@@ -91,7 +96,8 @@ class SearchTrunk(BaseModule):
         same maths, one saved tensor fewer per cell. ``with_cp``: each cell
         keeps only its inputs (and the architecture weights) for backward and
         is recomputed there (:func:`~nas_backbones.utils.recompute.recomputed`:
-        the same gradients and BatchNorm statistics).
+        the same gradients and BatchNorm statistics). ``aux_weight``: the
+        weight of the cells' auxiliary skips (DARTS-; ignored without them).
         """
         check_input(x, type(self).__name__)
         last = len(self.cells) - 1
@@ -100,8 +106,9 @@ class SearchTrunk(BaseModule):
         def run(cell: SearchCell, s0, s1, activated: bool) -> torch.Tensor:
             w, ew = arch_weights[cell.reduction]
             if not with_cp:
-                return cell(s0, s1, w, ew, activated=activated)
-            return recomputed(cell, lambda *a: cell(*a, activated=activated), s0, s1, w, ew)
+                return cell(s0, s1, w, ew, activated=activated, aux_weight=aux_weight)
+            return recomputed(cell, lambda *a: cell(*a, activated=activated, aux_weight=aux_weight),
+                              s0, s1, w, ew)
 
         if self.impl == 'reference':
             s0, s1 = self.stem(x)
@@ -153,15 +160,16 @@ class PCDartsSupernet(SearchTrunk):
                  impl: str = 'fast',
                  channels_last: Optional[bool] = None,
                  fused: Optional[bool] = None,
+                 aux_skip: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(C, layers, steps, multiplier, stem, stem_multiplier, primitives,
                          partial_k, recompute, impl, channels_last=channels_last, fused=fused,
-                         init_cfg=init_cfg)
+                         aux_skip=aux_skip, init_cfg=init_cfg)
         self.num_classes = num_classes
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(multiplier * self.plan[-1].C, num_classes)
 
-    def forward(self, x: torch.Tensor, arch_weights: dict) -> torch.Tensor:
-        """Logits; ``arch_weights`` is :meth:`ArchParameters.forward`'s output."""
-        out = self.forward_cells(x, arch_weights)[len(self.cells) - 1]
+    def forward(self, x: torch.Tensor, arch_weights: dict, aux_weight: float = 0.) -> torch.Tensor:
+        """Logits; ``arch_weights`` is :meth:`ArchParameters.forward`'s output, ``aux_weight`` the auxiliary skips'."""
+        out = self.forward_cells(x, arch_weights, aux_weight=aux_weight)[len(self.cells) - 1]
         return self.classifier(self.global_pooling(out).flatten(1))
