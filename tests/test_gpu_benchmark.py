@@ -133,8 +133,9 @@ def test_quick_mode_runs_the_search_sections(tmp_path):
 
 @pytest.mark.slow
 def test_quick_mode_runs_every_section(tmp_path):
-    """The whole smoke mode: every section measures (Single-Path where it exists), or says why not."""
-    res = run_quick(tmp_path, '--budget-s', '900')
+    """The whole smoke mode: every section measures (Single-Path where it exists), or says why not.
+    K=1 (DARTS' dense mixed op, a path of its own; the test above takes K=2) and both dtypes."""
+    res = run_quick(tmp_path, '--ks', '1', '--budget-s', '900')
     s = res['sections']
     assert set(s) == set(gpu.SECTIONS)
     for name in ('step', 'max_batch', 'second_order', 'derived', 'layouts', 'compile', 'projection'):
