@@ -148,6 +148,22 @@ def test_other_predictors_are_refused_naming_file_and_field(tool_run, tmp_path):
         space(metric='predictor', predictor=str(tmp_path / 'missing.json'))
 
 
+@pytest.fixture(scope='module')
+def flops_predictor(tmp_path_factory):
+    """A predictor fitted on the runtime model's multiply-adds of 64 random architectures (as if seconds):
+    a target without timing noise, so the search below does not depend on a loaded machine."""
+    rm = RuntimeModel(LAYOUT, 32, metric='flops', num_classes=5)
+    enc = SinglePathEncoding(LAYOUT)
+    archs = random_architectures(LAYOUT, 64, seed=2)
+    X = torch.stack([enc.of_architecture(a) for a in archs])
+    y = torch.tensor([float(rm(decisions_of(a).double())) * 1e-6 for a in archs])
+    model = LatencyPredictor.fit(X, y, steps=300, encoding=enc.spec(),
+                                 meta=dict(macro=dict(input_size=32), macro_range={'input_size': [32, 32]}))
+    path = tmp_path_factory.mktemp('sp_flops') / 'predictor.json'
+    model.save(path)
+    return path
+
+
 def short_search(path, runtime_lambda, steps=20):
     torch.manual_seed(0)
     s = SinglePathSpace(supernet=SUPERNET, runtime=dict(metric='predictor', predictor=str(path)),
@@ -168,8 +184,8 @@ def short_search(path, runtime_lambda, steps=20):
     return start, s.expected_runtime().item()
 
 
-def test_short_search_with_a_predictor_latency_weight_lowers_predicted_latency(tool_run):
-    _, path = tool_run
+def test_short_search_with_a_predictor_latency_weight_lowers_predicted_latency(flops_predictor):
+    path = flops_predictor
     start, plain = short_search(path, 0.)
     _, weighted = short_search(path, 0.02)
     assert weighted < start and weighted < plain
