@@ -18,6 +18,13 @@ of them is kept out of every fit. Compared on it, against the measured time:
 - ``table + affine``: the same sum through ``a * sum + b`` fitted (least squares)
   on the predictor's training architectures, i.e. with the stem, the
   preprocessing and the head as a constant and a global scale.
+
+``--space singlepath``: random Single-Path architectures of the tiny search's
+supernet (``--width-mult`` 0.5, the reference's blocks, 64x64, 10 classes), each
+deployed classifier timed alike; ``table`` is then the runtime model's estimate
+``const + sum_l R_l`` (what ``RuntimeModel(metric='latency')`` optimises: the
+four variants of every searchable layer and the fixed parts, each timed alone),
+and the predictor's features the Single-Path encoding (no per-edge variant).
 """
 from __future__ import annotations
 
@@ -32,8 +39,84 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import benchmark_parser, fmt_table, run_benchmark, setup  # noqa: E402
 
 
+def compare(which, seconds, again, features, additive, args) -> list[dict]:
+    """Per backend, each estimate's relative error on the held-out architectures."""
+    from nas_backbones.core.predictor import fit_with_holdout, relative_errors
+    rows = []
+    for b in which:
+        y = torch.tensor(seconds[b])
+        estimates, extra = {}, {}
+        for name, X in features.items():
+            t2 = time.perf_counter()
+            model, figures, test = fit_with_holdout(X, y, args.holdout, args.seed, hidden=args.hidden,
+                                                    steps=args.steps)
+            estimates[name] = model(X[test]).detach()
+            extra[name] = dict(fit_s=time.perf_counter() - t2, features=X.size(1),
+                               train_mean=figures['train']['mean'])
+        train = torch.tensor([i for i in range(len(y)) if i not in set(test.tolist())])
+        A = torch.stack([additive[train], torch.ones(len(train))], 1).double()
+        a, c = torch.linalg.lstsq(A, y[train].double()[:, None]).solution.flatten().tolist()
+        estimates.update({'table': additive[test], 'table + affine': a * additive[test] + c,
+                          'repeat (noise)': torch.tensor(again[b])[test]})
+        extra['table + affine'] = dict(affine=dict(a=a, b_ms=c * 1e3))
+        extra['repeat (noise)'] = dict(measured_ms=dict(min=float(y.min()) * 1e3, median=float(y.median()) * 1e3,
+                                                        max=float(y.max()) * 1e3))
+        for name, est in estimates.items():
+            e = relative_errors(est.float(), y[test])
+            rows.append(dict(backend=b, estimate=name, **{k: e[k] for k in ('mean', 'median', 'p90', 'max')},
+                             spearman=e.get('spearman'), n_holdout=e['n'], n_train=len(train),
+                             **extra.get(name, {})))
+    return rows
+
+
+def run_singlepath(args, info) -> dict:
+    """The same comparison for random Single-Path architectures (see the module's docstring)."""
+    import random
+    from nas_backbones.core.latency import time_module
+    from nas_backbones.core.predictor import backends, measure_latency
+    from nas_backbones.spaces.singlepath import SinglePathEncoding, expected_runtime, make_layout
+    from nas_backbones.spaces.singlepath.encoding import _network
+    from nas_backbones.spaces.singlepath.random_architecture import random_architecture
+    from nas_backbones.spaces.singlepath.runtime import measure_costs
+    layout = make_layout(None, args.width_mult)
+    rng = random.Random(args.seed)
+    archs = [random_architecture(layout, rng) for _ in range(args.n)]
+    which = [b for b in args.backends if b in backends()]
+    shape = (3, args.input_size, args.input_size)
+    seconds, again = {b: [] for b in which}, {b: [] for b in which}
+    t0 = time.perf_counter()
+    for out in (seconds, again):
+        for a in archs:
+            net = _network(a, args.num_classes)
+            for b in which:
+                out[b].append(measure_latency(net, shape, 'cpu', 1, args.repeats, b, args.rounds, args.clock))
+    measure_s = time.perf_counter() - t0
+    timer = time.process_time if args.clock == 'cpu' else time.perf_counter
+    t1 = time.perf_counter()
+    costs, const = measure_costs(layout, (args.input_size, args.input_size),
+                                 lambda key, build, shp: time_module(build(), shp, 'cpu', 1, 20, timer),
+                                 args.num_classes)
+    table_s = time.perf_counter() - t1
+    enc = SinglePathEncoding(layout)
+    features = {'predictor': torch.stack([enc.of_architecture(a) for a in archs])}
+    decisions = [torch.tensor([[float(c.kernel == 5), float(c.expansion == 6), float(not c.skip)]
+                               for spec, c in a.layers() if spec.searchable], dtype=torch.float64) for a in archs]
+    additive = torch.tensor([float(expected_runtime(d, torch.tensor(costs, dtype=torch.float64), const))
+                             for d in decisions])
+    rows = compare(which, seconds, again, features, additive, args)
+    return dict(machine=info, settings=dict(space='singlepath', n=args.n, holdout=args.holdout,
+                                            width_mult=args.width_mult, input_size=args.input_size,
+                                            num_classes=args.num_classes, repeats=args.repeats,
+                                            rounds=args.rounds, clock=args.clock, hidden=args.hidden,
+                                            steps=args.steps, seed=args.seed, backends=which),
+                seconds=dict(measure=measure_s, table=table_s), table=dict(costs=costs, const=const),
+                rows=rows, measured=seconds, measured_again=again)
+
+
 def run(args) -> dict:
     info = setup(args)
+    if args.space == 'singlepath':
+        return run_singlepath(args, info)
     from mmengine.registry import init_default_scope
     import nas_backbones  # noqa: F401
     from nas_backbones.core.predictor import (backends, fit_with_holdout, measure_latency,
@@ -96,30 +179,7 @@ def run(args) -> dict:
     additive = torch.tensor([float((encoding.hard_block(s['genotypes'][0], False) * cost_normal).sum()
                                    + (encoding.hard_block(s['genotypes'][0], True) * cost_reduce).sum())
                              for s in samples])
-    rows = []
-    for b in which:
-        y = torch.tensor(seconds[b])
-        estimates, extra = {}, {}
-        for name, X in features.items():
-            t2 = time.perf_counter()
-            model, figures, test = fit_with_holdout(X, y, args.holdout, args.seed, hidden=args.hidden,
-                                                    steps=args.steps)
-            estimates[name] = model(X[test]).detach()
-            extra[name] = dict(fit_s=time.perf_counter() - t2, features=X.size(1),
-                               train_mean=figures['train']['mean'])
-        train = torch.tensor([i for i in range(len(y)) if i not in set(test.tolist())])
-        A = torch.stack([additive[train], torch.ones(len(train))], 1).double()
-        a, c = torch.linalg.lstsq(A, y[train].double()[:, None]).solution.flatten().tolist()
-        estimates.update({'table': additive[test], 'table + affine': a * additive[test] + c,
-                          'repeat (noise)': torch.tensor(again[b])[test]})
-        extra['table + affine'] = dict(affine=dict(a=a, b_ms=c * 1e3))
-        extra['repeat (noise)'] = dict(measured_ms=dict(min=float(y.min()) * 1e3, median=float(y.median()) * 1e3,
-                                                        max=float(y.max()) * 1e3))
-        for name, est in estimates.items():
-            e = relative_errors(est.float(), y[test])
-            rows.append(dict(backend=b, estimate=name, **{k: e[k] for k in ('mean', 'median', 'p90', 'max')},
-                             spearman=e.get('spearman'), n_holdout=e['n'], n_train=len(train),
-                             **extra.get(name, {})))
+    rows = compare(which, seconds, again, features, additive, args)
     return dict(machine=info, settings=dict(n=args.n, holdout=args.holdout, C=args.C, layers=args.layers,
                                             input_size=args.input_size, num_classes=args.num_classes,
                                             repeats=args.repeats, rounds=args.rounds, clock=args.clock,
@@ -152,6 +212,8 @@ def main(argv=None) -> dict:
     p.add_argument('--rounds', type=int, default=3, help='timing rounds per network (the fastest round counts)')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--backends', nargs='+', default=['torch', 'onnxruntime'])
+    p.add_argument('--space', choices=['darts', 'singlepath'], default='darts')
+    p.add_argument('--width-mult', type=float, default=0.5, help='singlepath: the supernet\'s width multiplier')
     return run_benchmark(p, run, table, argv)
 
 

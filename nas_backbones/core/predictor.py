@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Optional, Sequence, Union
+from dataclasses import dataclass
+from typing import Any, Callable, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
@@ -169,7 +170,7 @@ class LatencyPredictor(nn.Module):
         if self.encoding != encoding:
             diff = sorted(k for k in set(encoding) | set(self.encoding)
                           if encoding.get(k) != self.encoding.get(k))
-            k = diff[0]
+            k = 'space' if 'space' in diff else diff[0]  # another family: say so first
             raise PredictorError(
                 f'latency predictor {getattr(self, "path", "")} was fitted for another encoding: '
                 f'"encoding.{k}" is {self.encoding.get(k)!r}, this search needs {encoding.get(k)!r}')
@@ -343,3 +344,55 @@ def device_description(device: str) -> dict[str, Any]:
         desc['logical_cpus'] = os.cpu_count()
     return desc
 
+
+
+# ------------------------------------------------------------------ space families
+@dataclass
+class MeasureTask:
+    """What a space family hands ``tools/analysis/latency_predictor.py``: architectures to time.
+
+    ``samples``: per architecture ``(build, input_shape, features)``, ``build()`` making
+    the deployed network; ``encoding``: the encoding's description; ``meta``: what the
+    file records of the networks (``macro``, ``macro_range``, ``num_classes`` ...).
+    """
+    encoding: dict
+    samples: list[tuple[Callable[[], nn.Module], tuple[int, ...], torch.Tensor]]
+    meta: dict
+
+
+# Search-space type (``model.architecture.type`` or ``network_search.space.type``)
+# -> (the family's task function, the tool options it takes).
+PREDICTOR_TASKS: dict[str, tuple[Callable[..., MeasureTask], tuple[str, ...]]] = {}
+
+
+def register_predictor_task(*space_types: str, options: Sequence[str] = ()) -> Callable:
+    """Register ``fn(cfg, n, seed, **options) -> MeasureTask`` for configs of these space types."""
+    def wrap(fn: Callable[..., MeasureTask]) -> Callable[..., MeasureTask]:
+        for t in space_types:
+            PREDICTOR_TASKS[t] = (fn, tuple(options))
+        return fn
+    return wrap
+
+
+def space_type_of(cfg: Any) -> Optional[str]:
+    """The search space a config declares: its network-search space, else its model's architecture."""
+    ns = cfg.get('network_search')
+    if ns is not None:
+        return (ns.get('space') or {}).get('type')
+    return ((cfg.get('model') or {}).get('architecture') or {}).get('type')
+
+
+def predictor_task(cfg: Any, n: int, seed: int, source: str = 'config', **options: Any) -> MeasureTask:
+    """``n`` architectures (seeded) of the config's space to measure, from the space's family."""
+    kind = space_type_of(cfg)
+    if kind not in PREDICTOR_TASKS:
+        raise PredictorError(f'{source}: the latency predictor knows no search space {kind!r} '
+                             f'(model.architecture.type or network_search.space.type); '
+                             f'known: {sorted(PREDICTOR_TASKS)}')
+    fn, allowed = PREDICTOR_TASKS[kind]
+    given = {k: v for k, v in options.items() if v not in (None, False)}
+    extra = sorted(set(given) - set(allowed))
+    if extra:
+        raise PredictorError(f'{source}: option(s) {extra} do not apply to a {kind} config '
+                             f'(it takes {list(allowed)})')
+    return fn(cfg, n, seed, **given)

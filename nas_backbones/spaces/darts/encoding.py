@@ -1,5 +1,8 @@
 """The DARTS space's architecture encoding for the latency predictor, and random architectures to measure.
 
+:func:`predictor_task` gives ``tools/analysis/latency_predictor.py`` the networks of a
+cell-search or network-search config (registered for its space types).
+
 The weight of op ``o`` on edge ``e`` of a cell: a genotype puts 1 where a
 gene picks that op on that edge; a search's soft weights put
 ``2 * beta_e * softmax(alpha_e)_o`` (beta softmaxed over the node's edges,
@@ -26,8 +29,9 @@ from typing import Optional, Sequence
 
 import torch
 
-from ...core.predictor import PredictorError
+from ...core.predictor import MeasureTask, PredictorError, register_predictor_task
 from .genotype import Genotype
+from .macro import reduction_indices
 from .ops import DEFAULT_PRIMITIVES
 from .random_genotype import random_genotype
 from .topology import node_edge_ranges, num_edges
@@ -154,3 +158,52 @@ def network_of(sample: dict, stem: str = 'imagenet', num_classes: int = 1000):
     genotype = genotypes[0] if len(set(genotypes)) == 1 else list(genotypes)
     return GenotypeClassifier(genotype=genotype, C=sample['C'], layers=layers, reductions=reductions,
                               stem=stem, num_classes=num_classes, auxiliary=False)
+
+
+def _sampling_space(cfg, C: Optional[int], layers: Optional[int], input_size: Optional[int]) -> dict:
+    """The sampling space: macro choices, stem, op vocabulary, and the fixed network if there is one."""
+    ns = cfg.get('network_search')
+    if ns is not None:
+        from ...network_search.space import build_network_space
+        space = build_network_space(ns.space.to_dict() if hasattr(ns.space, 'to_dict') else dict(ns.space))
+        enc = space.encoding
+        return dict(C=space.C, input_size=space.input_size, stage_cells=space.stage_cells,
+                    per_stage=space.per_stage, stem=space.stem, steps=enc.steps,
+                    primitives=enc.primitives, num_classes=cfg.get('model', {}).get('num_classes', 1000))
+    arch = cfg.get('model', {}).get('architecture', {})
+    sn = arch.get('supernet')
+    if sn is None:
+        raise PredictorError('config: model.architecture.supernet is missing; give a cell-search '
+                             'or a network-search config')
+    C = C or sn.get('C', 16)
+    layers = layers or sn.get('layers', 8)
+    size = input_size or (arch.get('cost') or {}).get('input_size', 224)
+    return dict(C=[C], input_size=[size], stage_cells=[[n] for n in stage_cells_of(layers, reduction_indices(layers))],
+                per_stage=False, stem=sn.get('stem', 'imagenet'), steps=sn.get('steps', 4),
+                primitives=tuple(sn.get('primitives', DEFAULT_PRIMITIVES)),
+                num_classes=sn.get('num_classes', 1000))
+
+
+@register_predictor_task('DartsClassifierSpace', 'DartsNetworkSpace',
+                         options=('C', 'layers', 'input_size', 'per_edge'))
+def predictor_task(cfg, n: int, seed: int, C: Optional[int] = None, layers: Optional[int] = None,
+                   input_size: Optional[int] = None, per_edge: bool = False) -> MeasureTask:
+    """Random networks of a cell search (its supernet's C and cells, random cells) or of a
+    network search (macro numbers drawn from its space too); ``C``/``layers``/``input_size``
+    override a cell search's network."""
+    sp = _sampling_space(cfg, C, layers, input_size)
+    encoding = DartsEncoding(sp['steps'], sp['primitives'], len(sp['stage_cells']), per_edge)
+    samples = sample_networks(n, seed, sp['C'], sp['input_size'], sp['stage_cells'],
+                              sp['per_stage'], sp['steps'], sp['primitives'])
+    items = [((lambda s=s: network_of(s, sp['stem'], sp['num_classes'])), (3, s['input_size'], s['input_size']),
+              encoding.of_network(s['genotypes'], s['C'], s['input_size'], s['stage_cells'])) for s in samples]
+    fixed = all(len(v) == 1 for v in (sp['C'], sp['input_size'], *sp['stage_cells']))
+    macro_range = {'C': [min(sp['C']), max(sp['C'])],
+                   'input_size': [min(sp['input_size']), max(sp['input_size'])]}
+    macro_range.update({f'stage_cells[{i}]': [min(c), max(c)] for i, c in enumerate(sp['stage_cells'])})
+    meta = dict(stem=sp['stem'], num_classes=sp['num_classes'], macro_range=macro_range,
+                macro=dict(C=sp['C'][0], input_size=sp['input_size'][0],
+                           stage_cells=[c[0] for c in sp['stage_cells']]) if fixed else None,
+                sampled=dict(C=list(sp['C']), input_size=list(sp['input_size']),
+                             stage_cells=[list(c) for c in sp['stage_cells']], per_stage=sp['per_stage']))
+    return MeasureTask(encoding.spec(), items, meta)

@@ -9,8 +9,10 @@ from .backbone import SinglePathBackbone
 from .blocks import DEFAULT_BLOCKS, VARIANTS, BlockSpec, Layout, LayoutError, make_layout
 from .classifier import SinglePathClassifier
 from .indicator import indicator, indicator_dropout
+from .encoding import SinglePathEncoding
 from .mbconv import MBConv
 from .published import PUBLISHED, load_architecture
+from .random_architecture import random_architecture, random_architectures
 from .runtime import RuntimeModel, expected_runtime, layer_runtimes
 from .search_space import SinglePathSpace, SinglePathThresholds
 from .superkernel import SuperKernelMBConv
@@ -20,7 +22,7 @@ from .tf_optim import RMSpropTF, StaircaseExponentialLR
 __all__ = [
     'Architecture', 'ArchitectureError', 'LayerChoice', 'SinglePathBackbone', 'DEFAULT_BLOCKS',
     'VARIANTS', 'BlockSpec', 'Layout', 'LayoutError', 'make_layout', 'SinglePathClassifier',
-    'indicator', 'indicator_dropout', 'MBConv', 'PUBLISHED', 'load_architecture', 'RuntimeModel',
-    'expected_runtime', 'layer_runtimes', 'SinglePathSpace', 'SinglePathThresholds',
+    'indicator', 'indicator_dropout', 'SinglePathEncoding', 'MBConv', 'PUBLISHED',
+    'load_architecture', 'random_architecture', 'random_architectures', 'RuntimeModel', 'expected_runtime', 'layer_runtimes', 'SinglePathSpace', 'SinglePathThresholds',
     'SuperKernelMBConv', 'SinglePathSupernet', 'RMSpropTF', 'StaircaseExponentialLR',
 ]

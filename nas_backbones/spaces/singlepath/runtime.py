@@ -16,6 +16,12 @@ formula is the reference's: the k3 variants enter only through the ratio r
 (so R(k3e3) is estimated as r * R(k5e3); the table still holds it), and a
 skipped layer costs 0. Units: milliseconds (latency) or millions of
 multiply-adds (FLOPs); the search's ``ln R`` term has the same gradient in any unit.
+
+``metric='predictor'`` has no table: ``R`` is a learned
+:class:`~nas_backbones.core.predictor.LatencyPredictor`'s milliseconds for the
+encoding of the decisions (:mod:`.encoding`, the same relaxed decisions and the
+variants weighted as above), for the whole network of the predictor's file
+(``tools/analysis/latency_predictor.py`` fits it on measured random architectures).
 """
 from __future__ import annotations
 
@@ -28,12 +34,13 @@ from mmengine.dist import get_rank
 
 from ...core.cost import shared_from_rank0
 from ...core.latency import LatencyTable
+from ...core.predictor import LatencyPredictor
 from .blocks import VARIANTS, Layout, LayerSpec
 from .mbconv import ConvBNAct, MBConv
 
-METRICS = ('flops', 'latency')
-UNITS = {'flops': 'M MACs', 'latency': 'ms'}
-SCALE = {'flops': 1e-6, 'latency': 1e3}  # table unit (MACs, seconds) -> reported unit
+METRICS = ('flops', 'latency', 'predictor')
+UNITS = {'flops': 'M MACs', 'latency': 'ms', 'predictor': 'ms'}
+SCALE = {'flops': 1e-6, 'latency': 1e3, 'predictor': 1e3}  # table unit (MACs, seconds) -> reported unit
 
 
 def expected_runtime(decisions: torch.Tensor, costs: torch.Tensor,
@@ -140,23 +147,36 @@ class RuntimeModel(nn.Module):
 
     Args:
         layout: the supernet's layout.
-        input_size: image size the costs are taken at (the search's crop, or the deployment size).
-        metric: ``'flops'`` (multiply-adds) or ``'latency'`` (measured on ``device`` at ``batch``).
+        input_size: image size the costs are taken at (the search's crop, or the deployment
+            size); default 224, for ``'predictor'`` the predictor's.
+        metric: ``'flops'`` (multiply-adds), ``'latency'`` (measured on ``device`` at ``batch``)
+            or ``'predictor'`` (a learned predictor's latency of the whole network).
         latency_table: latency only: a JSON file of latencies, read if present and completed
             with what was measured (rank 0 measures, the ranks share its numbers).
         num_classes: the classifier's outputs (part of the constant).
+        predictor: predictor only: the file ``tools/analysis/latency_predictor.py`` wrote.
     """
 
-    def __init__(self, layout: Layout, input_size: Union[int, Sequence[int]] = 224,
+    def __init__(self, layout: Layout, input_size: Union[None, int, Sequence[int]] = None,
                  metric: str = 'flops', device: str = 'cpu', batch: int = 1,
-                 latency_table: Optional[str] = None, num_classes: int = 1000) -> None:
+                 latency_table: Optional[str] = None, num_classes: int = 1000,
+                 predictor: Optional[str] = None) -> None:
         super().__init__()
         if metric not in METRICS:
             raise ValueError(f'runtime metric must be one of {METRICS}, got {metric!r}')
+        if (metric == 'predictor') != (predictor is not None):
+            raise ValueError("runtime: metric='predictor' takes a predictor file (predictor=PATH), "
+                             f"and only it does (metric={metric!r}, predictor={predictor!r})")
+        self.metric, self.unit = metric, UNITS[metric]
+        self.searchable = [s.index for s in layout.searchable]
+        if metric == 'predictor':
+            self._init_predictor(layout, predictor, input_size)
+            return
+        input_size = 224 if input_size is None else input_size
         size = (input_size, input_size) if isinstance(input_size, int) else tuple(input_size)
         if len(size) != 2 or min(size) < 1:
             raise ValueError(f'runtime input_size must be N or (H, W), got {input_size!r}')
-        self.metric, self.unit, self.input_size = metric, UNITS[metric], size
+        self.input_size = size
         table = LatencyTable(latency_table, device, batch) if metric == 'latency' else None
         cost_of = table.get if table is not None else _macs_cost
         # One measurement, shared: every rank optimises the same loss.
@@ -170,7 +190,29 @@ class RuntimeModel(nn.Module):
         self.register_buffer('costs', torch.tensor(costs, dtype=torch.float64) * scale,
                              persistent=False)
         self.const = const * scale
-        self.searchable = [s.index for s in layout.searchable]
+
+    def _init_predictor(self, layout: Layout, path: str,
+                        input_size: Union[None, int, Sequence[int]]) -> None:
+        from .encoding import SinglePathEncoding
+        model = LatencyPredictor.load(path).requires_grad_(False)
+        self.encoding = SinglePathEncoding(layout)
+        model.check_encoding(self.encoding.spec())
+        measured = (model.meta.get('macro') or {}).get('input_size')
+        if input_size is None:
+            input_size = measured
+        size = (input_size, input_size) if isinstance(input_size, int) else tuple(input_size or ())
+        if len(size) != 2:
+            raise ValueError(f'runtime: give input_size (latency predictor {path} names none)')
+        for v in size:
+            model.check_within({'input_size': v}, f'runtime (latency predictor {path})')
+        # A plain attribute, not a submodule: its weights are neither searched nor checkpointed.
+        self._predictor = [model]
+        self.input_size, self.measured, self.const = size, 0, 0.
+        self.register_buffer('costs', None, persistent=False)
+
+    @property
+    def predictor(self) -> Optional[LatencyPredictor]:
+        return self._predictor[0] if self.metric == 'predictor' else None
 
     @staticmethod
     def _check_order(layout: Layout, costs: list, source: Optional[str]) -> None:
@@ -188,10 +230,15 @@ class RuntimeModel(nn.Module):
 
     def forward(self, decisions: torch.Tensor) -> torch.Tensor:
         """``R`` (in :attr:`unit`) for (searchable layers, 3) decisions; differentiable."""
+        if self.metric == 'predictor':
+            model = self._predictor[0]
+            if model.x_mean.device != decisions.device:
+                model.to(decisions.device)
+            return model(self.encoding.of_decisions(decisions)) * SCALE['predictor']
         return expected_runtime(decisions, self.costs.to(decisions.dtype), self.const)
 
     def of_choices(self, choices: Sequence[dict]) -> float:
         """R of hard choices (``kernel``/``expansion``/``skip`` per searchable layer)."""
         d = torch.tensor([[float(c['kernel'] == 5), float(c['expansion'] == 6), float(not c['skip'])]
                           for c in choices], dtype=torch.float64)
-        return float(expected_runtime(d, self.costs, self.const))
+        return float(self(d))

@@ -208,7 +208,7 @@ class SinglePathSpace(SearchSpace):
         }
         if self.runtime is not None:
             entry.update(runtime=float(self.runtime(d)), runtime_unit=self.runtime.unit,
-                         runtime_metric=self.runtime.metric,
-                         layer_runtimes=layer_runtimes(d, self.runtime.costs.to(d)).cpu().tolist(),
-                         runtime_lambda=self.current_lambda())
+                         runtime_metric=self.runtime.metric, runtime_lambda=self.current_lambda())
+            if self.runtime.costs is not None:  # a predictor has no per-layer costs
+                entry['layer_runtimes'] = layer_runtimes(d, self.runtime.costs.to(d)).cpu().tolist()
         return entry
