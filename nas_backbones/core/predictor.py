@@ -345,7 +345,6 @@ def device_description(device: str) -> dict[str, Any]:
     return desc
 
 
-
 # ------------------------------------------------------------------ space families
 @dataclass
 class MeasureTask:
