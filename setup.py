@@ -9,5 +9,5 @@ setup(
     # torch is pinned by tools/setup_env.sh (the CPU wheel); mmcv must be
     # built from source against it, so neither is resolved here.
     install_requires=['mmengine==0.10.7', 'mmdet==3.3.0', 'optuna==5.0.0', 'pycocotools'],
-    extras_require={'tests': ['pytest']},
+    extras_require={'tests': ['pytest', 'pytest-xdist>=3.5']},
 )

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One-command set-up of a fresh machine: a virtual environment at $NAS_VENV
 # (default .venv) with torch 2.13.0 (CPU), mmcv 2.1.0 built from source,
-# mmengine 0.10.7, mmdet 3.3.0, optuna 5.0.0, pycocotools, pytest and this package (editable).
+# mmengine 0.10.7, mmdet 3.3.0, optuna 5.0.0, pycocotools, pytest (with pytest-xdist) and this
+# package (editable).
 # Running it again is quick: finished steps are detected and skipped, and pip
 # reuses the mmcv wheel it cached on the first build.
 # docs/stack.md says why each pin is what it is.
@@ -98,9 +99,9 @@ elif ! have mmcv==2.1.0 || ! "$PY" -c 'import mmcv._ext' 2>/dev/null; then
   "$PY" -c 'import mmcv._ext' || die "mmcv installed without its compiled ops (mmcv._ext); remove it ('$PY -m pip uninstall -y mmcv') and run this script again."
 fi
 
-step "installing mmengine, mmdet, optuna, pycocotools, pytest and nas_backbones (editable)"
+step "installing mmengine, mmdet, optuna, pycocotools, pytest, pytest-xdist and nas_backbones (editable)"
 "${PIP[@]}" 'torch==2.13.0' 'setuptools>=77.0.3,<82' 'mmengine==0.10.7' 'mmdet==3.3.0' 'mmcv==2.1.0' \
-  'optuna==5.0.0' pycocotools pytest
+  'optuna==5.0.0' pycocotools pytest 'pytest-xdist>=3.5'
 "${PIP[@]}" --no-build-isolation --no-deps -e "$ROOT"
 
 "$PY" -c 'import torch, mmcv, mmdet, mmengine, mmcv.ops, nas_backbones; print("ok: torch", torch.__version__, "mmcv", mmcv.__version__, "mmdet", mmdet.__version__, "mmengine", mmengine.__version__)' \
