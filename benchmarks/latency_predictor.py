@@ -119,8 +119,7 @@ def run(args) -> dict:
         return run_singlepath(args, info)
     from mmengine.registry import init_default_scope
     import nas_backbones  # noqa: F401
-    from nas_backbones.core.predictor import (backends, fit_with_holdout, measure_latency,
-                                              relative_errors)
+    from nas_backbones.core.predictor import backends, measure_latency
     from nas_backbones.core.latency import time_module
     from nas_backbones.spaces.darts import PCDartsSupernet, build_op
     from nas_backbones.spaces.darts.cost import edge_cost_tables

@@ -37,15 +37,6 @@ def batch_pair(seed: int = 1) -> dict:
                 'data_samples': torch.randint(0, 4, (4,), generator=g)} for s in ('weights', 'arch')}
 
 
-@pytest.fixture(autouse=True, scope='module')
-def one_thread():
-    """Tiny tensors: a second thread only adds waiting on a shared machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture
 def amp_on_cpu(monkeypatch):
     """Let mmengine build an AmpOptimWrapper without a GPU (its only obstacle on CPU)."""

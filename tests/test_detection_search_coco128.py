@@ -57,16 +57,6 @@ def with_path(folder) -> str:
     return os.pathsep.join(p for p in (str(folder), os.environ.get('PYTHONPATH')) if p)
 
 
-@pytest.fixture(autouse=True)
-def one_thread(monkeypatch):
-    """One thread per process (and per search subprocess): far faster than two on a busy machine."""
-    monkeypatch.setenv('OMP_NUM_THREADS', '1')
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope='module')
 def split(tmp_path_factory):
     """8 + 8 disjoint images of coco128 (tools/dataset/coco_split.py)."""

@@ -14,15 +14,6 @@ from tests.conftest import det_batch, detector_search, tiny_ssd
 
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small networks: one thread is fastest, and far faster than two on a busy shared machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 OPTIM = dict(weights=dict(optimizer=dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=3e-4)),
              arch=dict(optimizer=dict(type='Adam', lr=6e-3, betas=(0.5, 0.999), weight_decay=1e-3)))
 

@@ -16,15 +16,6 @@ from tests.conftest import darts_search
 STAGE_CELLS = [1, 0, 0]  # the 3-cell supernet below: reductions at cells 1 and 2
 
 
-@pytest.fixture(autouse=True, scope='module')
-def one_thread():
-    """Timings and small fits on shared cores: one intra-op thread, as the benchmarks."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope='module')
 def measured_predictor(tmp_path_factory):
     """A predictor fitted on really measured tiny networks (C=4, 3 cells, 16x16), saved to a file."""

@@ -13,7 +13,6 @@ from mmengine.config import Config
 
 import nas_backbones  # noqa: F401
 from nas_backbones.engine.runner import NASRunner
-from tests.test_preflight import one_thread  # noqa: F401  (fixture)
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
@@ -108,7 +107,7 @@ def test_voc_to_coco_errors_name_the_file(own_data, tmp_path):
 
 
 # -------------------------------------------------------- the SSD template trains
-def test_ssd_template_trains_and_validates_on_the_converted_data(own_data, tmp_path, one_thread):  # noqa: F811
+def test_ssd_template_trains_and_validates_on_the_converted_data(own_data, tmp_path):
     cfg_path = edit_template('configs/templates/ssd_own_coco.py', tmp_path / 'ssd_mine.py',
                              data_root=repr(f'{own_data}/'), classes=repr(CLASSES),
                              train_ann__train_images="'coco/annotations/train.json', 'voc/JPEGImages/'",
@@ -129,8 +128,7 @@ def test_ssd_template_trains_and_validates_on_the_converted_data(own_data, tmp_p
     assert 'train.json: 1 box(es) extend past their image and were clipped to it' in log
 
 
-def test_ssdlite_template_names_the_channels_of_another_width_and_then_trains(own_data, tmp_path,
-                                                                           one_thread):  # noqa: F811
+def test_ssdlite_template_names_the_channels_of_another_width_and_then_trains(own_data, tmp_path):
     def edited(channels: str) -> Config:
         path = edit_template('configs/templates/ssdlite_own_coco.py', tmp_path / 'ssdlite_mine.py',
                              data_root=repr(f'{own_data}/'), classes=repr(CLASSES),
@@ -161,7 +159,7 @@ def test_ssdlite_template_names_the_channels_of_another_width_and_then_trains(ow
 
 
 # ------------------------------------------------------------- crops and search
-def test_export_crops_tool_and_the_search_template(own_data, tmp_path, one_thread):  # noqa: F811
+def test_export_crops_tool_and_the_search_template(own_data, tmp_path):
     crops = tmp_path / 'crops'
     proc = tool('tools/dataset/export_crops.py', str(own_data / 'coco/annotations/train.json'),
                 str(own_data / 'voc/JPEGImages'), str(crops), '--size', '64', '--min-box', '4')

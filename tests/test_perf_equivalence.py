@@ -23,15 +23,6 @@ from nas_backbones.spaces.darts.macro import CellSpec
 EXTRA_PRIMITIVES = DEFAULT_PRIMITIVES + ('sep_conv_7x7', 'conv_7x1_1x7')
 
 
-@pytest.fixture(autouse=True, scope='module')
-def one_thread():
-    """Tiny tensors: a second thread only adds waiting on a shared machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 POLICIES = {'nchw': dict(channels_last=False, fused=True),
             'channels_last': dict(channels_last=True, fused=True),
             'plain': dict(channels_last=False, fused=False)}

@@ -144,17 +144,7 @@ def test_too_few_classes_stop_before_the_first_step(tmp_path):
     assert runner.iter == 0 and not list((tmp_path / 'work').glob('*.pth'))
 
 
-@pytest.fixture
-def one_thread():
-    """Small steps on a shared CPU: one thread is several times faster than spinning two."""
-    import torch
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def test_more_classes_than_the_data_has_is_a_warning(tmp_path, one_thread):
+def test_more_classes_than_the_data_has_is_a_warning(tmp_path):
     runner = NASRunner.from_cfg(tiny_search_cfg(tmp_path, num_classes=5))
     runner.train()
     log = Path(runner.logger.handlers[-1].baseFilename).read_text()

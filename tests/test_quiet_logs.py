@@ -3,10 +3,10 @@ from pathlib import Path
 
 import nas_backbones  # noqa: F401
 from nas_backbones.engine.runner import NASRunner
-from tests.test_preflight import one_thread, tiny_search_cfg  # noqa: F401  (fixture)
+from tests.test_preflight import tiny_search_cfg
 
 
-def test_the_genotype_goes_to_its_files_and_one_line_to_the_log(tmp_path, one_thread):  # noqa: F811
+def test_the_genotype_goes_to_its_files_and_one_line_to_the_log(tmp_path):
     cfg = tiny_search_cfg(tmp_path, num_classes=3)
     cfg.train_cfg.max_epochs = 2
     runner = NASRunner.from_cfg(cfg)

@@ -1,7 +1,6 @@
 """Recomputed layers (``nas_backbones.utils.recompute``): less kept for backward, the same maths."""
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from torch.func import functional_call
 
 from nas_backbones.core.optim import SearchOptimWrapperConstructor

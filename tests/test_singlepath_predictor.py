@@ -2,7 +2,6 @@
 formula's weighting), the tool on a Single-Path config, the predictor as the runtime model (gradient to
 the thresholds, refusals), and a short search with it."""
 import json
-import random
 
 import pytest
 import torch
@@ -18,14 +17,6 @@ from tests.test_singlepath_space import TINY, batch
 
 SUPERNET = dict(num_classes=5, blocks=TINY, stem_channels=8, head_channels=32)
 LAYOUT = make_layout(TINY, stem_channels=8, head_channels=32)
-
-
-@pytest.fixture(autouse=True, scope='module')
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def space(**runtime):

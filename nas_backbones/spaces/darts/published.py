@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Union
+from typing import Union
 
 from .genotype import Genotype, GenotypeError
 

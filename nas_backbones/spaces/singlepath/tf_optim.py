@@ -18,7 +18,7 @@ staircase=True)``). MMEngine's StepLR cannot take a fractional period.
 from __future__ import annotations
 
 import math
-from typing import Iterable, Optional
+from typing import Iterable
 
 import torch
 from mmdet.registry import OPTIMIZERS, PARAM_SCHEDULERS
