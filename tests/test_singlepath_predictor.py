@@ -13,7 +13,7 @@ from nas_backbones.spaces.singlepath import (RuntimeModel, SinglePathEncoding, S
                                              random_architecture, random_architectures)
 from nas_backbones.spaces.singlepath.encoding import OPS
 from tests.test_network_search import load_tool
-from tests.test_singlepath_space import TINY, batch
+from tests.test_singlepath_space import TINY, train_briefly
 
 SUPERNET = dict(num_classes=5, blocks=TINY, stem_channels=8, head_channels=32)
 LAYOUT = make_layout(TINY, stem_channels=8, head_channels=32)
@@ -159,19 +159,8 @@ def short_search(path, runtime_lambda, steps=20):
     torch.manual_seed(0)
     s = SinglePathSpace(supernet=SUPERNET, runtime=dict(metric='predictor', predictor=str(path)),
                         runtime_lambda=runtime_lambda)
-    s.warmup_override = False
-    s.train()
-    from nas_backbones.spaces.singlepath import RMSpropTF
-    # As tests/test_singlepath_space.py: the thresholds need a large rate to reach the norms in 20 steps.
-    opt = RMSpropTF([dict(params=s.supernet.parameters()), dict(params=s.arch.parameters(), lr=5.)], lr=0.05)
     start = s.expected_runtime().item()
-    for i in range(steps):
-        x, y = batch(8, seed=i)
-        losses = s(x, y, mode='loss')
-        loss = sum(v for k, v in losses.items() if k.startswith('loss')) + s.cost()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+    train_briefly(s, steps)
     return start, s.expected_runtime().item()
 
 

@@ -90,9 +90,8 @@ def test_snapshot_is_plain_json_with_the_derived_architecture():
     assert snap['runtime_unit'] == 'M MACs' and len(snap['layer_runtimes']) == 5
 
 
-def short_search(runtime_lambda: float, steps: int = 20) -> tuple[float, list[str]]:
-    torch.manual_seed(0)
-    s = space(runtime_lambda=runtime_lambda)
+def train_briefly(s: SinglePathSpace, steps: int = 20) -> None:
+    """``steps`` one-level search steps (weights and thresholds together, past the warm-up)."""
     s.warmup_override = False
     s.train()
     # The thresholds start ~8 below these small layers' kernel norms; a larger learning rate
@@ -106,6 +105,12 @@ def short_search(runtime_lambda: float, steps: int = 20) -> tuple[float, list[st
         opt.zero_grad()
         loss.backward()
         opt.step()
+
+
+def short_search(runtime_lambda: float, steps: int = 20) -> tuple[float, list[str]]:
+    torch.manual_seed(0)
+    s = space(runtime_lambda=runtime_lambda)
+    train_briefly(s, steps)
     return s.expected_runtime().item(), s.derive().ops()
 
 
