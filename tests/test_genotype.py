@@ -133,7 +133,7 @@ def test_bad_genotype_is_rejected_naming_field_and_value(bad, fragments, tmp_pat
 
 
 @pytest.mark.parametrize('text,fragments', [
-    ('{"normal": [', ['my.json', 'invalid JSON']),
+    ('{"normal": [', ['my.json', 'not valid JSON']),
     ('[1, 2]', ['my.json', 'expected Genotype(']),
     ('normal: [1', ['my.json', 'not JSON and not a Genotype']),
     ('Genotype([("sep_conv_3x3", 0)])', ['keyword arguments only']),

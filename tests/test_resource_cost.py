@@ -116,12 +116,12 @@ def test_latency_table_is_written_then_reused_as_given(tmp_path):
 
 
 @pytest.mark.parametrize('change,message', [
-    (lambda d: d.update(format='x'), "format 'x'"),
+    (lambda d: d.update(format='x'), '"format" is \'x\''),
     (lambda d: d.update(batch=8), 'batch=8'),
     (lambda d: d.update(device='cuda'), "device='cuda'"),
     (lambda d: d.update(entries=[1, 2]), '"entries" must be an object'),
     (lambda d: d['entries'].update({'sep_conv_3x3|C=8|stride=1|8x8': 'fast'}), "not 'sep_conv_3x3|C=8"),
-    (lambda d: d.clear() or d.update(a=1), 'format None'),
+    (lambda d: d.clear() or d.update(a=1), '"format" is None'),
 ])
 def test_bad_latency_tables_are_named(tmp_path, change, message):
     table = tmp_path / 'latency.json'

@@ -74,7 +74,7 @@ GOOD = PUBLISHED['SPNAS_Pixel1'].to_dict()
     (('blocks', 4, 'channels'), 0, r'blocks\[4\]\.channels: expected a positive integer'),
     (('blocks', 4, 'layers'), [], r'blocks\[4\]: layers: expected a non-empty list'),
     (('width_mult',), -1, r'width_mult: expected a positive number'),
-    (('format',), 'other/2', r"format 'other/2'"),
+    (('format',), 'other/2', r'"format" is .other/2.'),
 ])
 def test_bad_files_name_the_layer_and_field(tmp_path, path, value, message):
     f = tmp_path / 'architecture.json'

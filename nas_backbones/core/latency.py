@@ -8,7 +8,6 @@ brought along and a search measures only what is missing.
 """
 from __future__ import annotations
 
-import json
 import os
 import statistics
 import time
@@ -17,7 +16,7 @@ from typing import Callable, Optional, Sequence
 import torch
 import torch.nn as nn
 
-from ..utils.io import atomic_write_text
+from ..utils.result_file import check_format, read_json, write_json
 
 LATENCY_TABLE_FORMAT = 'nas_backbones.latency/1'
 
@@ -59,14 +58,8 @@ class LatencyTable:
 
     @staticmethod
     def _read(path: str, device: str, batch: int) -> dict[str, float]:
-        with open(path) as f:
-            try:
-                data = json.load(f)
-            except json.JSONDecodeError as e:
-                raise ValueError(f'latency table {path}: not valid JSON ({e})') from None
-        fmt = data.get('format') if isinstance(data, dict) else type(data).__name__
-        if fmt != LATENCY_TABLE_FORMAT:
-            raise ValueError(f'latency table {path}: format {fmt!r}, expected {LATENCY_TABLE_FORMAT!r}')
+        data = check_format(read_json(path, 'latency table'), LATENCY_TABLE_FORMAT,
+                            f'latency table {path}')
         for field, want in (('device', device), ('batch', batch)):
             if data.get(field) != want:
                 raise ValueError(f'latency table {path} was measured with {field}='
@@ -92,6 +85,6 @@ class LatencyTable:
 
     def save(self) -> None:
         if self.path and self.measured:
-            atomic_write_text(self.path, json.dumps(dict(
+            write_json(self.path, dict(
                 format=LATENCY_TABLE_FORMAT, device=self.device, batch=self.batch,
-                unit='seconds', entries=dict(sorted(self.entries.items()))), indent=1) + '\n')
+                unit='seconds', entries=dict(sorted(self.entries.items()))))

@@ -25,7 +25,7 @@ from typing import Any, Callable, Optional, Sequence, Union
 import torch
 import torch.nn as nn
 
-from ..utils.io import atomic_write_text
+from ..utils.result_file import ResultFile, read_json
 
 PREDICTOR_FORMAT = 'nas_backbones.latency_predictor/1'
 
@@ -47,7 +47,7 @@ def relative_errors(pred: torch.Tensor, true: torch.Tensor) -> dict[str, float]:
     return out
 
 
-class LatencyPredictor(nn.Module):
+class LatencyPredictor(nn.Module, ResultFile):
     """``features -> seconds``: standardise, MLP (ReLU), exp of the standardised log-seconds output.
 
     Args:
@@ -56,6 +56,9 @@ class LatencyPredictor(nn.Module):
         encoding: the space's description of its encoding (compared on load).
         meta: what is saved beside the weights (device, batch, backend, figures).
     """
+    FORMAT = PREDICTOR_FORMAT
+    ERROR = PredictorError
+    WHAT = 'latency predictor'
 
     def __init__(self, in_features: int, hidden: Sequence[int] = (64, 64),
                  encoding: Optional[dict] = None, meta: Optional[dict] = None) -> None:
@@ -145,20 +148,14 @@ class LatencyPredictor(nn.Module):
             layers=[dict(weight=m.weight.detach().tolist(), bias=m.bias.detach().tolist())
                     for m in linears])
 
-    def save(self, path: Union[str, os.PathLike]) -> None:
-        atomic_write_text(path, json.dumps(self.to_dict()) + '\n')
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict()) + '\n'  # weights: one line, not indented
 
     @classmethod
     def load(cls, path: Union[str, os.PathLike], encoding: Optional[dict] = None) -> 'LatencyPredictor':
         """Read and check a predictor file; with ``encoding``, refuse one fitted for another encoding."""
         path = os.fspath(path)
-        if not os.path.isfile(path):
-            raise FileNotFoundError(f'latency predictor file not found: {path}')
-        with open(path, encoding='utf-8') as f:
-            try:
-                data = json.load(f)
-            except json.JSONDecodeError as e:
-                raise PredictorError(f'latency predictor {path}: not valid JSON ({e})') from None
+        data = read_json(path, cls.WHAT, PredictorError)
         model = cls.from_dict(data, source=f'latency predictor {path}')
         model.path = path
         if encoding is not None:
@@ -177,11 +174,7 @@ class LatencyPredictor(nn.Module):
 
     @classmethod
     def from_dict(cls, data: Any, source: str = 'latency predictor') -> 'LatencyPredictor':
-        if not isinstance(data, dict):
-            raise PredictorError(f'{source}: expected a JSON object, got {type(data).__name__}')
-        if data.get('format') != PREDICTOR_FORMAT:
-            raise PredictorError(f'{source}: "format" is {data.get("format")!r}, '
-                                 f'expected {PREDICTOR_FORMAT!r}')
+        data = cls.check(data, source)
         missing = [k for k in ('in_features', 'hidden', 'encoding', 'normalization', 'layers')
                    if k not in data]
         if missing:

@@ -8,11 +8,10 @@ metric measured. :func:`load_pareto` reads and checks a front;
 """
 from __future__ import annotations
 
-import json
 import os
 from typing import Any, Sequence, Union
 
-from ..utils.io import atomic_write_text
+from ..utils.result_file import check_format, read_json, write_json
 
 PARETO_FORMAT = 'nas_backbones.pareto/1'
 CANDIDATES_FORMAT = 'nas_backbones.candidates/1'
@@ -31,23 +30,10 @@ def non_dominated(points: Sequence[Sequence[float]], directions: Sequence[str]) 
             if not any(dominates(q, p, directions) for j, q in enumerate(points) if j != i)]
 
 
-def write_json(path: Union[str, os.PathLike], data: dict) -> None:
-    atomic_write_text(path, json.dumps(data, indent=1) + '\n')
-
-
 def load_pareto(path: Union[str, os.PathLike]) -> dict:
     """Read a ``pareto.json``; a malformed one is refused with the file and field named."""
     path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f'Pareto front file not found: {path}')
-    with open(path, encoding='utf-8') as f:
-        try:
-            data = json.load(f)
-        except json.JSONDecodeError as e:
-            raise ValueError(f'{path}: not valid JSON ({e})') from None
-    if not isinstance(data, dict) or data.get('format') != PARETO_FORMAT:
-        fmt = data.get('format') if isinstance(data, dict) else type(data).__name__
-        raise ValueError(f'{path}: "format" is {fmt!r}, expected {PARETO_FORMAT!r}')
+    data = check_format(read_json(path, 'Pareto front'), PARETO_FORMAT, path)
     points = data.get('points')
     if not isinstance(points, list):
         raise ValueError(f'{path}: "points" must be a list')

@@ -17,6 +17,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Iterable, Optional, Sequence, Union
 
+from ...utils.result_file import ResultFile, parse_json
 from .ops import DEFAULT_PRIMITIVES, OPS
 
 KNOWN_OPS = frozenset(OPS)
@@ -32,8 +33,12 @@ class GenotypeError(ValueError):
 
 
 @dataclass(frozen=True)
-class Genotype:
+class Genotype(ResultFile):
     filename: ClassVar[str] = 'genotype.json'  # what a search writes it as
+    FORMAT: ClassVar[str] = FORMAT
+    ERROR: ClassVar[type] = GenotypeError
+    WHAT: ClassVar[str] = 'genotype'
+    FORMAT_REQUIRED: ClassVar[bool] = False  # a hand-written genotype may leave the tag out
     normal: tuple[Gene, ...]
     normal_concat: tuple[int, ...]
     reduce: tuple[Gene, ...]
@@ -140,11 +145,7 @@ class Genotype:
 
     @classmethod
     def from_dict(cls, d: Any, source: str = 'genotype') -> 'Genotype':
-        if not isinstance(d, dict):
-            raise GenotypeError(f'{source}: expected a JSON object, got {type(d).__name__}')
-        fmt = d.get('format', FORMAT)
-        if fmt != FORMAT:
-            raise GenotypeError(f'{source}: field "format": unsupported {fmt!r} (expected {FORMAT!r})')
+        d = cls.check(d, source)
         required = ('normal', 'normal_concat', 'reduce', 'reduce_concat')
         missing = [k for k in required if k not in d]
         if missing:
@@ -170,11 +171,7 @@ class Genotype:
         """
         stripped = text.strip()
         if stripped.startswith('{'):
-            try:
-                data = json.loads(stripped)
-            except json.JSONDecodeError as e:
-                raise GenotypeError(f'{source}: invalid JSON: {e}') from None
-            return cls.from_dict(data, source)
+            return cls.from_dict(parse_json(stripped, source, GenotypeError), source)
         fields = _parse_repr(stripped, source)
         if primitives is not None:
             fields['primitives'] = list(primitives)
@@ -187,10 +184,6 @@ class Genotype:
             raise FileNotFoundError(f'genotype file not found: {path}')
         with open(path, encoding='utf-8') as f:
             return cls.from_text(f.read(), source=path)
-
-    def save(self, path: Union[str, os.PathLike]) -> None:
-        from ...utils.io import atomic_write_text
-        atomic_write_text(path, self.to_json())
 
 
 def _genes(kind: str, value: Any) -> tuple[Gene, ...]:

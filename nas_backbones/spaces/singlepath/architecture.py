@@ -24,11 +24,10 @@ one kernel and expansion. Errors name the block, layer and field.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping, Sequence, Union
+from typing import Any, ClassVar, Iterator, Mapping, Sequence
 
-from ...utils.io import atomic_write_text
+from ...utils.result_file import ResultFile
 from .blocks import (DEFAULT_HEAD, DEFAULT_STEM, EXPANSIONS, KERNELS, BlockSpec, LayerSpec,
                      Layout, LayoutError)
 
@@ -59,8 +58,12 @@ def _positive_int(v: Any) -> bool:
 
 
 @dataclass(frozen=True)
-class Architecture:
+class Architecture(ResultFile):
     """A derived Single-Path network: block table + one :class:`LayerChoice` per layer."""
+    FORMAT: ClassVar[str] = FORMAT
+    ERROR: ClassVar[type] = ArchitectureError
+    WHAT: ClassVar[str] = 'architecture'
+    FORMAT_REQUIRED: ClassVar[bool] = False  # a hand-written file may leave the tag out
     blocks: tuple[BlockSpec, ...]
     choices: tuple[tuple[LayerChoice, ...], ...]
     width_mult: float = 1.0
@@ -69,7 +72,7 @@ class Architecture:
     # Where it came from, for error messages only.
     source: str = field(default='architecture', compare=False, repr=False)
 
-    filename = 'architecture.json'
+    filename: ClassVar[str] = 'architecture.json'
 
     def __post_init__(self) -> None:
         object.__setattr__(self, 'blocks', tuple(self.blocks))
@@ -138,15 +141,9 @@ class Architecture:
         lines += [' ]', '}']
         return '\n'.join(lines) + '\n'
 
-    def save(self, path: Union[str, os.PathLike]) -> None:
-        atomic_write_text(path, self.to_json())
-
     @classmethod
     def from_dict(cls, d: Any, source: str = 'architecture') -> 'Architecture':
-        if not isinstance(d, Mapping):
-            raise ArchitectureError(f'{source}: expected a JSON object, got {type(d).__name__}')
-        if d.get('format', FORMAT) != FORMAT:
-            raise ArchitectureError(f'{source}: format {d.get("format")!r}, expected {FORMAT!r}')
+        d = cls.check(dict(d) if isinstance(d, Mapping) else d, source)
         known = {'format', 'width_mult', 'stem_channels', 'head_channels', 'blocks'}
         unknown = sorted(set(d) - known)
         if unknown:
@@ -171,18 +168,6 @@ class Architecture:
                                         f'{"number" if k == "width_mult" else "integer"}, got {v!r}')
         return cls(tuple(blocks), tuple(choices), source=source, **kwargs)
 
-    @classmethod
-    def from_json(cls, text: str, source: str = 'architecture') -> 'Architecture':
-        try:
-            d = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise ArchitectureError(f'{source}: not valid JSON ({e})') from None
-        return cls.from_dict(d, source)
-
-    @classmethod
-    def load(cls, path: Union[str, os.PathLike]) -> 'Architecture':
-        with open(path, encoding='utf-8') as f:
-            return cls.from_json(f.read(), source=os.fspath(path))
 
 
 def _choice_from_dict(c: Any, where: str) -> LayerChoice:
