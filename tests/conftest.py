@@ -136,7 +136,8 @@ test_dataloader = val_dataloader
 val_evaluator = dict(ann_file=data_root + 'annotations/instances_val.json')
 test_evaluator = val_evaluator
 train_cfg = dict(max_epochs=1, val_interval=1)
-param_scheduler = [dict(type='LinearLR', start_factor=0.5, by_epoch=False, begin=0, end=2)]
+param_scheduler = [dict(type='LinearLR', start_factor=0.5, by_epoch=False, begin=0, end=2),
+                   dict(type='CosineAnnealingLR', by_epoch=True, begin=0, end=1, eta_min=1e-4)]
 default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1))
 ''')
     return path

@@ -169,6 +169,7 @@ def test_two_candidates_end_to_end_then_resumed_without_training_again(config, t
     compare(req, say=said.append)
     again = json.loads((work / 'runs/random_s0_000/seed0/result.json').read_text())
     assert again['resumed_from'].endswith('epoch_1.pth')
+    assert 'resumed epoch: 1' in (work / 'runs/random_s0_000/seed0/job.log').read_text()
     # a job whose work dir is gone starts over; the other is kept
     shutil.rmtree(work / 'runs/random_s0_000')
     compare(req, say=said.append)
