@@ -324,6 +324,13 @@ def _share(v: Optional[float]) -> str:
     return '–' if v is None else f'{v:.0%}'
 
 
+def _mean_sd(row: dict) -> str:
+    if row['mean'] is None:
+        return '–'
+    n = len(row['per_seed'])
+    return f'{row["mean"]:.3f} ± {row["sd"]:.3f}' if n > 1 else f'{row["mean"]:.3f} (1 seed)'
+
+
 def markdown(summary: dict) -> str:
     """The table and the verdicts as Markdown (``chance.md``)."""
     s = summary
@@ -342,7 +349,7 @@ def markdown(summary: dict) -> str:
         if r['failed']:
             seeds += ' (' + ', '.join(f'seed {k}: {"not run" if v == "not run" else "failed"}'
                                       for k, v in r['failed'].items()) + ')'
-        ms = '–' if r['mean'] is None else f'{r["mean"]:.3f} ± {r["sd"]:.3f}'
+        ms = _mean_sd(r)
         lines.append(f'| {r.get("rank", "–")} | {r["name"]} | {r["kind"]} | {ms} | {seeds} '
                      f'| {_num(r["macs"] / 1e6 if r["macs"] else None, 2)} '
                      f'| {_num(r["params"] / 1e6 if r["params"] else None, 3)} '
@@ -365,7 +372,7 @@ def markdown(summary: dict) -> str:
         if r['kind'] in GROUPS or r['mean'] is None:
             continue
         said = '; '.join(f'against {GROUP_LABEL[g]}: **{r["verdict"][g]}**' for g in GROUPS)
-        lines.append(f'- {r["kind"]} `{r["name"]}` ({r["mean"]:.3f} ± {r["sd"]:.3f}): {said}')
+        lines.append(f'- {r["kind"]} `{r["name"]}` ({_mean_sd(r)}): {said}')
     lines += ['', '"beats chance": the mean exceeds the group\'s mean by more than the group\'s standard '
               'deviation (of its candidates\' means); "below chance": it falls short by more than that; '
               '"within noise": neither. With few seeds and few random candidates, "within noise" is '
