@@ -1,5 +1,6 @@
 """The selection among searches (tools/search_select.py, configs/templates/search_own_coco.py): the best
 by its validation metric is kept; a run resumes without searching or training again."""
+import importlib.util
 import json
 
 import pytest
@@ -10,7 +11,7 @@ from nas_backbones.datasets.coco_split import load_coco, split_coco, write_coco
 from nas_backbones.datasets.synthetic_coco import CLASSES
 from nas_backbones.evaluation.selection import SelectionError, choose, select, settings
 from nas_backbones.spaces.darts import PUBLISHED, Genotype
-from tests.conftest import edit_template, tiny_ssd_demo_config
+from tests.conftest import ROOT, edit_template, tiny_ssd_demo_config
 
 
 def test_the_best_score_is_chosen():
@@ -40,6 +41,17 @@ def test_the_selection_block_is_checked(tmp_path):
         settings(cfg(seeds=[0], detector=str(detector), workers=0), 'x.py')
     s = settings(cfg(seeds=[0, 1], detector=str(detector)), 'x.py')
     assert s['train_seeds'] == [0] and s['metric'] == 'coco/bbox_mAP' and s['workers'] == 1
+
+
+def test_the_tool_names_a_search_config_without_a_selection_block(tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location('search_select', ROOT / 'tools' / 'search_select.py')
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    with pytest.raises(SystemExit) as stop:
+        tool.main([str(ROOT / 'configs/search/pcdarts_ssd_demo.py'), '--work-dir', str(tmp_path / 'work')])
+    assert stop.value.code == 2
+    assert 'pcdarts_ssd_demo.py: no selection = dict(seeds=..., detector=...) block' in capsys.readouterr().err
+    assert not (tmp_path / 'work').exists()
 
 
 @pytest.mark.slow
