@@ -39,7 +39,6 @@ from .jobs import check_workers, run_jobs, training_job
 
 CHANCE_FORMAT = 'nas_backbones.chance/1'
 MANIFEST_FORMAT = 'nas_backbones.chance_candidates/1'
-KINDS = ('searched', 'published', 'random', 'matched')
 GROUPS = ('random', 'matched')  # the chance a candidate is compared against
 GROUP_LABEL = {'random': 'uniform random', 'matched': 'cost-matched random'}
 

@@ -27,12 +27,12 @@ from __future__ import annotations
 import json
 import os.path as osp
 import statistics
-from typing import Any, Callable, Optional, Sequence
+from typing import Callable, Optional
 
 from mmengine.config import Config
 
 from ..utils.io import atomic_write_text
-from .candidates import CandidateError, backbone_of, family_of, load_candidate
+from .candidates import backbone_of, family_of, load_candidate
 from .jobs import check_workers, run_jobs, training_job
 
 SELECTION_FORMAT = 'nas_backbones.selection/1'
