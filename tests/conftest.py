@@ -1,4 +1,5 @@
 import os
+import re
 from pathlib import Path
 
 # One thread per process, here and in every subprocess a test starts (set before torch is imported;
@@ -22,6 +23,18 @@ def shared_data(rel: str) -> Path:
             pytest.fail(msg + ' and CI=true, so this is a failure, not a skip')
         pytest.skip(msg)
     return path
+
+
+def edit_template(path: str, out: Path, **values) -> Path:
+    """The template as a user edits it: the EDIT lines replaced; `_base_` made absolute."""
+    text = (ROOT / path).read_text()
+    text = text.replace("_base_ = '../", f"_base_ = '{ROOT}/configs/")
+    for key, value in values.items():
+        name = key.replace('__', ', ')
+        text, n = re.subn(rf'^{re.escape(name)} = .*$', f'{name} = {value}', text, count=1, flags=re.M)
+        assert n == 1, name
+    out.write_text(text)
+    return out
 
 
 @pytest.fixture(autouse=True)
@@ -103,3 +116,37 @@ def det_batch(n: int, size: int = 64, num_classes: int = 3, seed: int = 0, dtype
         samples.append(ds)
     inputs = torch.randn(n, 3, size, size, generator=g, dtype=dtype or torch.float32)
     return {'inputs': inputs, 'data_samples': samples}
+
+
+def tiny_ssd_demo_config(path: Path, data_root: str, **backbone) -> Path:
+    """``configs/ssd_pcdarts_demo.py`` shrunk to seconds (C=4, 3 cells, narrow extra levels, one
+    epoch of batches of 2, validation and a checkpoint at its end) on the shapes under ``data_root``
+    (``make_synthetic_coco``); ``backbone`` overrides ``model.backbone``. Written to ``path``."""
+    path.write_text(f'''
+_base_ = {str(ROOT / 'configs' / 'ssd_pcdarts_demo.py')!r}
+data_root = {data_root.rstrip('/') + '/'!r}
+backbone_channels = (16, 32, 64)
+neck_channels = backbone_channels + (16, 16, 16)
+model = dict(backbone=dict(C=4, layers=3, **{backbone!r}),
+             neck=dict(in_channels=backbone_channels, out_channels=neck_channels),
+             bbox_head=dict(in_channels=neck_channels))
+train_dataloader = dict(batch_size=2, dataset=dict(data_root=data_root))
+val_dataloader = dict(batch_size=2, dataset=dict(data_root=data_root))
+test_dataloader = val_dataloader
+val_evaluator = dict(ann_file=data_root + 'annotations/instances_val.json')
+test_evaluator = val_evaluator
+train_cfg = dict(max_epochs=1, val_interval=1)
+param_scheduler = [dict(type='LinearLR', start_factor=0.5, by_epoch=False, begin=0, end=2),
+                   dict(type='CosineAnnealingLR', by_epoch=True, begin=0, end=1, eta_min=1e-4)]
+default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1))
+''')
+    return path
+
+
+@pytest.fixture(scope='session')
+def shapes(tmp_path_factory) -> Path:
+    """The generated shapes (COCO format): 4 training and 2 validation images."""
+    from nas_backbones.datasets.synthetic_coco import make_synthetic_coco
+    root = tmp_path_factory.mktemp('shapes')
+    make_synthetic_coco(str(root), num_train=4, num_val=2, seed=0)
+    return root

@@ -13,6 +13,7 @@ from mmengine.config import Config
 
 import nas_backbones  # noqa: F401
 from nas_backbones.engine.runner import NASRunner
+from tests.conftest import edit_template
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
@@ -67,18 +68,6 @@ def own_data(tmp_path_factory) -> Path:
         proc = convert(voc, root / 'coco', split)
         assert proc.returncode == 0, proc.stderr
     return root
-
-
-def edit_template(path: str, out: Path, **values) -> Path:
-    """The template as a user edits it: the EDIT lines replaced; `_base_` made absolute."""
-    text = (ROOT / path).read_text()
-    text = text.replace("_base_ = '../", f"_base_ = '{ROOT}/configs/")
-    for key, value in values.items():
-        name = key.replace('__', ', ')
-        text, n = re.subn(rf'^{re.escape(name)} = .*$', f'{name} = {value}', text, count=1, flags=re.M)
-        assert n == 1, name
-    out.write_text(text)
-    return out
 
 
 # ------------------------------------------------------------------ VOC -> COCO

@@ -6,7 +6,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / 'nas_backbones'
-AGNOSTIC = ('core', 'engine', 'network_search')  # must work for every space family
+AGNOSTIC = ('core', 'engine', 'network_search', 'evaluation')  # must work for every space family
 
 
 def imported_modules(path: Path) -> set[str]:

@@ -22,30 +22,13 @@ import json
 import sys
 from typing import Sequence
 
-import torch
 import torch.nn as nn
-from mmengine.analysis import FlopAnalyzer, parameter_count
 from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 
 from mmdet.registry import MODELS
+from nas_backbones.evaluation.complexity import measure
 from nas_backbones.spaces.darts.classifier import GenotypeClassifier  # also registers and applies compat
-
-
-class TensorMode(nn.Module):
-    """Calls an mmengine model the way FlopAnalyzer's tracer can follow: tensor in, tensors out."""
-
-    def __init__(self, model: nn.Module, part: str) -> None:
-        super().__init__()
-        self.model = model
-        self.part = part
-
-    def forward(self, x: torch.Tensor):
-        if self.part == 'backbone':
-            return self.model.backbone(x)
-        if hasattr(self.model, '_forward'):  # mmdet detectors: features -> head outputs
-            return self.model._forward(x)
-        return self.model(x, mode='tensor')
 
 
 def genotype_classifier(genotype: str, C: int, layers: int, num_classes: int,
@@ -64,29 +47,6 @@ def config_model(path: str, options: dict | None, part: str) -> nn.Module:
     if part == 'backbone' and not hasattr(model, 'backbone'):
         raise SystemExit(f'{path}: --part backbone, but model {cfg.model.get("type")!r} has no backbone')
     return model
-
-
-def measure(model: nn.Module, part: str, size: Sequence[int]) -> dict:
-    model.eval()
-    x = torch.randn(1, 3, *size)
-    wrapper = TensorMode(model, part)
-    analyzer = FlopAnalyzer(wrapper, (x,))
-    analyzer.unsupported_ops_warnings(False)
-    analyzer.uncalled_modules_warnings(False)
-    with torch.no_grad():
-        flops = int(analyzer.total())
-        by_op = {k: int(v) for k, v in analyzer.by_operator().items()}
-    # Parameters of what ran: a training-only part (e.g. an auxiliary head) is
-    # not part of the network that the FLOPs describe.
-    counts = parameter_count(wrapper)
-    root = 'model.backbone' if part == 'backbone' else 'model'
-    uncalled = {name for name in analyzer.uncalled_modules() if name.startswith(root + '.')}
-    unused = [name for name in uncalled
-              if not any(name.startswith(other + '.') for other in uncalled)]
-    params_all = counts[root]
-    params = params_all - sum(counts.get(name, 0) for name in unused)
-    return dict(params=int(params), flops=flops, flops_by_operator=by_op,
-                params_not_run=int(params_all - params))
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:

@@ -16,6 +16,7 @@ from .random_genotype import random_genotype, random_genotypes
 from .search_backbone import PCDartsSearchBackbone
 from .search_space import DartsClassifierSpace
 from .supernet import PCDartsSupernet, SearchTrunk
+from . import chance  # noqa: F401,E402  registers the family for tools/against_chance.py
 
 __all__ = ['ArchParameters', 'AuxiliaryHeadCIFAR', 'AuxiliaryHeadImageNet', 'DartsBackbone',
            'GenotypeCell', 'GenotypeClassifier', 'ResourceCost', 'derive_genes', 'derive_genotype',

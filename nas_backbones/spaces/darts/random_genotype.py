@@ -86,3 +86,43 @@ def random_genotypes(seed: int, num: int, steps: int = 4, multiplier: int = 4,
     return [random_genotype(f'{seed}:{i}', steps, multiplier, primitives)
             for i in range(start, start + num)]
 
+
+
+def parameter_free_genes(genotype: Genotype) -> tuple[int, int]:
+    """Genes whose op has no weights (pools, skip, none), in the normal and the reduction cell."""
+    from .ops import PARAMETER_FREE_OPS
+    return tuple(sum(op in PARAMETER_FREE_OPS for op, _ in genotype.genes(r)) for r in (False, True))
+
+
+def matched_genotype(reference: Genotype, seed: RandomLike,
+                     primitives: Sequence[str] = DEFAULT_PRIMITIVES) -> Genotype:
+    """A random genotype with as many parameter-free genes in each cell as ``reference``.
+
+    The inputs are drawn as :func:`random_genotype` draws them; which genes are
+    parameter-free is drawn uniformly among the cell's genes, and each gene's op
+    uniformly among the space's parameter-free ops (pools, skip) or its other
+    ops. Parameter-free genes are what a cost term buys, so such cells have
+    about the reference's MACs: the chance a cheap searched cell must beat.
+    """
+    from .ops import PARAMETER_FREE_OPS
+    ops = candidate_ops(primitives)
+    free = [op for op in ops if op in PARAMETER_FREE_OPS]
+    weighted = [op for op in ops if op not in PARAMETER_FREE_OPS]
+    rng = _rng(seed)
+    steps = reference.steps
+    cells = []
+    for count in parameter_free_genes(reference):
+        if (count and not free) or (count < 2 * steps and not weighted):
+            raise GenotypeError(f'primitives {list(primitives)} cannot make a cell with {count} '
+                                f'parameter-free genes of {2 * steps}')
+        genes = random_cell(rng, ops, steps)
+        chosen = set(rng.sample(range(len(genes)), count))
+        cell = []
+        for k, (_, j) in enumerate(genes):
+            pool = free if k in chosen else weighted
+            cell.append((pool[rng.randrange(len(pool))], j))
+        cells.append(cell)
+    multiplier = min(len(reference.normal_concat), steps)
+    concat = list(range(2 + steps - multiplier, steps + 2))
+    return Genotype(normal=cells[0], normal_concat=concat, reduce=cells[1], reduce_concat=concat,
+                    primitives=tuple(primitives))

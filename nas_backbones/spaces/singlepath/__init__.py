@@ -18,6 +18,7 @@ from .search_space import SinglePathSpace, SinglePathThresholds
 from .superkernel import SuperKernelMBConv
 from .supernet import SinglePathSupernet
 from .tf_optim import RMSpropTF, StaircaseExponentialLR
+from . import chance  # noqa: F401,E402  registers the family for tools/against_chance.py
 
 __all__ = [
     'Architecture', 'ArchitectureError', 'LayerChoice', 'SinglePathBackbone', 'DEFAULT_BLOCKS',
