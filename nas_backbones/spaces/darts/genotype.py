@@ -192,6 +192,17 @@ class Genotype:
         from ...utils.io import atomic_write_text
         atomic_write_text(path, self.to_json())
 
+    # ------------------------------------------------------- agreement of searches
+    def gene_groups(self) -> list[tuple[Gene, ...]]:
+        """One group per node of each cell (normal, then reduce): the node's two (op, input) genes."""
+        return [tuple(cell[i:i + 2]) for cell in (self.normal, self.reduce)
+                for i in range(0, len(cell), 2)]
+
+    def random_like(self, seed: str) -> 'Genotype':
+        """A random genotype of this space (its steps, concatenated nodes and ops), drawn with ``seed``."""
+        from .random_genotype import random_genotype
+        return random_genotype(seed, self.steps, len(self.normal_concat), self.primitives)
+
 
 def _genes(kind: str, value: Any) -> tuple[Gene, ...]:
     if isinstance(value, (str, bytes, dict)) or not isinstance(value, Iterable):

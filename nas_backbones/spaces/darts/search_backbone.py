@@ -104,6 +104,9 @@ class PCDartsSearchBackbone(SearchableBackbone, SearchTrunk):
     def snapshot(self, arch: nn.Module) -> dict:
         return {'genotype': self.derive(arch).to_dict(), **arch.snapshot()}
 
+    def movement(self, arch: nn.Module) -> dict:
+        return arch.movement()
+
     def build_cost(self, **cfg) -> ResourceCost:
         """Expected FLOPs or latency of the cells (``input_size``: the detector's input)."""
         return ResourceCost(self, **cfg)
