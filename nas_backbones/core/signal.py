@@ -60,15 +60,15 @@ class Signal:
     def learned_nothing(self) -> bool:
         return bool(self.reasons)
 
-    def summary(self) -> str:
-        """One line: the step count and the family's distance (with its details)."""
+    def summary(self, details: bool = True) -> str:
+        """One line: the step count and the family's distance (and its details)."""
         parts = []
         if self.arch_steps is not None:
             parts.append(f'{self.arch_steps} architecture step(s)')
         m = self.movement
         if m is not None:
             text = f'{m["measure"]}: {m["distance"]:.4f} (below {m["threshold"]:g}: unmoved)'
-            details = m.get('details') or {}
+            details = m.get('details') if details else None
             if details:
                 text += ' [' + ', '.join(f'{k} {_num(v)}' for k, v in details.items()) + ']'
             parts.append(text)

@@ -81,7 +81,7 @@ class DerivationHook(Hook):
         signal = judge_entry(entry, self.min_arch_steps)
         runner.logger.info(f'epoch {runner.epoch + 1}: {type(result).__name__.lower()} -> '
                            f'{result.filename}, history -> {HISTORY_FILE}'
-                           + (f'; {signal.summary()}' if signal is not None else ''))
+                           + (f'; {signal.summary(details=False)}' if signal is not None else ''))
         self._write(runner, result)
 
     def after_train(self, runner) -> None:
