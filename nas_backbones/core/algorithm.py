@@ -167,8 +167,10 @@ class DifferentiableSearch(BaseModel):
         log['cost'] = cost.detach()
         return loss + cost
 
-    def _arch_step(self, model: nn.Module, batch: dict, arch_batches: list[dict],
+    def _arch_step(self, model: nn.Module, batch: dict, arch_batch: Union[dict, list[dict]],
                    w_optim: OptimWrapper, a_optim: OptimWrapper, log: dict) -> None:
+        """The architecture phase on one preprocessed batch, or on the mean gradient of a list."""
+        arch_batches = arch_batch if isinstance(arch_batch, list) else [arch_batch]
         self.zero_all_grads()
         if self.unrolled:
             if len(arch_batches) > 1:
