@@ -22,7 +22,8 @@ def test_warning_fires_on_a_search_without_architecture_steps(tmp_path):
 
 
 def test_warning_fires_when_alpha_stays_at_uniform_and_not_when_it_moved(tmp_path):
-    # Enough steps for the count (4 a epoch, the limit set to 4), with a learning rate too small to move alpha.
+    # Enough steps for the count (4 an epoch, the limit set to 4), with a learning rate too small
+    # to move alpha.
     history, log, _ = run_tiny_search(tmp_path / 'still', epochs=2, warmup=1, arch_lr=1e-6,
                                       hook=dict(min_arch_steps=4))
     assert [e['arch_steps'] for e in history] == [0, 4]

@@ -5,9 +5,10 @@ seconds from a :class:`~nas_backbones.core.latency.LatencyTable`) and how
 its architecture parameters weight them (:meth:`ExpectedCost.expected`).
 The term added to the architecture loss is
 ``weight * expected / expected_at_uniform_weights``, so ``weight`` is
-unitless.
+unitless. The tables are computed on rank 0 and shared, so every rank
+optimises the same loss even when measured latencies differ between ranks.
 
-``reference_steps=N`` makes the weight one for a search of N architecture
+``reference_steps=N`` says ``weight`` is meant for a search of N architecture
 steps: a search that takes T steps (``SearchLoop``'s ``arch_steps_planned``)
 uses ``weight * N / T``. Adam moves each architecture parameter by about its
 learning rate per step in the direction of the consistent part of its
@@ -16,8 +17,7 @@ noise grows with their square root: a weight that nudges an 18-step search
 decides a 96-step one (``docs/search_quality.md``). Scaled by N / T, the
 pull's total over the search stays what ``weight`` gives in N steps, and a
 longer search lets the task's own consistent gradient, which grows with T,
-outweigh it. None (the default): the weight as given, whatever the length. The tables are computed on rank 0 and shared, so every rank
-optimises the same loss even when measured latencies differ between ranks.
+outweigh it. None (the default): the weight as given, whatever the length.
 """
 from __future__ import annotations
 
