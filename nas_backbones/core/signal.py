@@ -78,8 +78,9 @@ class Signal:
         if not self.reasons:
             return None
         return ('the search learned nothing measurable: ' + '; '.join(self.reasons)
-                + '. Its result is close to a random draw of the space (plus whatever a cost '
-                'term pulls toward). What to do: ' + ADVICE + '.')
+                + '. Its result tells little about the data: it is where the search started or a '
+                'draw of its noise (plus whatever a cost term pulls toward). What to do: '
+                + ADVICE + '.')
 
 
 def _num(v) -> str:
