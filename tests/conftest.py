@@ -1,6 +1,7 @@
 import os
 import re
 from pathlib import Path
+from typing import Optional
 
 # One thread per process, here and in every subprocess a test starts (set before torch is imported;
 # an OMP_NUM_THREADS already set wins). The suite's networks are tiny, several tests run two or three
@@ -150,3 +151,41 @@ def shapes(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp('shapes')
     make_synthetic_coco(str(root), num_train=4, num_val=2, seed=0)
     return root
+
+
+TINY_SEARCH_NET = dict(type='PCDartsSupernet', num_classes=3, C=4, layers=3, stem='cifar', partial_k=2)
+
+
+def run_tiny_search(work_dir, epochs: int, warmup: int, arch_lr: float = 6e-3, images: int = 8,
+                    prepare=None, hook: Optional[dict] = None, **train_cfg):
+    """A real search through the runner (``SearchLoop`` + ``DerivationHook``) of a small DARTS
+    supernet (3 cells) on ``images`` random 8 px images, batches of 2; ``prepare(model)`` runs
+    before it. Returns the history, the log text and the runner."""
+    import json
+    import uuid
+
+    import torch
+    from mmengine.runner import Runner
+    torch.manual_seed(0)
+    model = darts_search(supernet=TINY_SEARCH_NET)
+    if prepare is not None:
+        prepare(model)
+    g = torch.Generator().manual_seed(0)
+    data = [dict(inputs=torch.randn(3, 8, 8, generator=g), data_samples=torch.tensor(i % 3))
+            for i in range(images)]
+    loader = dict(dataset=data, batch_size=2, sampler=dict(type='DefaultSampler', shuffle=False),
+                  collate_fn=dict(type='default_collate'))
+    runner = Runner(  # its own experiment name: runners started within a second share a message hub
+        model=model, work_dir=str(work_dir), train_dataloader=loader,
+        experiment_name=f'tiny_search_{uuid.uuid4().hex}',
+        train_cfg=dict(type='SearchLoop', max_epochs=epochs, arch_warmup_epochs=warmup,
+                       arch_dataloader=loader, **train_cfg),
+        optim_wrapper=dict(constructor='SearchOptimWrapperConstructor',
+                           weights=dict(optimizer=dict(type='SGD', lr=0.05)),
+                           arch=dict(optimizer=dict(type='Adam', lr=arch_lr, betas=(0.5, 0.999)))),
+        custom_hooks=[dict(type='DerivationHook', **(hook or {}))],
+        default_hooks=dict(checkpoint=None, logger=dict(type='LoggerHook', interval=100)),
+        default_scope='mmdet')
+    runner.train()
+    history = json.loads((Path(work_dir) / 'search_history.json').read_text())['history']
+    return history, next(Path(work_dir).glob('*/*.log')).read_text(), runner

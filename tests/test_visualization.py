@@ -286,6 +286,9 @@ def test_search_ends_with_a_report(searched):
     # One table row per epoch; the first is the warm-up.
     rows = re.findall(r'^\| (\d+) \| (yes|no \(warm-up\)) \|', readme, re.M)
     assert rows == [('1', 'no (warm-up)'), ('2', 'yes')]
+    # One epoch of architecture steps: the report says the search learned nothing measurable.
+    assert '## Did the search learn anything?' in readme
+    assert '**Warning: the search learned nothing measurable: only ' in readme
     # The full config is what ran: no stale parse-time variables of the config files (the
     # file's `max_epochs = 4`, while this run's train_cfg has 2), which are named as left out.
     full = readme.split('<summary>Full config (what ran)</summary>')[1].split('</details>')[0]

@@ -167,10 +167,18 @@ class DifferentiableSearch(BaseModel):
         log['cost'] = cost.detach()
         return loss + cost
 
-    def _arch_step(self, model: nn.Module, batch: dict, arch_batch: dict,
+    def _arch_step(self, model: nn.Module, batch: dict, arch_batch: Union[dict, list[dict]],
                    w_optim: OptimWrapper, a_optim: OptimWrapper, log: dict) -> None:
+        """The architecture phase on one preprocessed batch, or on the mean gradient of a list."""
+        arch_batches = arch_batch if isinstance(arch_batch, list) else [arch_batch]
         self.zero_all_grads()
         if self.unrolled:
+            if len(arch_batches) > 1:
+                raise ValueError(
+                    f'train_cfg.arch_batches={len(arch_batches)}: averaging the architecture '
+                    'gradient over several batches is first order only; second order '
+                    '(model.unrolled=True) takes one architecture batch per step (arch_batches=1)')
+            arch_batch = arch_batches[0]
             scaler = getattr(a_optim, 'loss_scaler', None)
             if scaler is not None and scaler.is_enabled():
                 raise ValueError('second order (unrolled=True) takes its gradients directly, without '
@@ -186,20 +194,44 @@ class DifferentiableSearch(BaseModel):
             if cost.requires_grad:
                 cost.backward()
             a_optim.step()
-        else:
+        elif len(arch_batches) == 1:
             # Under DDP every parameter must take part in each backward.
             with self.weights_frozen() if model is self else nullcontext():
                 with a_optim.optim_context(self):
-                    loss_a, _ = self.loss_of(model, arch_batch)
+                    loss_a, _ = self.loss_of(model, arch_batches[0])
                 loss_a = self._with_cost(loss_a, log)
                 self.check_finite(loss_a, 'architecture')
                 a_optim.update_params(loss_a)
+        else:
+            loss_a = self._accumulated_arch_step(model, arch_batches, a_optim, log)
         log['arch_loss'] = loss_a.detach()
+
+    def _accumulated_arch_step(self, model: nn.Module, arch_batches: list[dict],
+                               a_optim: OptimWrapper, log: dict) -> torch.Tensor:
+        """One step on the mean gradient of the task loss over ``arch_batches`` plus the cost term's
+        (added once): the gradient of ``mean_i loss_i + cost``, one batch in memory at a time."""
+        k = len(arch_batches)
+        total = 0.
+        with self.weights_frozen() if model is self else nullcontext():
+            for arch_batch in arch_batches:
+                with a_optim.optim_context(self):
+                    loss_i, _ = self.loss_of(model, arch_batch)
+                self.check_finite(loss_i, 'architecture')
+                a_optim.backward(loss_i / k)
+                total = total + loss_i.detach() / k
+            loss_a = self._with_cost(total, log)
+            self.check_finite(loss_a, 'architecture')
+            if loss_a.requires_grad:  # the cost term's gradient, once
+                a_optim.backward(loss_a - total)
+            a_optim.step()
+            a_optim.zero_grad()
+        return loss_a
 
     def train_step(self, data: dict, optim_wrapper: Union[OptimWrapperDict, OptimWrapper],
                    model: Optional[nn.Module] = None) -> dict[str, torch.Tensor]:
         """``data = {'weights': batch, 'arch': batch or None}``; None skips the arch step (warm-up,
-        or a one-level search).
+        or a one-level search). A list of batches as ``'arch'`` (``train_cfg.arch_batches=k``)
+        averages the architecture gradient over them before its one step (first order only).
 
         ``model`` is what the forward passes go through: the DDP wrapper
         under distributed search (so gradients are averaged), else self.
@@ -236,7 +268,8 @@ class DifferentiableSearch(BaseModel):
                 raise ValueError('an architecture batch was given, but the optimizer wrapper has no '
                                  "'arch' entry (one-level search): set train_cfg.arch_dataloader=None "
                                  'or add optim_wrapper.arch')
-            self._arch_step(model, batch, self.data_preprocessor(data['arch'], True),
+            arch = data['arch'] if isinstance(data['arch'], list) else [data['arch']]
+            self._arch_step(model, batch, [self.data_preprocessor(b, True) for b in arch],
                             w_optim, optim_wrapper['arch'], log)
 
         self.zero_all_grads()

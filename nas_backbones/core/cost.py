@@ -7,6 +7,17 @@ The term added to the architecture loss is
 ``weight * expected / expected_at_uniform_weights``, so ``weight`` is
 unitless. The tables are computed on rank 0 and shared, so every rank
 optimises the same loss even when measured latencies differ between ranks.
+
+``reference_steps=N`` says ``weight`` is meant for a search of N architecture
+steps: a search that takes T steps (``SearchLoop``'s ``arch_steps_planned``)
+uses ``weight * N / T``. Adam moves each architecture parameter by about its
+learning rate per step in the direction of the consistent part of its
+gradient, so a constant pull adds up linearly with the steps while the
+noise grows with their square root: a weight that nudges an 18-step search
+decides a 96-step one (``docs/search_quality.md``). Scaled by N / T, the
+pull's total over the search stays what ``weight`` gives in N steps, and a
+longer search lets the task's own consistent gradient, which grows with T,
+outweigh it. None (the default): the weight as given, whatever the length.
 """
 from __future__ import annotations
 
@@ -15,6 +26,7 @@ from typing import Any, Callable, Optional
 import torch
 import torch.nn as nn
 from mmengine.dist import broadcast_object_list, get_rank, get_world_size
+from mmengine.logging import MessageHub
 
 from .latency import LatencyTable
 
@@ -42,10 +54,16 @@ class ExpectedCost(nn.Module):
 
     def __init__(self, weight: float = 0.1, metric: str = 'flops', device: str = 'cpu',
                  batch: int = 1, latency_table: Optional[str] = None,
-                 predictor: Optional[str] = None) -> None:
+                 predictor: Optional[str] = None, reference_steps: Optional[int] = None) -> None:
         super().__init__()
         if weight < 0:
             raise ValueError(f'cost weight must be >= 0, got {weight}')
+        if reference_steps is not None and (isinstance(reference_steps, bool)
+                                            or not isinstance(reference_steps, int)
+                                            or reference_steps < 1):
+            raise ValueError(f'cost.reference_steps must be None or an integer >= 1, '
+                             f'got {reference_steps!r}')
+        self.reference_steps = reference_steps
         if metric not in METRICS:
             raise ValueError(f'cost metric must be one of {METRICS}, got {metric!r}')
         if (metric == 'predictor') != (predictor is not None):
@@ -76,5 +94,17 @@ class ExpectedCost(nn.Module):
     def expected_uniform(self) -> torch.Tensor:
         raise NotImplementedError
 
+    def current_weight(self) -> float:
+        """``weight``, or ``weight * reference_steps / architecture steps of the search``."""
+        if self.reference_steps is None:
+            return self.weight
+        planned = MessageHub.get_current_instance().get_info('arch_steps_planned')
+        if not planned:
+            raise RuntimeError(
+                'cost.reference_steps scales the weight by the number of architecture steps of the '
+                'search, which SearchLoop states when it starts (arch_steps_planned); this search '
+                'has none: run it with train_cfg.type=SearchLoop, or set cost.reference_steps=None')
+        return self.weight * self.reference_steps / planned
+
     def forward(self, arch: nn.Module) -> torch.Tensor:
-        return self.weight * self.expected(arch) / self.normalizer
+        return self.current_weight() * self.expected(arch) / self.normalizer

@@ -51,6 +51,10 @@ class SearchableBackbone:
         """Plain values for ``search_history.json``: the derived result and the parameters' state."""
         raise NotImplementedError
 
+    def movement(self, arch: nn.Module) -> Optional[dict]:
+        """The space's ``movement()`` (how far ``arch`` is from its start); None: not measured."""
+        return None
+
     def build_cost(self, **cfg) -> Optional[nn.Module]:
         """A module ``cost(arch) -> Tensor`` (the differentiable resource term), from
         ``model.architecture.cost``."""
@@ -147,6 +151,9 @@ class DetectorSearchSpace(SearchSpace):
 
     def snapshot(self) -> dict:
         return self.backbone.snapshot(self.arch)
+
+    def movement(self) -> Optional[dict]:
+        return self.backbone.movement(self.arch)
 
     def cost(self) -> Optional[torch.Tensor]:
         return None if self.resource_cost is None else self.resource_cost(self.arch)

@@ -26,6 +26,15 @@ class SearchResult(Protocol):
 
     def save(self, path: str) -> None: ...
 
+    def gene_groups(self) -> list[tuple]:
+        """The result's genes, one group per position (a DARTS node, a Single-Path layer): what two
+        searches' results are compared by (``core.signal.agreement``)."""
+        ...
+
+    def random_like(self, seed: str) -> 'SearchResult':
+        """A result of the same space drawn uniformly with ``seed``: the chance baseline."""
+        ...
+
 
 class SearchSpace(BaseModule):
     """A searchable architecture and the loss it is searched on.
@@ -71,6 +80,12 @@ class SearchSpace(BaseModule):
     def snapshot(self) -> dict:
         """Plain values for the per-epoch history: the derived result and the parameters' state."""
         raise NotImplementedError
+
+    def movement(self) -> Optional[dict]:
+        """How far the architecture parameters are from where a search starts, for the search-signal
+        verdict (``core.signal``): ``dict(distance=float, threshold=float, measure=str,
+        details={name: number})``; ``distance < threshold`` reads "unmoved". None: not measured."""
+        return None
 
     def cost(self) -> Optional[torch.Tensor]:
         """A differentiable resource term added to the architecture loss (None: none configured)."""

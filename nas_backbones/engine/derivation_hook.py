@@ -13,6 +13,7 @@ from mmengine.dist import (all_reduce, broadcast_object_list, get_rank, get_worl
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
+from ..core.signal import MIN_ARCH_STEPS, judge_entry
 from ..utils.io import atomic_write_text
 
 HISTORY_FILE = 'search_history.json'
@@ -34,12 +35,21 @@ class DerivationHook(Hook):
     atomically. The history also travels in checkpoints, so a resumed search
     keeps it. Under distributed search the ranks' architecture parameters
     are compared at every epoch end and the search stops if they differ.
+
+    Each entry also records the architecture steps taken so far
+    (``arch_steps``, counted by ``SearchLoop``) and how far the architecture
+    parameters moved (``movement``, the space's own measure); the epoch's log
+    line states both, and at the end of the search a warning says so when
+    they read "nothing learned" (``core.signal``; ``min_arch_steps``: fewer
+    architecture steps than this read "nothing learned", default 100).
     """
 
     priority = 'LOW'  # after the parameter updates of the epoch, before checkpointing
 
-    def __init__(self, check_ranks: bool = True, atol: float = 0.) -> None:
+    def __init__(self, check_ranks: bool = True, atol: float = 0.,
+                 min_arch_steps: int = MIN_ARCH_STEPS) -> None:
         self.history: list[dict] = []
+        self.min_arch_steps = min_arch_steps
         self.check_ranks = check_ranks
         self.atol = atol
 
@@ -60,11 +70,30 @@ class DerivationHook(Hook):
         entry = {'epoch': runner.epoch + 1, 'iter': runner.iter,
                  'arch_active': bool(getattr(runner.train_loop, 'arch_active', True))}
         entry.update(space.snapshot())
+        steps = getattr(runner.train_loop, 'arch_steps', None)  # SearchLoop counts them
+        if steps is not None:
+            entry['arch_steps'] = int(steps)
+        movement = space.movement()
+        if movement is not None:
+            entry['movement'] = movement
         self.history.append(entry)
         # One line: the result itself is in its file and, per epoch, in the history file.
+        signal = judge_entry(entry, self.min_arch_steps)
         runner.logger.info(f'epoch {runner.epoch + 1}: {type(result).__name__.lower()} -> '
-                           f'{result.filename}, history -> {HISTORY_FILE}')
+                           f'{result.filename}, history -> {HISTORY_FILE}'
+                           + (f'; {signal.summary(details=False)}' if signal is not None else ''))
         self._write(runner, result)
+
+    def after_train(self, runner) -> None:
+        """The search-signal verdict on the final state, and a warning when it says "nothing learned"."""
+        if not self.history:
+            return
+        signal = judge_entry(self.history[-1], self.min_arch_steps)
+        if signal is None:
+            return
+        runner.logger.info(f'search signal: {signal.summary()}')
+        if signal.learned_nothing:
+            runner.logger.warning(signal.warning())
 
     @master_only
     def _write(self, runner, result) -> None:

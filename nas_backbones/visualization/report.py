@@ -13,6 +13,7 @@ import os
 import os.path as osp
 from typing import Any, Optional, Union
 
+from ..core.signal import CHANCE_CHECK, judge_entry
 from ..engine.preflight import RUNNER_KEYS
 from ..utils.io import atomic_write_text
 from .cost import CostCache, CostSpec
@@ -236,6 +237,7 @@ def _markdown(history: SearchHistory, images: dict, costs, spec: Optional[CostSp
               f'(skip_connect: {counts["normal_skip"]}, {counts["reduce_skip"]}).', '',
               '```json', final.to_json().rstrip(), '```', '']
 
+    lines += signal_markdown(history.entries)
     lines += _settings_markdown(settings, config, work_dir)
 
     lines += ['## How the architecture evolved', '',
@@ -275,6 +277,32 @@ def _markdown(history: SearchHistory, images: dict, costs, spec: Optional[CostSp
     return '\n'.join(lines)
 
 
+def signal_markdown(entries: list[dict]) -> list[str]:
+    """"Did the search learn anything?": the final verdict (``core.signal``) and, per epoch, the
+    architecture steps and the space's distance from the start. Empty for a history without them
+    (written before they were recorded)."""
+    signal = judge_entry(entries[-1])
+    if signal is None:
+        return []
+    lines = ['## Did the search learn anything?', '', signal.summary() + '.', '']
+    if signal.learned_nothing:
+        lines += ['> **Warning: ' + signal.warning() + '**', '']
+    else:
+        lines += ['The architecture parameters moved and the search took enough architecture steps '
+                  'for their gradient to rise above its noise. That is necessary, not sufficient: '
+                  'whether the result beats random cells of the space only a comparison shows '
+                  '(with several seeds, `tools/analysis/seed_agreement.py` counts the genes their '
+                  f'results share against random ones; {CHANCE_CHECK}).', '']
+    rows = [(e['epoch'], e.get('arch_steps'), (e.get('movement') or {}).get('distance'))
+            for e in entries]
+    measure = (entries[-1].get('movement') or {}).get('measure', 'distance')
+    lines += [f'| epoch | architecture steps | {measure} |', '|---|---|---|']
+    lines += [f'| {ep} | {"" if n is None else n} | {"" if d is None else f"{d:.4f}"} |'
+              for ep, n, d in rows]
+    lines.append('')
+    return lines
+
+
 def _settings_markdown(settings, config: Optional[str], work_dir: str) -> list[str]:
     """The settings table and the config that ran (any search space)."""
     lines = ['## Search settings', '']
@@ -311,6 +339,7 @@ def write_singlepath_report(work_dir: str, entries: list, out_dir: Optional[str]
              f'dropout and λ = 0, in {warm} of them). Regenerate with '
              '`python tools/analysis/search_report.py WORK_DIR`.', '']
     lines += singlepath_section(entries, out_dir)
+    lines += signal_markdown(entries)
     config = find_config(work_dir)
     settings = None
     if config is not None:

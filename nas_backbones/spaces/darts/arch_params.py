@@ -8,7 +8,7 @@ import torch.nn as nn
 
 from .genotype import Genotype
 from .derive import RELAXATIONS, derive_genotype, node_softmax, relaxed
-from .topology import num_edges
+from .topology import node_edge_ranges, num_edges
 
 
 class ArchParameters(nn.Module):
@@ -62,6 +62,36 @@ class ArchParameters(nn.Module):
         return derive_genotype(self.alphas_normal, self.alphas_reduce, self.betas_normal,
                                self.betas_reduce, self.primitives, self.steps, self.multiplier,
                                max_skips=max_skips, relaxation=self.relaxation)
+
+    # Below this distance of softmax(alpha) from uniform the search is "unmoved" (docs/search_quality.md:
+    # the measured short detection searches ended within 0.012 of it).
+    UNMOVED = 0.05
+
+    @torch.no_grad()
+    def movement(self) -> dict:
+        """How far the op weights are from the uniform state a search starts at (``core.signal``).
+
+        ``distance``: the largest |op weight - uniform| over both cells (uniform: 1/ops for
+        softmax, 0.5 for Fair DARTS' sigmoid); ``details``: its maximum and mean per cell kind,
+        and the largest |node-softmax(beta) - 1/inputs of the node| per kind.
+        """
+        details: dict[str, float] = {}
+        worst = 0.
+        for kind, r in (('normal', False), ('reduce', True)):
+            w = self.op_weights(r).detach().float()
+            uniform = 1. / w.size(-1) if self.relaxation == 'softmax' else 0.5
+            dev = (w - uniform).abs()
+            details[f'alpha_{kind}_max'] = float(dev.max())
+            details[f'alpha_{kind}_mean'] = float(dev.mean())
+            worst = max(worst, float(dev.max()))
+        for kind, r in (('normal', False), ('reduce', True)):
+            ew = self.edge_weights(r)
+            if ew is not None:
+                uniform = torch.cat([torch.full((n,), 1. / n) for _, n in node_edge_ranges(self.steps)])
+                details[f'beta_{kind}_max'] = float((ew.detach().float().cpu() - uniform).abs().max())
+        what = 'softmax(alpha)' if self.relaxation == 'softmax' else 'sigmoid(alpha)'
+        return {'distance': worst, 'threshold': self.UNMOVED, 'details': details,
+                'measure': f'largest |{what} - uniform|'}
 
     def snapshot(self) -> dict[str, list]:
         """The op weights (softmax(alpha), or sigmoid(alpha) for Fair DARTS) and node-softmax(beta), as plain lists."""

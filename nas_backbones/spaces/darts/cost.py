@@ -107,13 +107,17 @@ class ResourceCost(ExpectedCost):
         macro: predictor only: the network whose latency is predicted,
             ``dict(C=..., input_size=..., stage_cells=[...])`` (normal cells
             per stage); default: the network in the predictor's file.
+        reference_steps: the weight is for a search of this many architecture
+            steps; a longer or shorter one scales it by reference_steps / its
+            steps (:class:`~nas_backbones.core.cost.ExpectedCost`). None: as given.
     """
 
     def __init__(self, supernet: nn.Module, weight: float = 0.1,
                  input_size: Union[int, Sequence[int]] = 224, metric: str = 'flops',
                  device: str = 'cpu', batch: int = 1, latency_table: Optional[str] = None,
-                 predictor: Optional[str] = None, macro: Optional[dict] = None) -> None:
-        super().__init__(weight, metric, device, batch, latency_table, predictor)
+                 predictor: Optional[str] = None, macro: Optional[dict] = None,
+                 reference_steps: Optional[int] = None) -> None:
+        super().__init__(weight, metric, device, batch, latency_table, predictor, reference_steps)
         self.steps = supernet.steps
         if metric == 'predictor':
             self._init_predictor(supernet, predictor, macro)

@@ -185,6 +185,17 @@ class Genotype(ResultFile):
         with open(path, encoding='utf-8') as f:
             return cls.from_text(f.read(), source=path)
 
+    # ------------------------------------------------------- agreement of searches
+    def gene_groups(self) -> list[tuple[Gene, ...]]:
+        """One group per node of each cell (normal, then reduce): the node's two (op, input) genes."""
+        return [tuple(cell[i:i + 2]) for cell in (self.normal, self.reduce)
+                for i in range(0, len(cell), 2)]
+
+    def random_like(self, seed: str) -> 'Genotype':
+        """A random genotype of this space (its steps, concatenated nodes and ops), drawn with ``seed``."""
+        from .random_genotype import random_genotype
+        return random_genotype(seed, self.steps, len(self.normal_concat), self.primitives)
+
 
 def _genes(kind: str, value: Any) -> tuple[Gene, ...]:
     if isinstance(value, (str, bytes, dict)) or not isinstance(value, Iterable):

@@ -8,6 +8,7 @@ import torch.nn as nn
 from mmdet.registry import MODELS
 
 from ...core.detector_space import SearchableBackbone
+from ...models.warm_start import load_trunk_weights
 from .arch_params import ArchParameters
 from .cost import ResourceCost
 from .genotype import Genotype
@@ -45,6 +46,13 @@ class PCDartsSearchBackbone(SearchableBackbone, SearchTrunk):
             ``recompute``, for one more forward of the cells.
         max_skips: derive the normal cell with at most this many skip_connect
             (P-DARTS' cap, as ``DartsClassifierSpace(max_skips=...)``); None: no cap.
+        warm_start: ``dict(checkpoint=PATH, prefix='architecture.supernet.')``: the trunk's
+            weights (stem, cells, BatchNorm statistics) from a search checkpoint of the same
+            trunk, e.g. a crop or ImageNet-subset classification search
+            (``nas_backbones.models.warm_start``, FNA's idea). Loaded by ``init_weights`` (so a
+            resumed search keeps its own weights), strictly: a missing or differently shaped
+            weight is an error naming it. alpha/beta are not the trunk's and are never loaded.
+            None (the default): from scratch.
     """
 
     def __init__(self,
@@ -63,10 +71,18 @@ class PCDartsSearchBackbone(SearchableBackbone, SearchTrunk):
                  impl: str = 'fast',
                  channels_last: Optional[bool] = None,
                  fused: Optional[bool] = None,
+                 warm_start: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(C, layers, steps, multiplier, stem, stem_multiplier, primitives,
                          partial_k, recompute, impl, channels_last=channels_last, fused=fused,
                          init_cfg=init_cfg)
+        if warm_start is not None:
+            if not isinstance(warm_start, dict) or set(warm_start) != {'checkpoint', 'prefix'}:
+                raise ValueError('warm_start: expected dict(checkpoint=PATH, '
+                                 f"prefix='architecture.supernet.'), got {warm_start!r}")
+            if init_cfg is not None:
+                raise ValueError('warm_start and init_cfg both initialise the trunk: give one')
+        self.warm_start = None if warm_start is None else dict(warm_start)
         if max_skips is not None and (isinstance(max_skips, bool) or not isinstance(max_skips, int)
                                       or max_skips < 0):
             raise ValueError(f'max_skips must be None or an integer >= 0, got {max_skips!r}')
@@ -87,6 +103,12 @@ class PCDartsSearchBackbone(SearchableBackbone, SearchTrunk):
         self.strides = [self.stem.strides[0]] + [
             cell_stride * 2 ** (s - 1) for s in range(1, self.num_stages)]
 
+    def init_weights(self) -> None:
+        super().init_weights()
+        if self.warm_start is not None:
+            load_trunk_weights(self, what='model.architecture.detector.backbone.warm_start',
+                               **self.warm_start)
+
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         taps = [self.stage_ends[i] for i in self.out_indices]
         cells = self.forward_cells(x, self.current_arch_weights(), taps, self.with_cp)
@@ -103,6 +125,9 @@ class PCDartsSearchBackbone(SearchableBackbone, SearchTrunk):
 
     def snapshot(self, arch: nn.Module) -> dict:
         return {'genotype': self.derive(arch).to_dict(), **arch.snapshot()}
+
+    def movement(self, arch: nn.Module) -> dict:
+        return arch.movement()
 
     def build_cost(self, **cfg) -> ResourceCost:
         """Expected FLOPs or latency of the cells (``input_size``: the detector's input)."""

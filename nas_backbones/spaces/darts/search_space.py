@@ -114,6 +114,9 @@ class DartsClassifierSpace(SearchSpace):
     def snapshot(self) -> dict:
         return {'genotype': self.derive().to_dict(), **self.arch.snapshot()}
 
+    def movement(self) -> dict:
+        return self.arch.movement()
+
     def cost(self) -> Optional[torch.Tensor]:
         """The resource term, beta-DARTS' regulariser and Fair DARTS' zero-one loss, those that are configured."""
         terms = []

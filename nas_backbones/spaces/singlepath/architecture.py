@@ -141,6 +141,17 @@ class Architecture(ResultFile):
         lines += [' ]', '}']
         return '\n'.join(lines) + '\n'
 
+    # ------------------------------------------------------- agreement of searches
+    def gene_groups(self) -> list[tuple[str]]:
+        """One group per searchable layer: its op (``k3e3`` ... ``k5e6``, ``skip``)."""
+        return [(c.op,) for spec, c in self.layers() if spec.searchable]
+
+    def random_like(self, seed: str) -> 'Architecture':
+        """A random architecture of this layout (every searchable layer's op uniform), drawn with ``seed``."""
+        import random
+        from .random_architecture import random_architecture
+        return random_architecture(self.layout, random.Random(f'nas_backbones.random_architecture:{seed}'))
+
     @classmethod
     def from_dict(cls, d: Any, source: str = 'architecture') -> 'Architecture':
         d = cls.check(dict(d) if isinstance(d, Mapping) else d, source)

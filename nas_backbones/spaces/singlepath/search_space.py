@@ -193,6 +193,33 @@ class SinglePathSpace(SearchSpace):
         return Architecture(layout.blocks, tuple(tuple(c) for c in choices), layout.width_mult,
                             layout.stem_channels, layout.head_channels)
 
+    # Below this share of the way to flipping a decision the thresholds are "unmoved" (not
+    # calibrated by measurement: docs/search_quality.md, "Is there a signal?").
+    UNMOVED = 0.1
+
+    @torch.no_grad()
+    def movement(self) -> dict:
+        """How far the thresholds went from their start at 0 (every indicator on), for ``core.signal``.
+
+        ``distance``: the largest |threshold| / the norm it is compared with, over the decisions
+        that exist (a layer without a shortcut has no skip decision): 1 is where a decision flips.
+        ``details``: decisions now off (all start on), the largest |threshold|, the smallest margin
+        norm - threshold.
+        """
+        decisions = self.supernet.decisions(self.arch())
+        t = self.arch().detach().float().cpu()
+        norms = torch.stack([d.norms for d in decisions]).float().cpu()
+        d = torch.stack([torch.stack(x[:3]) for x in decisions]).detach().cpu()
+        live = norms > 0
+        ratio = (t.abs() / norms.clamp_min(1e-12))[live]
+        return {'distance': float(ratio.max()) if ratio.numel() else 0.,
+                'threshold': self.UNMOVED,
+                'measure': 'largest |threshold| / norm',
+                'details': {'decisions_off': int((d[live] == 0).sum()),
+                            'decisions': int(live.sum()),
+                            'max_abs_threshold': float(t[live].abs().max()) if live.any() else 0.,
+                            'min_margin': float((norms - t)[live].min()) if live.any() else 0.}}
+
     @torch.no_grad()
     def snapshot(self) -> dict:
         """Plain values for the per-epoch history: thresholds, norms, decisions, runtime, result."""
