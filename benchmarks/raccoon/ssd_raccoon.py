@@ -2,23 +2,6 @@
 # as a user fills it in for the raccoon photographs (1 class), at the size of issue 19's experiment
 # (C=16, 8 cells, 192 px, 30 epochs from scratch; the neck and anchors of configs/ssd_pcdarts_demo.py).
 # Paths are relative to the repository root, where run.sh runs.
-_base_` path)
-#    and edit the block marked EDIT. Everything below it is derived from those values, in this
-#    file, so editing them is enough (a child config overriding `data_root` or `classes` would
-#    NOT reach the dataloaders below: MMEngine resolves them when this file is parsed).
-# 2. Train (validates at the end), then test a checkpoint:
-#       python tools/train.py configs/templates/ssd_my_data.py
-#       python tools/test.py configs/templates/ssd_my_data.py work_dirs/ssd_my_data/epoch_24.pth
-#    MMDetection's own tools/train.py and tools/test.py take the same file.
-#
-# The three annotation files are COCO json (VOC xml: tools/dataset/voc_to_coco.py). Fields that
-# must agree, each set here from one value:
-#   - classes: the "categories" names of the json files, in label order; they become
-#     metainfo.classes of the three datasets and model.bbox_head.num_classes = len(classes);
-#   - the backbone width C and the neck/head channels (4C, 8C, 16C for its stride 8/16/32 stages;
-#     NASRunner stops at build time, naming the field, if they disagree);
-#   - the 300 px input and SSD300's anchors (another size needs other anchor strides and sizes:
-#     see configs/ssd_pcdarts_demo.py for 192 px).
 _base_ = '../../configs/ssd_pcdarts_coco.py'
 
 # ------------------------------------------------------------------------------------ EDIT
