@@ -170,7 +170,7 @@ def refuse_earlier_result(work_dir: str, overwrite: bool = False, command: Optio
     if resumable:
         lines.append(f'  continue that run:  {cmd} --resume')
     fresh = ' '.join(shlex.quote(a) for a in _without_option(shlex.split(cmd), '--work-dir'))
-    lines.append(f'  or start a new one: {fresh} --work-dir NEW_DIR')
+    lines.append(f'  {"or start a new one" if resumable else "start a new one"}: {fresh} --work-dir NEW_DIR')
     lines.append(f'  (or replace it:     {cmd} --overwrite)' if not locked else
                  f'  ({locked[0]} is read-only, so --overwrite is refused too)')
     raise ResultExistsError('\n'.join(lines))
