@@ -163,3 +163,13 @@ def test_sample_genotypes_keeps_a_file_that_holds_another_genotype(tmp_path, cap
     Path(path).chmod(0o644)
     tool.main(['--seed', '0', '--out', str(out), '--steps', '3', '--multiplier', '3', '--overwrite'])
     assert json.loads(Path(path).read_text())['normal'] != json.loads(before)['normal']
+
+
+def test_latency_predictor_keeps_an_earlier_predictor(tmp_path, capsys):
+    """Its measurements take minutes to hours on the target device: refused before anything is measured."""
+    out = tmp_path / 'predictor.json'
+    out.write_text('{"measured": "earlier"}')
+    with pytest.raises(SystemExit):
+        load_tool('tools/analysis/latency_predictor.py').main([SEARCH, '--out', str(out), '--n', '4'])
+    assert f'--out {out} exists: a predictor measured earlier, which is kept' in capsys.readouterr().err
+    assert out.read_text() == '{"measured": "earlier"}'
