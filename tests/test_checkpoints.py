@@ -151,3 +151,16 @@ def test_resume_with_another_models_checkpoint_is_refused(trained, tmp_path):
     with pytest.raises(CheckpointError, match=r"--resume: .*epoch_1.pth is not a checkpoint of this model "
                                               r"\(\d+ of the model's \d+ weights are not in it"):
         resume_runner(cfg, copy, 'PC_DARTS_image').train()
+
+
+def test_a_single_path_network_records_the_arch_that_rebuilds_it():
+    from mmdet.registry import MODELS
+    from nas_backbones.engine.checkpoints import architecture_options
+    from nas_backbones.spaces.singlepath import load_architecture
+    model = MODELS.build(dict(type='SinglePathBackbone', arch='SPNAS_Pixel1', width_mult=0.5))
+    [(key, arch)] = architecture_options(torch.nn.ModuleDict(dict(backbone=model))).items()
+    assert key == 'model.backbone.arch'
+    rebuilt = MODELS.build(dict(type='SinglePathBackbone', arch=arch))
+    assert load_architecture(arch) == model.arch and rebuilt.arch.width_mult == 0.5
+    assert [tuple(v.shape) for v in rebuilt.state_dict().values()] == \
+        [tuple(v.shape) for v in model.state_dict().values()]

@@ -5,7 +5,6 @@ that the result is still there, byte for byte (and a read-only genotype.json sti
 """
 import importlib.util
 import json
-import os
 import stat
 import subprocess
 import sys
