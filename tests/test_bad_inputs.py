@@ -208,3 +208,60 @@ def test_filter_leaving_nothing_is_named(tmp_path):
     coco_files(tmp_path)
     with pytest.raises(ValueError, match='ann.json: no image is left for training after filter_cfg'):
         checked_coco(tmp_path, 'ann.json', filter_cfg=dict(filter_empty_gt=True, min_size=100))
+
+
+def test_a_misspelt_class_is_named_before_training_with_the_nearest_category(tmp_path):
+    """One wrong class name used to train two epochs, then end in CocoMetric's IndexError."""
+    import json
+    coco_files(tmp_path)
+    ann = json.loads((tmp_path / 'ann.json').read_text())
+    ann['categories'].append({'id': 2, 'name': 'other'})
+    (tmp_path / 'two.json').write_text(json.dumps(ann))
+    for test_mode in (False, True):
+        with pytest.raises(ValueError, match=r"two.json: metainfo class\(es\) othr are not among its "
+                                             r"categories \(thing, other\). Did you mean 'other'\?"):
+            checked_coco(tmp_path, 'two.json', metainfo=dict(classes=('thing', 'othr')), test_mode=test_mode)
+
+
+def test_export_crops_says_what_it_skips_and_flattens_class_names(tmp_path, capsys):
+    """A box of width 0 was skipped without a word; a class 'RBC/cells' made nested folders."""
+    import json
+    from nas_backbones.datasets.crops import export_box_crops
+    coco_files(tmp_path)
+    ann = json.loads((tmp_path / 'ann.json').read_text())
+    ann['categories'][0]['name'] = 'RBC/cells'
+    ann['annotations'][0]['bbox'] = [10, 10, -4, 5]  # negative width
+    (tmp_path / 'slash.json').write_text(json.dumps(ann))
+    fresh_logger(tmp_path)
+    counts = export_box_crops(str(tmp_path / 'slash.json'), str(tmp_path / 'img'), str(tmp_path / 'out'))
+    assert counts == {'RBC/cells': 1}
+    assert [p.name for p in (tmp_path / 'out').iterdir()] == ['RBC_cells']
+    assert [p.name for p in (tmp_path / 'out' / 'RBC_cells').iterdir()] == ['1_3.png']
+    out = capsys.readouterr().out
+    assert ('slash.json: 1 box(es) with a width or height of 0 or less were skipped, e.g. annotation 1: '
+            'bbox [10, 10, -4, 5] in a.jpg') in out
+    assert "'RBC/cells' -> 'RBC_cells'" in out
+
+
+def test_export_crops_refuses_classes_that_would_share_a_folder(tmp_path):
+    import json
+    from nas_backbones.datasets.crops import export_box_crops
+    coco_files(tmp_path)
+    ann = json.loads((tmp_path / 'ann.json').read_text())
+    ann['categories'] = [{'id': 1, 'name': 'a/b'}, {'id': 2, 'name': 'a_b'}]
+    (tmp_path / 'clash.json').write_text(json.dumps(ann))
+    with pytest.raises(ValueError, match=r"clash.json: classes \['a/b', 'a_b'\] would share the crop "
+                                         r"folder 'a_b'"):
+        export_box_crops(str(tmp_path / 'clash.json'), str(tmp_path / 'img'), str(tmp_path / 'out'))
+    assert not (tmp_path / 'out').exists()
+
+
+@pytest.mark.parametrize('kind', ['normal', 'reduce'])
+def test_a_concat_of_the_cells_inputs_is_refused(kind):
+    """reduce_concat [0, 1] passed, then broke the diagram (IndexError) and complexity.py (sizes)."""
+    from nas_backbones.spaces.darts import PUBLISHED, Genotype, GenotypeError
+    d = PUBLISHED['PC_DARTS_image'].to_dict()
+    d[f'{kind}_concat'] = [0, 1]
+    with pytest.raises(GenotypeError, match=rf"{kind}_concat: index 0 is one of the cell's two inputs; "
+                                            r'the output concatenates nodes, 2..5 \(e.g. \[2, 3, 4, 5\]\)'):
+        Genotype.from_dict(d)

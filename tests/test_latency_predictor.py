@@ -139,6 +139,16 @@ def test_predictor_cost_checks_its_network(measured_predictor, tmp_path):
         search(tmp_path / 'missing.json')
 
 
+def test_predictor_cost_at_another_input_size_is_checked_against_its_range(measured_predictor):
+    """The cost's input_size used to be ignored: a predictor measured at 16 px predicted 16 px networks."""
+    with pytest.raises(PredictorError, match=r'input_size=224 is outside what the latency predictor was '
+                                             r'measured on \(input_size in \[16, 16\]\)'):
+        search(measured_predictor, input_size=224)
+    assert search(measured_predictor, input_size=16).architecture.resource_cost.macro['input_size'] == 16
+    with pytest.raises(PredictorError, match=r'input_size=16, but macro.input_size=32: give one of them'):
+        search(measured_predictor, input_size=16, macro=dict(C=4, input_size=32, stage_cells=STAGE_CELLS))
+
+
 def test_predictor_gradient_reaches_alpha_and_beta(measured_predictor):
     algo = search(measured_predictor)
     space = algo.architecture

@@ -236,6 +236,9 @@ def test_a_resumed_study_refuses_another_search(tmp_path):
     (dict(space=dict(TINY_SPACE, C=[4, 15])), r'network_search\.space\.C\[1\]: 15 is not a positive even number'),
     (dict(space=dict(TINY_SPACE, stage_cells=[[0, 1], [1], [1]])), r'space\.stage_cells\[0\]\[0\]: 0 is below 1'),
     (dict(space=dict(TINY_SPACE, stage_cells=[[1], [-1], [1]])), r'space\.stage_cells\[1\]\[0\]: -1 is below 0'),
+    (dict(space=dict(TINY_SPACE, stage_cells=[[1, 2], [0, 1]])),
+     r'space\.stage_cells has 2 entries, so the networks have stages 0\.\.2 \(the stem, then one per entry\), '
+     r'but model\.backbone\.out_indices=\(1, 2, 3\) taps stage 3: give stage_cells 3 entries'),
     (dict(space=dict(TINY_SPACE, genotypes=['DARTS_V2', 'NO_SUCH'])), r"space\.genotypes\[1\]: genotype 'NO_SUCH'"),
     (dict(space=dict(TINY_SPACE, input_size=[32, 32])), r'space\.input_size: duplicate choices'),
     (dict(space=dict(TINY_SPACE, input_size=[])), r'space\.input_size: needs at least one choice'),
@@ -292,3 +295,21 @@ def test_short_training_learns_a_separable_task(tmp_path):
                             dict(max_iters=30, lr=0.1, seed=0))
     assert result['train_iters'] == 30
     assert result['accuracy'] >= 0.9
+
+
+@pytest.mark.parametrize('workers', [0, -1])
+def test_workers_below_one_are_refused_not_ignored(tmp_path, workers):
+    from nas_backbones.network_search.search import run_search
+    with pytest.raises(SpaceDeclarationError, match=rf'--workers: must be an integer >= 1, got {workers}'):
+        run_search(search_cfg(), str(tmp_path), workers=workers)
+    assert not (tmp_path / 'study.db').exists()
+
+
+def test_a_negative_point_is_refused_not_counted_from_the_end(tmp_path):
+    from nas_backbones.network_search.search import run_search
+    run_search(search_cfg(n_trials=2), str(tmp_path / 'a'), workers=1)
+    front = tmp_path / 'a/pareto.json'
+    assert pareto_point(front, 0)
+    n = len(load_pareto(front)['points'])
+    with pytest.raises(ValueError, match=rf'pareto.json: no point -1 \(the front has {n}: 0..{n - 1}\)'):
+        pareto_point(front, -1)

@@ -95,6 +95,38 @@ def test_voc_to_coco_errors_name_the_file(own_data, tmp_path):
     assert not (tmp_path / 'x.json').exists()
 
 
+def voc_tool():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('voc_to_coco_tool', ROOT / 'tools/dataset/voc_to_coco.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_voc_box_at_pixel_0_of_a_1_based_file_is_clipped_and_said(tmp_path, capsys):
+    """A corner of 0 in a 1-based file used to give a box at x=-1 in the COCO file, without a word."""
+    (tmp_path / 'ann').mkdir()
+    (tmp_path / 'ann' / 'a.xml').write_text(
+        '<annotation><filename>a.png</filename><size><width>50</width><height>40</height></size>'
+        '<object><name>blob</name><bndbox><xmin>0</xmin><ymin>3</ymin><xmax>20</xmax><ymax>30</ymax>'
+        '</bndbox></object></annotation>')
+    assert voc_tool().main([str(tmp_path / 'ann'), '--out', str(tmp_path / 'a.json')]) == 0
+    [box] = [a['bbox'] for a in json.loads((tmp_path / 'a.json').read_text())['annotations']]
+    assert box == [0, 2, 20, 28]  # x -1..19 clipped to 0..19
+    err = capsys.readouterr().err
+    assert ('warning: 1 box(es) start left of or above their image and were clipped to it, e.g. '
+            f"{tmp_path / 'ann' / 'a.xml'}: object 1 with corners [0.0, 3.0, 20.0, 30.0]") in err
+    assert 'convert with --zero-based' in err
+
+
+def test_voc_classes_file_that_does_not_exist_is_not_taken_for_a_class(own_data, tmp_path, capsys):
+    voc = own_data / 'voc'
+    assert voc_tool().main([str(voc / 'Annotations'), '--out', str(tmp_path / 'x.json'),
+                            '--classes', str(tmp_path / 'classes.txt')]) == 2
+    assert f"--classes {tmp_path / 'classes.txt'}: file not found" in capsys.readouterr().err
+    assert not (tmp_path / 'x.json').exists()
+
+
 # -------------------------------------------------------- the SSD template trains
 def test_ssd_template_trains_and_validates_on_the_converted_data(own_data, tmp_path):
     cfg_path = edit_template('configs/templates/ssd_own_coco.py', tmp_path / 'ssd_mine.py',

@@ -120,12 +120,12 @@ def set_key(node, key: str, value) -> None:
 def tiny_search_cfg(tmp_path: Path, num_classes: int) -> Config:
     cfg = Config.fromfile(str(ROOT / 'configs/search/pcdarts_tiny_imagenet.py'))
     assert set_num_classes(cfg.model, num_classes) == 1
-    folder = str(image_folder(tmp_path / 'images'))
     pipeline = [dict(type='LoadImageFromFile'), dict(type='RandomResizedCrop', size=32),
                 dict(type='PackClsInputs')]
-    for loader in (cfg.train_dataloader, cfg.train_cfg.arch_dataloader):
+    for loader, split in ((cfg.train_dataloader, 'images'), (cfg.train_cfg.arch_dataloader, 'arch_images')):
         loader.batch_size = 4
-        loader.dataset = dict(type='ImageNetDataset', data_prefix=folder, pipeline=pipeline)
+        loader.dataset = dict(type='ImageNetDataset', data_prefix=str(image_folder(tmp_path / split)),
+                              pipeline=pipeline)
     cfg.train_cfg.update(max_epochs=1, arch_warmup_epochs=0)
     set_key(cfg.model, 'C', 4)  # the smallest supernet: only the checks matter here
     set_key(cfg.model, 'layers', 3)
@@ -192,3 +192,71 @@ def test_resume_with_nothing_to_resume_says_so_and_starts(tmp_path):
     log = Path(runner.logger.handlers[-1].baseFilename).read_text()
     assert f'resume: nothing to resume in {tmp_path / "work"} (no checkpoint there yet); starting from scratch' in log
     assert 'Auto resumed from the latest checkpoint None' not in log
+
+
+# ------------------------------------------------------------- premises of the run
+def test_the_two_splits_of_a_search_must_not_share_images(tmp_path):
+    cfg = tiny_search_cfg(tmp_path, num_classes=3)
+    cfg.train_cfg.arch_dataloader.dataset.data_prefix = cfg.train_dataloader.dataset.data_prefix
+    runner = NASRunner.from_cfg(cfg)
+    with pytest.raises(ValueError, match=r'train_dataloader.dataset \(ImageNetDataset .*images, 12 images\) and '
+                                         r'train_cfg.arch_dataloader.dataset \(.*\) are the same images '
+                                         r'\(e.g. .*a/0.png\): the architecture step would be tuned on the '
+                                         r'images the weights are fitted to'):
+        runner.train()
+    assert runner.iter == 0 and not list((tmp_path / 'work').glob('*.pth'))
+
+
+def test_overlapping_coco_splits_are_named():
+    from nas_backbones.engine.preflight import split_overlap_problem
+
+    class Coco:
+        ann_file = 'ann/x.json'
+
+        def __init__(self, *names):
+            self.names = names
+
+        def __len__(self):
+            return len(self.names)
+
+        def get_data_info(self, i):
+            return dict(img_path=f'/data/img/{self.names[i]}', instances=[])
+
+    assert split_overlap_problem(Coco('a', 'b'), Coco('c')) is None
+    problem = split_overlap_problem(Coco('a', 'b', 'c'), Coco('c', 'd'))
+    assert 'share 1 images (e.g. /data/img/c)' in problem and 'tools/dataset/coco_split.py' in problem
+
+
+@pytest.mark.parametrize('path,change,message', [
+    ('configs/search/pcdarts_tiny_imagenet.py', dict(train_cfg=dict(arch_warmup_epochs=4)),
+     r'train_cfg.arch_warmup_epochs=4 covers the whole search \(train_cfg.max_epochs=4\): no architecture '
+     r'step would run'),
+    ('configs/search/spnas_tiny_imagenet.py', dict(model=dict(architecture=dict(warmup_epochs=9))),
+     r"model.architecture.warmup_epochs=9 covers the whole search \(train_cfg.max_epochs=\d+\): the "
+     r"architecture's cost term never turns on"),
+    ('configs/ssd_pcdarts_demo.py', dict(model=dict(bbox_head=dict(anchor_generator=dict(input_size=300)))),
+     r"train_dataloader.dataset.pipeline\[2\] resizes images to \(192, 192\), but "
+     r'model.bbox_head.anchor_generator.input_size=300'),
+])
+def test_a_run_whose_premise_is_broken_is_refused_when_built(tmp_path, path, change, message):
+    cfg = Config.fromfile(str(ROOT / path))
+    cfg.merge_from_dict(change)
+    cfg.work_dir = str(tmp_path)
+    with pytest.raises(ValueError, match=message):
+        NASRunner.from_cfg(cfg)
+
+
+def test_no_config_of_the_project_breaks_a_premise():
+    from nas_backbones.engine.preflight import config_problems
+    for path in CONFIGS:
+        assert config_problems(Config.fromfile(path)) == [], path
+
+
+def test_search_tool_refuses_a_training_config(tmp_path):
+    from nas_backbones.engine.launch import main_train
+    with pytest.raises(ValueError, match=r'ssd_pcdarts_demo.py is not a search config: it has no '
+                                         r'DerivationHook in custom_hooks, so tools/search.py would train '
+                                         r'its model \(SingleStageDetector\)'):
+        main_train('t', [str(ROOT / 'configs/ssd_pcdarts_demo.py'), '--work-dir', str(tmp_path / 'w')],
+                   search=True)
+    assert not (tmp_path / 'w').exists()

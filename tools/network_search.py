@@ -60,4 +60,5 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    from nas_backbones.engine.launch import run_tool
+    sys.exit(run_tool(main))

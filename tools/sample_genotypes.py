@@ -8,7 +8,8 @@ Each node keeps two distinct inputs drawn uniformly and each of its two edges
 an op drawn uniformly from the space's ops except ``none``; the normal and the
 reduction cell are drawn independently. ``OUT/random_s<SEED>_<i>.json`` is
 genotype ``i`` of the seed: the same on every machine, and ``--num 10`` starts
-with the files ``--num 3`` writes. Train a few of them with the same schedule
+with the files ``--num 3`` writes (so those are written again, unchanged). A file of
+that name holding another genotype is refused unless ``--overwrite``. Train a few of them with the same schedule
 as a searched cell to see whether the search beat chance
 (``benchmarks/search_vs_random.py`` does this on small data).
 """
@@ -19,13 +20,21 @@ import os
 import sys
 from typing import Optional, Sequence
 
-from nas_backbones.spaces.darts.genotype import GenotypeError
+from nas_backbones.engine.launch import read_only
+from nas_backbones.spaces.darts.genotype import Genotype, GenotypeError
 from nas_backbones.spaces.darts.ops import DEFAULT_PRIMITIVES
 from nas_backbones.spaces.darts.random_genotype import random_genotypes
 
 
 def file_name(seed: int, index: int) -> str:
     return f'random_s{seed}_{index:03d}.json'
+
+
+def _holds(path: str, genotype: Genotype) -> bool:
+    try:
+        return Genotype.load(path) == genotype
+    except (GenotypeError, OSError, UnicodeDecodeError):
+        return False
 
 
 def main(argv: Optional[Sequence[str]] = None) -> list[str]:
@@ -37,6 +46,9 @@ def main(argv: Optional[Sequence[str]] = None) -> list[str]:
                         help='index of the first genotype (default 0): --start 5 --num 5 '
                              'continues a --num 5 draw')
     parser.add_argument('--out', required=True, help='folder for the genotype files')
+    parser.add_argument('--overwrite', action='store_true',
+                        help='replace a file of the same name that holds another genotype (without '
+                             'it, that is refused; the same genotype is written again)')
     parser.add_argument('--steps', type=int, default=4, help='nodes per cell (default 4)')
     parser.add_argument('--multiplier', type=int, default=4,
                         help='nodes concatenated at the cell output (default 4)')
@@ -54,15 +66,21 @@ def main(argv: Optional[Sequence[str]] = None) -> list[str]:
         parser.error(str(e))
     if os.path.exists(args.out) and not os.path.isdir(args.out):
         parser.error(f'--out {args.out} exists and is not a folder')
-    paths = []
-    for i, g in enumerate(genotypes, start=args.start):
-        path = os.path.join(args.out, file_name(args.seed, i))
-        g.save(path)  # atomic
-        paths.append(path)
+    paths = [os.path.join(args.out, file_name(args.seed, i))
+             for i in range(args.start, args.start + len(genotypes))]
+    same = [os.path.isfile(p) and _holds(p, g) for p, g in zip(paths, genotypes)]
+    for path, g, kept in zip(paths, genotypes, same):
+        if os.path.isfile(path) and not kept and (not args.overwrite or read_only(path)):
+            parser.error(f'{path} exists and holds another genotype (drawn with other --steps, '
+                         '--multiplier or --primitives, or edited): it is kept. Give another --out'
+                         + (' (it is read-only)' if read_only(path) else ', or --overwrite to replace it'))
+    for path, g, kept in zip(paths, genotypes, same):
+        if not kept:  # the same genotype is left as it is (and as read-only as it was)
+            g.save(path)  # atomic
         print(path)
     return paths
 
 
 if __name__ == '__main__':
-    main()
-    sys.exit(0)
+    from nas_backbones.engine.launch import run_tool
+    sys.exit(run_tool(main))

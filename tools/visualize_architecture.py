@@ -9,6 +9,7 @@ output is ARCH.png (next to the file, or in the current folder for a name).
 from __future__ import annotations
 
 import argparse
+import sys
 import os
 from typing import Optional, Sequence
 
@@ -36,4 +37,5 @@ def main(argv: Optional[Sequence[str]] = None) -> str:
 
 
 if __name__ == '__main__':
-    main()
+    from nas_backbones.engine.launch import run_tool
+    sys.exit(run_tool(main))

@@ -121,8 +121,13 @@ class CheckedCocoDataset(CocoDataset):
                       'are not among metainfo classes', logger='current', level=30)
         absent = [c for c in classes if c not in names]
         if absent:
-            print_log(f'{ann}: classes {_short(absent)} of metainfo have no category in this file',
-                      logger='current', level=30)
+            # Such a class is never trained, and CocoMetric fails on it (IndexError) after
+            # the first training epochs: a misspelt class name, named here instead.
+            from ..engine.preflight import did_you_mean
+            raise ValueError(
+                f'annotation file {ann}: metainfo class(es) {_short(absent)} are not among its '
+                f'categories ({_short(names)}).{did_you_mean(absent[0], ignored or names)} Set the '
+                "dataset's metainfo=dict(classes=(...)) to category names of the file.")
 
     def _check_annotations(self, data_list: list[dict]) -> None:
         ann = self.ann_file

@@ -7,6 +7,7 @@ declares (``num_classes`` fields, a backbone's ``out_channels``/``strides``,
 from __future__ import annotations
 
 import difflib
+import os
 from typing import Any, Iterable, Iterator, Optional
 
 from mmengine.config import Config
@@ -58,6 +59,19 @@ def misspelt_keys(keys: Iterable[str], known: Iterable[str] = RUNNER_KEYS) -> di
                 found[key] = near
                 break
     return found
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """``' Did you mean X?'`` for the known name nearest ``name`` (case aside), or ``''`` where none is near.
+
+    Looser than :func:`misspelt_keys`: here ``name`` is certainly meant to be
+    one of ``known`` (a published genotype, a class), so any close match helps.
+    """
+    known = sorted(set(known))
+    lower = {k.lower(): k for k in known}
+    near = ([lower[name.lower()]] if name.lower() in lower
+            else [lower[m] for m in difflib.get_close_matches(name.lower(), lower, n=1, cutoff=0.6)])
+    return f' Did you mean {near[0]!r}?' if near else ''
 
 
 def top_level_key_warnings(cfg: Config) -> list[str]:
@@ -169,11 +183,49 @@ def class_count_problems(model_cfg: Any, datasets: dict[str, Any]) -> tuple[list
     return errors, warnings
 
 
+def image_paths(dataset: Any) -> Optional[set[str]]:
+    """The normalised ``img_path`` of every sample of a dataset (through wrappers), or None if it has none."""
+    inner = dataset
+    while not hasattr(inner, 'get_data_info') and hasattr(inner, 'dataset'):
+        inner = inner.dataset
+    if not hasattr(inner, 'get_data_info'):
+        return None
+    paths = set()
+    for i in range(len(inner)):
+        path = inner.get_data_info(i).get('img_path')
+        if path is None:
+            return None
+        paths.add(os.path.normpath(os.path.abspath(path)))
+    return paths
+
+
+def split_overlap_problem(weights: Any, arch: Any) -> Optional[str]:
+    """A bilevel search whose two splits share images, as a message; None where they are disjoint.
+
+    The architecture step must measure how the weights generalise, on images
+    they were not fitted to; with the same (or overlapping) files it rewards
+    what the weight step has memorised, and the search runs without a word.
+    """
+    a, b = image_paths(weights), image_paths(arch)
+    if not a or not b:
+        return None
+    common = a & b
+    if not common:
+        return None
+    same = 'are the same images' if a == b else f'share {len(common)} images'
+    return (f'train_dataloader.dataset ({describe_dataset(weights)}, {len(a)} images) and '
+            f'train_cfg.arch_dataloader.dataset ({describe_dataset(arch)}, {len(b)} images) {same} '
+            f'(e.g. {sorted(common)[0]}): the architecture step would be tuned on the images the '
+            'weights are fitted to. Give the search two disjoint splits (tools/dataset/imagenet_subset.py '
+            'for image folders, tools/dataset/coco_split.py for COCO files).')
+
+
 class PreflightHook(Hook):
     """Before the first training step: the model's class count against the training data.
 
     NASRunner registers it, so MMDetection's tools get it too. A search's
-    architecture split (``train_cfg.arch_dataloader``) is checked as well.
+    architecture split (``train_cfg.arch_dataloader``) is checked as well, and
+    must share no image with the weight split (:func:`split_overlap_problem`).
     """
 
     priority = 'VERY_HIGH'
@@ -189,6 +241,95 @@ class PreflightHook(Hook):
         errors, warnings = class_count_problems(model_cfg, datasets)
         for message in warnings:
             runner.logger.warning(message)
+        if arch is not None:
+            errors.extend(filter(None, [split_overlap_problem(runner.train_dataloader.dataset, arch.dataset)]))
         if errors:
             raise ValueError('\n'.join(errors))
 
+
+
+# ------------------------------------------------------ premises of the whole run
+def config_problems(cfg: Any) -> list[str]:
+    """Mistakes a config holds as a whole, each a message naming the fields; checked when the runner is built."""
+    return [p for p in (warmup_problem(cfg), *anchor_size_problems(cfg)) if p]
+
+
+def warmup_problem(cfg: Any) -> Optional[str]:
+    """An architecture warm-up as long as the whole search: no architecture step would ever count.
+
+    A bilevel search (``train_cfg.arch_dataloader``) takes no architecture
+    step before ``train_cfg.arch_warmup_epochs``, so the result would be
+    derived from untrained architecture parameters. A one-level search whose
+    space has its own ``model.architecture.warmup_epochs`` / ``warmup_iters``
+    (Single-Path NAS: the latency term) would never turn it on.
+    """
+    train_cfg, model = _get(cfg, 'train_cfg') or {}, _get(cfg, 'model') or {}
+    max_epochs, max_iters = _get(train_cfg, 'max_epochs'), _get(train_cfg, 'max_iters')
+    warm = _get(train_cfg, 'arch_warmup_epochs')
+    if _get(train_cfg, 'arch_dataloader') is not None and isinstance(warm, int) \
+            and isinstance(max_epochs, int) and warm >= max_epochs:
+        return (f'train_cfg.arch_warmup_epochs={warm} covers the whole search '
+                f'(train_cfg.max_epochs={max_epochs}): no architecture step would run, and the result '
+                f'would be derived from untrained architecture parameters. Set it below {max_epochs} '
+                '(PC-DARTS: 15 of 50 epochs).')
+    space = _get(model, 'architecture') or {}
+    for key, total, unit in (('warmup_epochs', max_epochs, 'max_epochs'),
+                             ('warmup_iters', max_iters, 'max_iters')):
+        value = _get(space, key)
+        if isinstance(value, int) and isinstance(total, int) and value >= total:
+            return (f'model.architecture.{key}={value} covers the whole search (train_cfg.{unit}='
+                    f'{total}): the architecture\'s cost term never turns on, so the search would '
+                    f'ignore it. Set it below {total}.')
+    return None
+
+
+def _pipelines(node: Any, path: str) -> Iterator[tuple[str, list]]:
+    """``(dotted path, pipeline list)`` of every ``pipeline`` under a dataloader's dataset config."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == 'pipeline' and isinstance(value, (list, tuple)):
+                yield f'{path}.pipeline', list(value)
+            else:
+                yield from _pipelines(value, f'{path}.{key}')
+    elif isinstance(node, (list, tuple)):
+        for i, value in enumerate(node):
+            yield from _pipelines(value, f'{path}[{i}]')
+
+
+def _anchor_generators(node: Any, path: str) -> Iterator[tuple[str, Any]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == 'anchor_generator' and isinstance(value, dict):
+                yield f'{path}.{key}', value
+            else:
+                yield from _anchor_generators(value, f'{path}.{key}')
+
+
+def anchor_size_problems(cfg: Any) -> list[str]:
+    """An SSD whose images are resized to another size than its anchor generator's ``input_size``.
+
+    ``SSDAnchorGenerator`` places its anchors for images of ``input_size``
+    pixels; images resized (``keep_ratio=False``) to another size get
+    anchors of the wrong scale, and training runs without a word.
+    """
+    sizes = [(where, gen['input_size']) for where, gen in _anchor_generators(_get(cfg, 'model'), 'model')
+             if str(gen.get('type', '')).endswith('SSDAnchorGenerator') and gen.get('input_size')]
+    if not sizes:
+        return []
+    problems = []
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        for where, pipeline in _pipelines(_get(_get(cfg, loader), 'dataset'), f'{loader}.dataset'):
+            for i, step in enumerate(pipeline):
+                if not isinstance(step, dict) or not str(step.get('type', '')).endswith('Resize') \
+                        or step.get('keep_ratio', False) or step.get('scale') is None:
+                    continue
+                scale = step['scale']
+                scale = tuple(scale) if isinstance(scale, (list, tuple)) else (scale, scale)
+                for anchors, size in sizes:
+                    want = tuple(size) if isinstance(size, (list, tuple)) else (size, size)
+                    if tuple(scale) != want:
+                        problems.append(
+                            f'{where}[{i}] resizes images to {scale}, but {anchors}.input_size={size}: '
+                            f'its anchors are placed for {size} px images. Set both to the same size '
+                            '(a top-level input_size variable that both read, as our configs do).')
+    return problems

@@ -21,8 +21,9 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
 from ..compat import checkpoint_loading
+from .checkpoints import ArchitectureMetaHook, CheckpointError, read_checkpoint, state_mismatch
 from .interrupt import latest_checkpoint, run_interruptible
-from .preflight import PreflightHook, neck_problem, top_level_key_warnings
+from .preflight import PreflightHook, config_problems, neck_problem, top_level_key_warnings
 
 
 @RUNNERS.register_module()
@@ -42,7 +43,13 @@ class NASRunner(Runner):
       a backbone/neck channel mismatch is an error at build time, and the
       model's ``num_classes`` is checked against the training data before the
       first step (:mod:`nas_backbones.engine.preflight`);
-    - an auto-resume that finds no checkpoint says so;
+    - an auto-resume that finds no checkpoint says so; a resume from a file that
+      is no readable checkpoint, or one of another model, is refused with the
+      file named (and an intact checkpoint beside it suggested)
+      (:mod:`nas_backbones.engine.checkpoints`);
+    - every checkpoint records the trained architecture in its meta
+      (:class:`~nas_backbones.engine.checkpoints.ArchitectureMetaHook`), which
+      ``tools/test.py`` uses;
     - Ctrl-C stops after the running iteration and keeps it
       (:mod:`nas_backbones.engine.interrupt`).
     """
@@ -51,7 +58,11 @@ class NASRunner(Runner):
         super().__init__(*args, **kwargs)
         for message in top_level_key_warnings(self.cfg):
             self.logger.warning(message)
+        problems = config_problems(self.cfg)
+        if problems:
+            raise ValueError('\n'.join(problems))
         self.register_hook(PreflightHook())
+        self.register_hook(ArchitectureMetaHook())
 
     def build_model(self, model: Union[nn.Module, Dict]) -> nn.Module:
         built = super().build_model(model)
@@ -64,6 +75,24 @@ class NASRunner(Runner):
     def load_checkpoint(self, *args, **kwargs):
         with checkpoint_loading():  # resume() loads through here too
             return super().load_checkpoint(*args, **kwargs)
+
+    def resume(self, filename: str, *args, **kwargs) -> None:
+        """Refuse, naming the file, a checkpoint that cannot be read or is not of this model.
+
+        Without this a truncated file ends in torch's unpickling error and
+        another model's checkpoint in an optimizer parameter-group error.
+        """
+        try:
+            ckpt = read_checkpoint(filename)
+        except CheckpointError as e:
+            raise CheckpointError(f'--resume: {e}') from None
+        problem = state_mismatch(ckpt.get('state_dict', ckpt), self.model)
+        if problem:
+            raise CheckpointError(
+                f'--resume: {filename} is not a checkpoint of this model ({problem}). Resume a run of '
+                'the same config and architecture, or start a new one in another --work-dir.')
+        del ckpt
+        return super().resume(filename, *args, **kwargs)
 
     def _init_model_weights(self) -> None:
         with checkpoint_loading():  # init_cfg=dict(type='Pretrained', ...) loads a checkpoint

@@ -50,6 +50,8 @@ def load_pareto(path: Union[str, os.PathLike]) -> dict:
 def pareto_point(path: Union[str, os.PathLike], index: int) -> dict[str, Any]:
     """The architecture of point ``index`` of a front (e.g. ``['backbone']`` for DartsBackbone(**...))."""
     points = load_pareto(path)['points']
-    if not -len(points) <= index < len(points):
-        raise IndexError(f'{os.fspath(path)}: no point {index} (the front has {len(points)})')
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(points):
+        # No Python negative index: `--point -1` is a typo more often than "the last one".
+        raise ValueError(f'{os.fspath(path)}: no point {index!r} (the front has {len(points)}: '
+                         f'0..{len(points) - 1})')
     return points[index]['architecture']

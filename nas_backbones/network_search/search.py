@@ -116,6 +116,7 @@ class SearchSettings:
         self.model = cfg.get('model')
         if self.model is not None:
             self.model = self.model.to_dict() if hasattr(self.model, 'to_dict') else dict(self.model)
+        self.space.check_template(self.model)
         self.train_dataloader = cfg.get('train_dataloader')
         self.val_dataloader = cfg.get('val_dataloader')
         if 'accuracy' in self.metrics and (self.train_dataloader is None or self.val_dataloader is None):
@@ -317,7 +318,7 @@ def _worker_main(cfg_dict: dict, work_dir: str, worker: int) -> None:
 def run_search(cfg: Config, work_dir: str, workers: Optional[int] = None) -> dict:
     """Run (or resume) the search with ``workers`` processes, then export the front."""
     settings = SearchSettings(cfg, work_dir)
-    workers = workers or settings.workers
+    workers = settings.workers if workers is None else _positive_int('--workers', workers)
     os.makedirs(settings.work_dir, exist_ok=True)
     open_study(settings)  # create it (and its tables) once, before the workers race for it
     procs = []

@@ -90,6 +90,13 @@ class NetworkSpace:
         """``(C, H, W)`` of one input image."""
         raise NotImplementedError
 
+    def check_template(self, template: Optional[dict]) -> None:
+        """Raise :class:`SpaceDeclarationError` where the config's ``model`` cannot take this space's networks.
+
+        Called once, before any trial, so that a declaration that contradicts
+        the template is named in the config's own terms (default: no check).
+        """
+
     def point(self, arch: dict) -> dict:
         """What a Pareto point stores to rebuild the network with the existing tools."""
         return dict(arch)

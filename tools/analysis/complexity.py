@@ -27,6 +27,7 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 
 from mmdet.registry import MODELS
+from nas_backbones.engine.preflight import neck_problem
 from nas_backbones.evaluation.complexity import measure
 from nas_backbones.spaces.darts.classifier import GenotypeClassifier  # also registers and applies compat
 
@@ -44,6 +45,9 @@ def config_model(path: str, options: dict | None, part: str) -> nn.Module:
         cfg.merge_from_dict(options)
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     model = MODELS.build(cfg.model)
+    problem = neck_problem(cfg.model, model)  # as tools/train.py names it, not a convolution's error
+    if problem is not None:
+        raise ValueError(f'{path}: {problem}')
     if part == 'backbone' and not hasattr(model, 'backbone'):
         raise SystemExit(f'{path}: --part backbone, but model {cfg.model.get("type")!r} has no backbone')
     return model
@@ -112,4 +116,5 @@ def main(argv: Sequence[str] | None = None) -> dict:
 
 
 if __name__ == '__main__':
-    main()
+    from nas_backbones.engine.launch import run_tool
+    sys.exit(run_tool(main))

@@ -39,12 +39,15 @@ from mmengine.registry import init_default_scope
 import nas_backbones  # noqa: F401  registers the models
 from nas_backbones.core.predictor import (backends, device_description, fit_with_holdout,
                                           measure_latency, predictor_task)
+from nas_backbones.engine.launch import read_only
 
 
 def main(argv: Optional[Sequence[str]] = None) -> dict:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('config', help='a cell-search, network-search or Single-Path search config')
     p.add_argument('--out', required=True, help='the predictor file (JSON, written atomically)')
+    p.add_argument('--overwrite', action='store_true',
+                   help='replace an existing --out file (without it, one is refused: it holds measurements)')
     p.add_argument('--n', type=int, default=200, help='architectures to measure (default %(default)s)')
     p.add_argument('--holdout', type=float, default=0.25,
                    help='fraction kept out of the fit for the accuracy figures (default %(default)s)')
@@ -70,6 +73,9 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         p.error(f'config file not found: {args.config}')
     if args.n < 4:
         p.error(f'--n must be >= 4, got {args.n}')
+    if osp.exists(args.out) and (not args.overwrite or read_only(args.out)):
+        p.error(f'--out {args.out} exists: a predictor measured earlier, which is kept. Give another '
+                '--out' + (' (it is read-only)' if read_only(args.out) else ', or --overwrite to replace it'))
     if args.backend not in backends():
         p.error(f'--backend {args.backend}: not importable here (available: {backends()})')
     torch.set_num_threads(args.threads)
@@ -102,5 +108,5 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
 
 
 if __name__ == '__main__':
-    main()
-    sys.exit(0)
+    from nas_backbones.engine.launch import run_tool
+    sys.exit(run_tool(main))

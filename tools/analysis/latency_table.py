@@ -89,4 +89,5 @@ def singlepath_table(space: dict, args: argparse.Namespace) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    from nas_backbones.engine.launch import run_tool
+    sys.exit(run_tool(main))

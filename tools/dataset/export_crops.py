@@ -4,12 +4,15 @@
     python tools/dataset/export_crops.py ANN_JSON IMG_DIR OUT_DIR --size 64 --min-box 8 --context 0.1
 
 writes OUT_DIR/<class name>/<image id>_<annotation id>.png (square, SIZE x SIZE, each box widened by
-CONTEXT of its size on every side). Then sample the search splits from it:
+CONTEXT of its size on every side; a "/" in a class name becomes "_"). OUT_DIR must be new or empty:
+one holding earlier crops is refused (their names would be reused for other objects), unless
+--overwrite, which removes its crops first. Then sample the search splits from it:
 
     python tools/dataset/imagenet_subset.py OUT_DIR --out OUT_DIR_search --train-frac 0.5 --val-frac 0.5
 
 A box that extends past its image is clipped to it and reported once (--out-of-image error refuses
-it instead); crowd boxes and boxes smaller than --min-box are left out. Each crop is written atomically.
+it instead); crowd boxes and boxes smaller than --min-box are left out, and so is a box with a
+width or height of 0 or less (reported once). Each crop is written atomically.
 """
 from __future__ import annotations
 
@@ -29,6 +32,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help='leave out boxes whose shorter side is below this many pixels (default 8)')
     p.add_argument('--context', type=float, default=0.1,
                    help='context around each box, as a fraction of its longer side (default 0.1)')
+    p.add_argument('--overwrite', action='store_true',
+                   help='OUT_DIR holds earlier crops: remove them first (without it, a non-empty '
+                        'OUT_DIR is refused)')
     p.add_argument('--out-of-image', choices=('clip', 'error'), default='clip',
                    help='a box past its image: clip it (default) or stop with an error')
     return p.parse_args(argv)
@@ -42,7 +48,7 @@ def main(argv=None) -> int:
     try:
         counts = export_box_crops(args.ann_file, args.img_dir, args.out_dir, size=args.size,
                                   min_box=args.min_box, context=args.context,
-                                  out_of_image=args.out_of_image)
+                                  out_of_image=args.out_of_image, overwrite=args.overwrite)
     except (OSError, ValueError) as e:
         print(f'export_crops: error: {e}', file=sys.stderr)
         return 2

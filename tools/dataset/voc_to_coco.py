@@ -7,7 +7,9 @@
 Classes: --classes a,b,c (or a file, one name a line) fixes the names and their order; without it
 they are the sorted names found in ALL the .xml files of the folder, so the three splits agree.
 Every category id is 1 + its index. Boxes: VOC's 1-based inclusive pixel corners become COCO
-[x, y, w, h] with x = xmin - 1 and w = xmax - xmin + 1 (--zero-based for files that count from 0).
+[x, y, w, h] with x = xmin - 1 and w = xmax - xmin + 1 (--zero-based for files that count from 0);
+a box that would start at a negative coordinate is clipped to the image, with a warning.
+A --classes that looks like a file name (classes.txt) but is no file is an error, not a class.
 `difficult` objects are written as iscrowd=1 (ignored by training and by COCO evaluation, as
 MMDetection's VOC metric ignores them); --difficult keep/drop writes them as ordinary boxes / drops
 them. With --img-dir every image is checked to exist (and read for its size when the .xml has none).
@@ -77,6 +79,12 @@ def read_names(spec: str) -> list[str]:
     if osp.isfile(spec):
         with open(spec, encoding='utf-8') as f:
             names = [line.strip() for line in f if line.strip()]
+    elif ',' not in spec and ('/' in spec or os.sep in spec or osp.splitext(spec)[1].lower()
+                              in ('.txt', '.names', '.csv', '.list', '.lst')):
+        # A path, not a class name: taking 'classes.txt' for the one class would convert
+        # every object to an error about an unknown class, or worse, nothing at all.
+        raise VOCError(f'--classes {spec}: file not found (give an existing file of class names, '
+                       'one a line, or the names themselves: --classes a,b,c)')
     else:
         names = [n.strip() for n in spec.split(',') if n.strip()]
     if not names:
@@ -126,7 +134,7 @@ def convert(ann_dir: str, out: str, ids: Optional[str] = None, img_dir: Optional
             raise VOCError(f'{ann_dir}: no <object> in any .xml, so no class to name')
     cat_id = {name: i + 1 for i, name in enumerate(classes)}
     shift = 0. if zero_based else 1.
-    images, annotations = [], []
+    images, annotations, clipped = [], [], []
     for image_id, stem in enumerate(stems, 1):
         info, xml = parsed[stem], osp.join(ann_dir, stem + '.xml')
         file_name = info['filename'] or stem + '.jpg'
@@ -151,9 +159,18 @@ def convert(ann_dir: str, out: str, ids: Optional[str] = None, img_dir: Optional
             x0, y0, x1, y1 = obj['corners']
             x, y = x0 - shift, y0 - shift
             w, h = x1 - x0 + shift, y1 - y0 + shift
+            if x < 0 or y < 0:  # a corner left of / above the image: clipped to it, said below
+                clipped.append((xml, k, obj['corners']))
+                w, h, x, y = w + min(x, 0), h + min(y, 0), max(x, 0.), max(y, 0.)
             annotations.append(dict(id=len(annotations) + 1, image_id=image_id,
                                     category_id=cat_id[obj['name']], bbox=[x, y, w, h], area=w * h,
                                     iscrowd=int(obj['difficult'] and difficult == 'crowd')))
+    if clipped:
+        xml, k, corners = clipped[0]
+        hint = ('' if zero_based else ' (corners of 0 in a 1-based file: if these files count pixels '
+                'from 0, convert with --zero-based)')
+        print(f'voc_to_coco: warning: {len(clipped)} box(es) start left of or above their image and were '
+              f'clipped to it, e.g. {xml}: object {k} with corners {corners}{hint}', file=sys.stderr)
     coco = dict(info=dict(description=f'converted from {ann_dir} by tools/dataset/voc_to_coco.py'),
                 images=images, annotations=annotations,
                 categories=[dict(id=i, name=n, supercategory='none') for n, i in cat_id.items()])

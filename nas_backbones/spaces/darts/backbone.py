@@ -104,6 +104,12 @@ class DartsBackbone(FrozenStagesMixin, BaseModule):
         self.drop_path_prob = drop_path_prob
         self._freeze_stages()
 
+    def architecture_options(self) -> dict:
+        """The option that rebuilds these cells (recorded in training checkpoints, engine/checkpoints.py)."""
+        if self.genotype is not None:
+            return {'genotype': self.genotype.to_dict()}
+        return {'genotype': [g.to_dict() for g in self.genotypes]}
+
     def cell_out_channels(self, i: int) -> int:
         return self.cells[i].multiplier * self.plan[i].C
 

@@ -95,7 +95,10 @@ class ResourceCost(ExpectedCost):
     Args:
         supernet: the :class:`PCDartsSupernet` whose edges are costed.
         weight: the term's weight (0: plain (PC-)DARTS).
-        input_size: the image size the costs are taken at (tables).
+        input_size: the image size the costs are taken at (tables; default 224).
+            With a predictor: the input size of the predicted network
+            (``macro``'s, default the predictor file's), checked against the
+            sizes the predictor was measured at.
         metric: ``'flops'`` (multiply-adds), ``'latency'`` (measured
             seconds, summed over the cells' ops) or ``'predictor'`` (a
             learned predictor's seconds for the whole network).
@@ -113,15 +116,16 @@ class ResourceCost(ExpectedCost):
     """
 
     def __init__(self, supernet: nn.Module, weight: float = 0.1,
-                 input_size: Union[int, Sequence[int]] = 224, metric: str = 'flops',
+                 input_size: Union[int, Sequence[int], None] = None, metric: str = 'flops',
                  device: str = 'cpu', batch: int = 1, latency_table: Optional[str] = None,
                  predictor: Optional[str] = None, macro: Optional[dict] = None,
                  reference_steps: Optional[int] = None) -> None:
         super().__init__(weight, metric, device, batch, latency_table, predictor, reference_steps)
         self.steps = supernet.steps
         if metric == 'predictor':
-            self._init_predictor(supernet, predictor, macro)
+            self._init_predictor(supernet, predictor, macro, input_size)
         else:
+            input_size = 224 if input_size is None else input_size
             if macro is not None:
                 raise ValueError("cost: macro is for metric='predictor' only")
             op_cost = op_macs if self.table is None else table_op_cost(self.table)
@@ -131,7 +135,8 @@ class ResourceCost(ExpectedCost):
             self.register_buffer('cost_reduce', torch.tensor(costs[True]).sum(0), persistent=False)
         self.set_normalizer()
 
-    def _init_predictor(self, supernet: nn.Module, path: str, macro: Optional[dict]) -> None:
+    def _init_predictor(self, supernet: nn.Module, path: str, macro: Optional[dict],
+                        input_size: Union[int, Sequence[int], None] = None) -> None:
         stages = 1 + sum(spec.reduction for spec in supernet.plan)
         model = LatencyPredictor.load(path).requires_grad_(False)
         self.encoding = DartsEncoding(supernet.steps, supernet.primitives, stages,
@@ -139,7 +144,19 @@ class ResourceCost(ExpectedCost):
         model.check_encoding(self.encoding.spec())
         # A plain attribute, not a submodule: its weights are neither searched nor checkpointed.
         self._predictor = [model]
+        given = macro is not None
         macro = dict(self._predictor[0].meta.get('macro') or {}) if macro is None else dict(macro)
+        if input_size is not None:
+            size = input_size if isinstance(input_size, int) else tuple(input_size)
+            if not isinstance(size, int):
+                if len(set(size)) != 1:
+                    raise PredictorError(f'cost: input_size {list(size)}: the latency predictor '
+                                         'predicts square inputs')
+                size = size[0]
+            if given and 'input_size' in macro and macro['input_size'] != size:
+                raise PredictorError(f'cost: input_size={size}, but macro.input_size='
+                                     f'{macro["input_size"]}: give one of them')
+            macro['input_size'] = size
         missing = [k for k in ('C', 'input_size', 'stage_cells') if k not in macro]
         if missing:
             raise PredictorError(f'cost: the network to predict needs {missing}: give '

@@ -99,6 +99,12 @@ class Genotype(ResultFile):
                 if not 0 <= c < n_states:
                     raise GenotypeError(
                         f'{kind}_concat: index {c} out of range (valid: 0..{n_states - 1})')
+                if c < 2:
+                    # The diagram and every network built from a cell take its output from
+                    # its nodes; a reduction cell's inputs are not even at its output's size.
+                    raise GenotypeError(
+                        f'{kind}_concat: index {c} is one of the cell\'s two inputs; the output '
+                        f'concatenates nodes, 2..{n_states - 1} (e.g. {list(range(2, n_states))})')
             if len(set(concat)) != len(concat):
                 raise GenotypeError(f'{kind}_concat: duplicate index in {list(concat)}')
 

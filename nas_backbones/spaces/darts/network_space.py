@@ -124,6 +124,19 @@ class DartsNetworkSpace(NetworkSpace):
         cfg.setdefault('_scope_', 'mmdet')
         return MODELS.build(cfg)
 
+    def check_template(self, template: Optional[dict]) -> None:
+        """The template backbone's ``out_indices`` must name stages that ``stage_cells`` makes."""
+        backbone = dict((template or {}).get('backbone') or {})
+        out_indices = tuple(backbone.get('out_indices', (1, 2, 3)))  # DartsBackbone's default
+        bad = [i for i in out_indices if not 0 <= i <= self.stages]
+        if bad:
+            raise SpaceDeclarationError(
+                f'{self.where}.stage_cells has {self.stages} entries, so the networks have stages '
+                f'0..{self.stages} (the stem, then one per entry), but model.backbone.out_indices='
+                f'{out_indices} taps stage {bad[0]}: give stage_cells {max(out_indices)} entries (one '
+                'per stage of cells: DARTS\' [4, 4, 4] has two reductions), or set '
+                'model.backbone.out_indices')
+
     def input_shape(self, arch: dict) -> tuple[int, int, int]:
         return (3, arch['input_size'], arch['input_size'])
 

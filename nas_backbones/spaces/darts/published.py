@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from typing import Union
 
+from ...engine.preflight import did_you_mean
 from .genotype import Genotype, GenotypeError
 
 _TEXT = {
@@ -31,6 +32,11 @@ PUBLISHED['PCDARTS'] = PUBLISHED['PC_DARTS_cifar']  # PC-DARTS' default --arch
 GenotypeSpec = Union[str, os.PathLike, dict, Genotype]
 
 
+def _did_you_mean(name: str, known) -> str:
+    """The nearest published name, where ``name`` looks like a name rather than a file path."""
+    return '' if '/' in name or os.sep in name or '.' in name else did_you_mean(name, known)
+
+
 def load_genotype(spec: GenotypeSpec) -> Genotype:
     """A genotype from a published name, a file (JSON or ``Genotype(...)`` text) or a dict."""
     if isinstance(spec, Genotype):
@@ -45,5 +51,5 @@ def load_genotype(spec: GenotypeSpec) -> Genotype:
             return Genotype.load(s)
         raise GenotypeError(
             f'genotype {s!r} is neither a published name ({", ".join(sorted(PUBLISHED))}) '
-            'nor an existing file')
+            f'nor an existing file.{_did_you_mean(s, PUBLISHED)}')
     raise GenotypeError(f'genotype: expected a name, a path, a dict or a Genotype, got {spec!r}')

@@ -87,6 +87,10 @@ class SinglePathBackbone(FrozenStagesMixin, BaseModule):
         reference_init(self)
         self._freeze_stages()
 
+    def architecture_options(self) -> dict:
+        """The option that rebuilds this network (recorded in training checkpoints, engine/checkpoints.py)."""
+        return {'arch': self.arch.to_dict()}
+
     def init_weights(self) -> None:
         if self.init_cfg is None:
             reference_init(self)  # mmengine's recursion would not know this network's init

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from typing import Union
 
+from ...engine.preflight import did_you_mean
 from .architecture import Architecture, ArchitectureError, LayerChoice
 from .blocks import DEFAULT_BLOCKS
 
@@ -38,6 +39,11 @@ PUBLISHED: dict[str, Architecture] = {
 ArchitectureSpec = Union[str, os.PathLike, dict, Architecture]
 
 
+def _did_you_mean(name: str, known) -> str:
+    """The nearest published name, where ``name`` looks like a name rather than a file path."""
+    return '' if '/' in name or os.sep in name or '.' in name else did_you_mean(name, known)
+
+
 def load_architecture(spec: ArchitectureSpec) -> Architecture:
     """An architecture from a published name, an ``architecture.json`` file or a dict."""
     if isinstance(spec, Architecture):
@@ -51,6 +57,7 @@ def load_architecture(spec: ArchitectureSpec) -> Architecture:
         if os.path.isfile(s):
             return Architecture.load(s)
         raise ArchitectureError(f'architecture {s!r} is neither a published name '
-                                f'({", ".join(sorted(PUBLISHED))}) nor an existing file')
+                                f'({", ".join(sorted(PUBLISHED))}) nor an existing file.'
+                                f'{_did_you_mean(s, PUBLISHED)}')
     raise ArchitectureError(f'architecture: expected a name, a path, a dict or an Architecture, '
                             f'got {spec!r}')
