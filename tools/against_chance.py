@@ -87,4 +87,5 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
 
 
 if __name__ == '__main__':
-    main()
+    from nas_backbones.engine.launch import run_tool
+    sys.exit(run_tool(main))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os.path as osp
+import sys
 from typing import Optional, Sequence
 
 from mmengine.config import DictAction
@@ -41,4 +42,5 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
 
 
 if __name__ == '__main__':
-    main()
+    from nas_backbones.engine.launch import run_tool
+    sys.exit(run_tool(main))

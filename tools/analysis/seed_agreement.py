@@ -72,5 +72,5 @@ def main(argv: Optional[Sequence[str]] = None) -> Agreement:
 
 
 if __name__ == '__main__':
-    main()
-    sys.exit(0)
+    from nas_backbones.engine.launch import run_tool
+    sys.exit(run_tool(main))
