@@ -21,7 +21,7 @@ import torch.nn as nn
 from mmdet.registry import MODELS
 from mmengine.config import ConfigDict
 
-from .search_space import SearchResult, SearchSpace
+from .search_space import SearchResult, SearchSpace, Tracking
 
 
 class SearchableBackbone:
@@ -50,6 +50,10 @@ class SearchableBackbone:
     def snapshot(self, arch: nn.Module) -> dict:
         """Plain values for ``search_history.json``: the derived result and the parameters' state."""
         raise NotImplementedError
+
+    def tracking(self, arch: nn.Module, images: bool = True) -> Tracking:
+        """What an experiment tracker shows of ``arch`` (:meth:`SearchSpace.tracking`); default nothing."""
+        return Tracking()
 
     def build_cost(self, **cfg) -> Optional[nn.Module]:
         """A module ``cost(arch) -> Tensor`` (the differentiable resource term), from
@@ -147,6 +151,9 @@ class DetectorSearchSpace(SearchSpace):
 
     def snapshot(self) -> dict:
         return self.backbone.snapshot(self.arch)
+
+    def tracking(self, images: bool = True) -> Tracking:
+        return self.backbone.tracking(self.arch, images)
 
     def cost(self) -> Optional[torch.Tensor]:
         return None if self.resource_cost is None else self.resource_cost(self.arch)

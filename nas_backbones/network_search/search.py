@@ -126,6 +126,8 @@ class SearchSettings:
         self.storage = storage
         self.study_name = ns.get('study_name') or osp.basename(self.work_dir.rstrip('/')) or 'network_search'
         self.plot = bool(ns.get('plot', True))
+        visualizer = cfg.get('visualizer')  # trackers the front is sent to when exported
+        self.visualizer = visualizer.to_dict() if hasattr(visualizer, 'to_dict') else visualizer
 
     @staticmethod
     def _constraints(value: Any) -> dict[str, tuple[Optional[float], Optional[float]]]:
@@ -388,4 +390,8 @@ def export(settings: SearchSettings, study=None) -> dict:
         from ..visualization.pareto import plot_pareto, write_network_report
         plot_pareto(rows, front, settings.objectives, osp.join(settings.work_dir, 'pareto.png'))
         write_network_report(settings.work_dir, pareto, rows)
+    if settings.visualizer and front:
+        from ..visualization.tracking import send_front
+        send_front(settings.visualizer, settings.work_dir, pareto,
+                   osp.join(settings.work_dir, 'pareto.png') if settings.plot else None)
     return pareto
