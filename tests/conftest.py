@@ -103,3 +103,107 @@ def det_batch(n: int, size: int = 64, num_classes: int = 3, seed: int = 0, dtype
         samples.append(ds)
     inputs = torch.randn(n, 3, size, size, generator=g, dtype=dtype or torch.float32)
     return {'inputs': inputs, 'data_samples': samples}
+
+
+# A network space of a few tiny DARTS networks (tests/test_network_search.py, test_network_search_postgres.py)
+TINY_SPACE = dict(type='DartsNetworkSpace', genotypes=['PC_DARTS_image', 'DARTS_V2'], genotype_per_stage=True,
+                  C=[4, 8], stage_cells=[[1, 2], [0, 1], [0, 1]], input_size=[32], stem='imagenet')
+
+
+def network_search_cfg(**ns):
+    """A network-search config over TINY_SPACE (macs and params by default, 6 trials, one worker)."""
+    search = dict(space=TINY_SPACE, objectives=['macs', 'params'], n_trials=6, workers=1,
+                  sampler=dict(population_size=4, seed=0), plot=False,
+                  heartbeat=dict(interval=1, grace=2, max_retry=2))
+    search.update(ns)
+    from mmengine.config import Config
+    return Config(dict(default_scope='mmdet', custom_imports=dict(imports=['nas_backbones']),
+                       model=dict(type='GenotypeClassifier', backbone=dict(type='DartsBackbone'),
+                                  num_classes=10, auxiliary=False),
+                       network_search=search))
+
+
+def _study_rows(url: str, sql: str) -> list:
+    """Rows of ``sql`` on an Optuna study's database (SQLite file or server); none while the
+    database or its tables do not exist yet."""
+    import sqlalchemy
+    if url.startswith('sqlite:///') and not Path(url[len('sqlite:///'):]).exists():
+        return []  # connecting would create the file before Optuna does
+    engine = sqlalchemy.create_engine(url, **({'connect_args': {'timeout': 30}}
+                                              if url.startswith('sqlite') else {}))
+    try:
+        with engine.connect() as con:
+            return [tuple(r) for r in con.execute(sqlalchemy.text(sql)).fetchall()]
+    except sqlalchemy.exc.DBAPIError:  # tables not created yet, a busy SQLite file
+        return []
+    finally:
+        engine.dispose()
+
+
+def kill_and_resume_network_search(cfg_path: Path, work: Path, url: str, n_trials: int) -> None:
+    """Two worker processes fill one study (``tools/network_search.py`` with 2 workers, the config at
+    ``cfg_path``, its study at ``url``); the run is killed mid-trial; a restart finishes it. Checks:
+    the killed trials are failed and retried (never completed), nothing finished before the kill is
+    evaluated again, and only networks whose trial the kill cut off are evaluated twice.
+    Shared by the SQLite test (tests/test_network_search.py) and the PostgreSQL one."""
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+    from mmengine.config import Config
+
+    def evaluations():
+        path = work / 'evaluations.jsonl'
+        return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+    def states():
+        return _study_rows(url, 'SELECT number, state FROM trials')
+
+    def beating():
+        """Running trials that have sent a heartbeat (Optuna fails only those when they go stale)."""
+        return {n for (n,) in _study_rows(
+            url, "SELECT t.number FROM trials t JOIN trial_heartbeats h ON t.trial_id = h.trial_id "
+                 "WHERE t.state = 'RUNNING'")}
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, str(ROOT / 'tools/network_search.py'), str(cfg_path),
+                             '--work-dir', str(work)], cwd=ROOT, env=env, start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.time() + 240
+    while time.time() < deadline and proc.poll() is None:
+        workers = {e['worker'] for e in evaluations()}
+        if workers == {0, 1} and beating():
+            break
+        time.sleep(0.2)
+    assert proc.poll() is None, proc.stdout.read().decode()[-3000:]
+    os.killpg(proc.pid, signal.SIGKILL)  # the whole run: both workers
+    proc.wait()
+    proc.stdout.close()
+    before = evaluations()
+    done_before = {n for n, s in states() if s == 'COMPLETE'}
+    cut = {n for n, s in states() if s == 'RUNNING'}  # what the kill interrupted
+    running = beating()  # of those, the ones Optuna can tell are stale
+    assert {e['worker'] for e in before} == {0, 1} and running
+    time.sleep(3)  # past the heartbeat grace period: the killed trials are stale
+
+    from nas_backbones.network_search.search import run_search
+    front = run_search(Config.fromfile(str(cfg_path)), str(work), workers=1)
+    after = evaluations()
+    assert after[:len(before)] == before
+    final = dict(states())
+    assert sum(s == 'COMPLETE' for s in final.values()) >= n_trials
+    assert all(final[n] == 'FAIL' for n in running)  # stale, then retried as new trials
+    assert not any(final[n] == 'COMPLETE' for n in cut)  # a dead worker finishes nothing
+    # nothing finished before the kill was evaluated again
+    keys_before = {e['key'] for e in before if e['trial'] in done_before}
+    assert not keys_before & {e['key'] for e in after[len(before):]}
+    # the restart evaluates again only networks whose trial the kill cut off (evaluated, not recorded)
+    again = {e['key'] for e in after[len(before):]} & {e['key'] for e in before}
+    assert again <= {e['key'] for e in before if e['trial'] in cut}
+    # before the kill, a network is evaluated twice only by two workers that drew it at the same time
+    for key in {e['key'] for e in before}:
+        by = [e['worker'] for e in before if e['key'] == key]
+        assert len(by) == len(set(by)), (key, by)
+    assert front['trials_complete'] >= n_trials and front['points']
+    assert front['storage'] == url

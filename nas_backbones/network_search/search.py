@@ -197,7 +197,9 @@ def _storage(settings: SearchSettings):
     import optuna
     from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
     url = settings.storage
-    engine = {'connect_args': {'timeout': 120}} if url.startswith('sqlite') else {}
+    # A server's connections can drop between trials (a restart, an idle timeout): check each
+    # before use, so a worker reconnects instead of failing its next trial.
+    engine = {'connect_args': {'timeout': 120}} if url.startswith('sqlite') else {'pool_pre_ping': True}
     if url.startswith('sqlite:///'):
         os.makedirs(osp.dirname(url[len('sqlite:///'):]) or '.', exist_ok=True)
     hb = settings.heartbeat
