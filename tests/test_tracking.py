@@ -154,3 +154,14 @@ def test_network_search_sends_its_front_when_it_exports(tmp_path):
     local = dict(type='Visualizer', vis_backends=[dict(type='LocalVisBackend')])
     assert not send_front(local, str(tmp_path / 'local'), front, str(tmp_path / 'pareto.png'))
     assert not (tmp_path / 'local').exists()
+
+
+def test_detection_search_tracks_its_backbones_cells():
+    """DetectorSearchSpace states nothing itself: the searchable backbone's family does."""
+    from tests.conftest import detector_search, tiny_ssd
+    space = detector_search(tiny_ssd()).architecture
+    snap = space.snapshot()
+    t = space.tracking(images=False)
+    assert [v for k, v in t.scalars.items() if k.startswith('alpha_reduce/')] == \
+        [pytest.approx(w) for row in snap['alpha_reduce'] for w in row]
+    assert t.texts['genotype'] == str(space.derive()) and not t.images
