@@ -2,6 +2,7 @@
 inherits ours by ``nas_backbones::NAME``, from an installed copy and from a clone."""
 import argparse
 import ast
+import json
 import os
 import subprocess
 import sys
@@ -79,6 +80,14 @@ def test_installed_console_script_runs_the_shipped_tool(installed):
     assert 'Search an architecture' in r.stdout  # tools/search.py's description
     r = run_installed(installed, sys.executable, str(script), 'nas_backbones::no/such.py')
     assert r.returncode != 0 and "nas_backbones has no config 'no/such.py'" in r.stderr
+    # an analysis tool does its job from the installed copy: the same numbers as in the clone
+    args = ['--genotype', 'DARTS_V2', '--C', '8', '--layers', '5', '--input-size', '32', '--json']
+    r = run_installed(installed, sys.executable, str(installed.site / 'bin' / 'nas-complexity'), *args)
+    assert r.returncode == 0, r.stderr
+    clone = subprocess.run([sys.executable, 'tools/analysis/complexity.py', *args], cwd=ROOT,
+                           capture_output=True, text=True, check=True)
+    got, want = (json.loads(out.strip().splitlines()[-1]) for out in (r.stdout, clone.stdout))
+    assert got['params'] == want['params'] > 0 and got['flops'] == want['flops'] > 0
 
 
 @pytest.mark.slow  # builds and installs a wheel (about 25 s)
