@@ -90,7 +90,6 @@ def test_derived_backbone_exports_its_feature_maps(tmp_path, capsys):
     assert [g.shape[1] for g in got] == list(cfg.model.neck.in_channels)
 
 
-@pytest.mark.slow
 def test_ssdlite_single_path_detector_matches_pytorch(tmp_path, capsys):
     cfg = Config.fromfile(str(ROOT / 'configs/ssdlite_spnas_coco128.py'))
     torch.manual_seed(1)

@@ -27,10 +27,9 @@ def commands() -> dict:
 
 
 def tracked(folder: str) -> list[str]:
-    """The repository's files under ``folder`` (git's view, so caches and work dirs are left out)."""
-    out = subprocess.run(['git', 'ls-files', '-co', '--exclude-standard', folder], cwd=ROOT,
-                         capture_output=True, text=True, check=True).stdout.split()
-    return [p for p in out if (ROOT / p).is_file()]
+    """The repository's files under ``folder``, without Python's caches."""
+    return sorted(str(p.relative_to(ROOT)) for p in (ROOT / folder).rglob('*')
+                  if p.is_file() and '__pycache__' not in p.parts and p.suffix != '.pyc')
 
 
 @pytest.fixture(scope='module')
