@@ -1,7 +1,6 @@
 """Experiment tracking: each family's per-epoch state (SearchSpace.tracking) and SearchReportHook sending
 it through runner.visualizer, checked in the event file of TensorBoard's backend after a short search."""
 import json
-import math
 import subprocess
 import sys
 
@@ -118,8 +117,10 @@ def test_search_sends_alpha_and_cell_diagram_to_tensorboard(tmp_path):
     assert {'cell_normal', 'cell_reduce'} <= set(tags['images'])
     image = acc.Images('cell_normal')[-1]
     assert image.step == 2 and image.width > 100 and image.height > 100
-    assert 'genotype/text_summary' in tags['tensors']  # the derived genotype as text
-    assert not math.isnan(acc.Scalars('genotype/normal_skip')[-1].value)
+    final = json.loads((work / 'genotype.json').read_text())
+    assert value_at(acc, 'genotype/normal_skip', 2) == sum(op == 'skip_connect' for op, _ in final['normal'])
+    text = acc.Tensors('genotype/text_summary')[-1].tensor_proto.string_val[0].decode()
+    assert 'Genotype(normal=' in text and str(final['normal'][0][0]) in text  # the genotype as text
 
 
 def primitives_in_order(acc, prefix):
