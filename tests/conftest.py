@@ -189,3 +189,133 @@ def run_tiny_search(work_dir, epochs: int, warmup: int, arch_lr: float = 6e-3, i
     runner.train()
     history = json.loads((Path(work_dir) / 'search_history.json').read_text())['history']
     return history, next(Path(work_dir).glob('*/*.log')).read_text(), runner
+
+
+# A network space of a few tiny DARTS networks (tests/test_network_search.py, test_network_search_postgres.py)
+TINY_SPACE = dict(type='DartsNetworkSpace', genotypes=['PC_DARTS_image', 'DARTS_V2'], genotype_per_stage=True,
+                  C=[4, 8], stage_cells=[[1, 2], [0, 1], [0, 1]], input_size=[32], stem='imagenet')
+
+
+def network_search_cfg(**ns):
+    """A network-search config over TINY_SPACE (macs and params by default, 6 trials, one worker)."""
+    search = dict(space=TINY_SPACE, objectives=['macs', 'params'], n_trials=6, workers=1,
+                  sampler=dict(population_size=4, seed=0), plot=False,
+                  heartbeat=dict(interval=1, grace=2, max_retry=2))
+    search.update(ns)
+    from mmengine.config import Config
+    return Config(dict(default_scope='mmdet', custom_imports=dict(imports=['nas_backbones']),
+                       model=dict(type='GenotypeClassifier', backbone=dict(type='DartsBackbone'),
+                                  num_classes=10, auxiliary=False),
+                       network_search=search))
+
+
+def _study_rows(url: str, sql: str) -> list:
+    """Rows of ``sql`` on an Optuna study's database (SQLite file or server); none while the
+    database or its tables do not exist yet."""
+    import sqlalchemy
+    if url.startswith('sqlite:///') and not Path(url[len('sqlite:///'):]).exists():
+        return []  # connecting would create the file before Optuna does
+    engine = sqlalchemy.create_engine(url, **({'connect_args': {'timeout': 30}}
+                                              if url.startswith('sqlite') else {}))
+    try:
+        with engine.connect() as con:
+            return [tuple(r) for r in con.execute(sqlalchemy.text(sql)).fetchall()]
+    except sqlalchemy.exc.DBAPIError:  # tables not created yet, a busy SQLite file
+        return []
+    finally:
+        engine.dispose()
+
+
+def kill_and_resume_network_search(cfg_path: Path, work: Path, url: str, n_trials: int,
+                                   kill: str = 'all') -> None:
+    """Two worker processes fill one study (``tools/network_search.py`` with 2 workers, the config at
+    ``cfg_path``, its study at ``url``) and are killed mid-trial: ``kill='all'`` the whole run,
+    ``kill='one'`` worker 1 alone, while worker 0 goes on (and the command ends saying a worker
+    failed); a restart finishes the study. Checks: the killed trials are failed and retried (never
+    completed), nothing finished before the kill is evaluated again, and only networks whose trial
+    was running at the kill are evaluated twice.
+    Shared by the SQLite test (tests/test_network_search.py) and the PostgreSQL one."""
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+    from mmengine.config import Config
+
+    def evaluations():
+        """The log's complete lines (a worker may be appending one as it is read)."""
+        path = work / 'evaluations.jsonl'
+        lines = path.read_text().split('\n')[:-1] if path.exists() else []
+        return [json.loads(line) for line in lines]
+
+    def states():
+        return _study_rows(url, 'SELECT number, state FROM trials')
+
+    def beating(worker=None):
+        """Running trials that have sent a heartbeat (Optuna fails only those when they go stale),
+        of one worker if given."""
+        of_worker = ('' if worker is None else
+                     " AND t.trial_id IN (SELECT trial_id FROM trial_user_attributes "
+                     f"WHERE key = 'worker' AND value_json = '{worker}')")
+        return {n for (n,) in _study_rows(
+            url, "SELECT t.number FROM trials t JOIN trial_heartbeats h ON t.trial_id = h.trial_id "
+                 "WHERE t.state = 'RUNNING'" + of_worker)}
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, str(ROOT / 'tools/network_search.py'), str(cfg_path),
+                             '--work-dir', str(work)], cwd=ROOT, env=env, start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    victim = None if kill == 'all' else 1
+    deadline = time.time() + 240
+    while time.time() < deadline and proc.poll() is None:
+        workers = {e['worker'] for e in evaluations()}
+        if workers == {0, 1} and beating(victim):
+            break
+        time.sleep(0.2)
+    assert proc.poll() is None, proc.stdout.read().decode()[-3000:]
+    if kill == 'all':
+        os.killpg(proc.pid, signal.SIGKILL)  # the whole run: both workers
+        proc.wait()
+    else:
+        pid = next(e['pid'] for e in evaluations() if e['worker'] == 1)
+        os.kill(pid, signal.SIGKILL)  # worker 1 only
+        time.sleep(0.2)  # delivered: it writes nothing more
+    running = beating(victim)  # what the kill cut off, of those Optuna can tell are stale
+    before = evaluations()
+    snapshot = states()
+    done_before = {n for n, s in snapshot if s == 'COMPLETE'}
+    cut = {n for n, s in snapshot if s == 'RUNNING'}  # running at the kill (worker 0's too, if alive)
+    out = proc.communicate(timeout=300)[0].decode()
+
+    def checks():
+        if kill == 'one':  # worker 0 went on to the end, then the command reported the dead worker
+            assert proc.returncode == 1 and '1 worker process(es) failed' in out
+        assert {e['worker'] for e in before} == {0, 1} and running
+        time.sleep(3)  # past the heartbeat grace period: the killed trials are stale
+
+        from nas_backbones.network_search.search import run_search
+        front = run_search(Config.fromfile(str(cfg_path)), str(work), workers=1)
+        after = evaluations()
+        assert after[:len(before)] == before
+        final = dict(states())
+        assert sum(s == 'COMPLETE' for s in final.values()) >= n_trials
+        assert all(final[n] == 'FAIL' for n in running)  # stale, then retried as new trials
+        if kill == 'all':
+            assert not any(final[n] == 'COMPLETE' for n in cut)  # a dead worker finishes nothing
+        # nothing finished before the kill was evaluated again
+        keys_before = {e['key'] for e in before if e['trial'] in done_before}
+        assert not keys_before & {e['key'] for e in after[len(before):]}
+        # evaluated again: only networks whose trial was running at the kill (evaluated, not recorded)
+        again = {e['key'] for e in after[len(before):]} & {e['key'] for e in before}
+        assert again <= {e['key'] for e in before if e['trial'] in cut}
+        # before the kill, a network is evaluated twice only by two workers that drew it at once
+        for key in {e['key'] for e in before}:
+            by = [e['worker'] for e in before if e['key'] == key]
+            assert len(by) == len(set(by)), (key, by)
+        assert front['trials_complete'] >= n_trials and front['points']
+        assert front['storage'] == url
+
+    try:
+        checks()
+    except AssertionError as e:  # with what the run said, the one clue to a race on a busy machine
+        raise AssertionError(f'{e}\n--- the killed run printed:\n{out[-3000:]}') from e

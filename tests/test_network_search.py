@@ -1,12 +1,6 @@
 """The network-level search: a non-dominated, feasible, reproducible front; resume; two workers; bad declarations."""
 import importlib.util
 import json
-import os
-import signal
-import sqlite3
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -16,24 +10,10 @@ from mmengine.config import Config
 from nas_backbones.network_search import SpaceDeclarationError, load_pareto, non_dominated, pareto_point
 from nas_backbones.network_search.evaluate import macs_and_params
 from nas_backbones.spaces.darts import DartsBackbone, GenotypeClassifier
-from tests.conftest import ROOT
-
-TINY_SPACE = dict(type='DartsNetworkSpace', genotypes=['PC_DARTS_image', 'DARTS_V2'], genotype_per_stage=True,
-                  C=[4, 8], stage_cells=[[1, 2], [0, 1], [0, 1]], input_size=[32], stem='imagenet')
-
+from tests.conftest import ROOT, TINY_SPACE, kill_and_resume_network_search
+from tests.conftest import network_search_cfg as search_cfg
 
 MIN_MACS = 6.6e4  # a lower bound that the smallest networks of TINY_SPACE violate
-
-
-def search_cfg(**ns):
-    search = dict(space=TINY_SPACE, objectives=['macs', 'params'], n_trials=6, workers=1,
-                  sampler=dict(population_size=4, seed=0), plot=False,
-                  heartbeat=dict(interval=1, grace=2, max_retry=2))
-    search.update(ns)
-    return Config(dict(default_scope='mmdet', custom_imports=dict(imports=['nas_backbones']),
-                       model=dict(type='GenotypeClassifier', backbone=dict(type='DartsBackbone'),
-                                  num_classes=10, auxiliary=False),
-                       network_search=search))
 
 
 def evaluations(work_dir):
@@ -159,69 +139,7 @@ def test_resume_after_a_kill_and_two_workers_share_the_study(tmp_path):
                      latency=dict(source='measured', repeats=20))
     cfg_path = tmp_path / 'search.py'
     cfg.dump(str(cfg_path))
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen([sys.executable, str(ROOT / 'tools/network_search.py'), str(cfg_path),
-                             '--work-dir', str(work)], cwd=ROOT, env=env, start_new_session=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    db = work / 'study.db'
-
-    def states():
-        if not db.exists():
-            return []
-        with sqlite3.connect(str(db), timeout=30) as con:
-            try:
-                return con.execute('SELECT number, state FROM trials').fetchall()
-            except sqlite3.OperationalError:
-                return []
-
-    def beating():
-        """Running trials that have sent a heartbeat (Optuna fails only those when they go stale)."""
-        if not db.exists():
-            return set()
-        with sqlite3.connect(str(db), timeout=30) as con:
-            try:
-                return {n for (n,) in con.execute(
-                    "SELECT t.number FROM trials t JOIN trial_heartbeats h ON t.trial_id = h.trial_id "
-                    "WHERE t.state = 'RUNNING'")}
-            except sqlite3.OperationalError:
-                return set()
-
-    deadline = time.time() + 240
-    while time.time() < deadline and proc.poll() is None:
-        workers = {e['worker'] for e in evaluations(work)}
-        if workers == {0, 1} and beating():
-            break
-        time.sleep(0.2)
-    assert proc.poll() is None, proc.stdout.read().decode()[-3000:]
-    os.killpg(proc.pid, signal.SIGKILL)  # the whole run: both workers
-    proc.wait()
-    proc.stdout.close()
-    before = evaluations(work)
-    done_before = {n for n, s in states() if s == 'COMPLETE'}
-    cut = {n for n, s in states() if s == 'RUNNING'}  # what the kill interrupted
-    running = beating()  # of those, the ones Optuna can tell are stale
-    assert {e['worker'] for e in before} == {0, 1} and running
-    time.sleep(3)  # past the heartbeat grace period: the killed trials are stale
-
-    from nas_backbones.network_search.search import run_search
-    front = run_search(Config.fromfile(str(cfg_path)), str(work), workers=1)
-    after = evaluations(work)
-    assert after[:len(before)] == before
-    final = dict(states())
-    assert sum(s == 'COMPLETE' for s in final.values()) >= 20
-    assert all(final[n] == 'FAIL' for n in running)  # stale, then retried as new trials
-    assert not any(final[n] == 'COMPLETE' for n in cut)  # a dead worker finishes nothing
-    # nothing finished before the kill was evaluated again
-    keys_before = {e['key'] for e in before if e['trial'] in done_before}
-    assert not keys_before & {e['key'] for e in after[len(before):]}
-    # the restart evaluates again only networks whose trial the kill cut off (evaluated, not recorded)
-    again = {e['key'] for e in after[len(before):]} & {e['key'] for e in before}
-    assert again <= {e['key'] for e in before if e['trial'] in cut}
-    # before the kill, a network is evaluated twice only by two workers that drew it at the same time
-    for key in {e['key'] for e in before}:
-        by = [e['worker'] for e in before if e['key'] == key]
-        assert len(by) == len(set(by)), (key, by)
-    assert front['trials_complete'] >= 20 and front['points']
+    kill_and_resume_network_search(cfg_path, work, f'sqlite:///{work / "study.db"}', n_trials=20)
 
 
 def test_a_resumed_study_refuses_another_search(tmp_path):

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # One-command set-up of a fresh machine: a virtual environment at $NAS_VENV
 # (default .venv) with torch 2.13.0 (CPU), mmcv 2.1.0 built from source,
-# mmengine 0.10.7, mmdet 3.3.0, optuna 5.0.0, pycocotools, pytest (with pytest-xdist) and this
-# package (editable).
+# mmengine 0.10.7, mmdet 3.3.0, optuna 5.0.0, pycocotools and this package (editable) with its
+# test extras: pytest (with pytest-xdist), onnx and onnxruntime, tensorboard, psycopg2-binary.
+# PostgreSQL's server programs (for its test) are a system package: .ci/run installs them.
 # Running it again is quick: finished steps are detected and skipped, and pip
 # reuses the mmcv wheel it cached on the first build.
 # docs/stack.md says why each pin is what it is.
@@ -99,10 +100,13 @@ elif ! have mmcv==2.1.0 || ! "$PY" -c 'import mmcv._ext' 2>/dev/null; then
   "$PY" -c 'import mmcv._ext' || die "mmcv installed without its compiled ops (mmcv._ext); remove it ('$PY -m pip uninstall -y mmcv') and run this script again."
 fi
 
-step "installing mmengine, mmdet, optuna, pycocotools, pytest, pytest-xdist and nas_backbones (editable)"
+step "installing mmengine, mmdet, optuna, pycocotools, nas_backbones (editable) and its test extras"
 "${PIP[@]}" 'torch==2.13.0' 'setuptools>=77.0.3,<82' 'mmengine==0.10.7' 'mmdet==3.3.0' 'mmcv==2.1.0' \
-  'optuna==5.0.0' pycocotools pytest 'pytest-xdist>=3.5'
-"${PIP[@]}" --no-build-isolation --no-deps -e "$ROOT"
+  'optuna==5.0.0' pycocotools
+# [tests]: pytest, pytest-xdist and the optional parts the tests cover (onnx, onnxruntime,
+# tensorboard, psycopg2-binary; setup.py's extras). The pins above stay: nothing here needs others.
+"${PIP[@]}" --no-build-isolation -e "$ROOT[tests]" 'torch==2.13.0' 'mmengine==0.10.7' 'mmdet==3.3.0' \
+  'mmcv==2.1.0' 'optuna==5.0.0'
 
 "$PY" -c 'import torch, mmcv, mmdet, mmengine, mmcv.ops, nas_backbones; print("ok: torch", torch.__version__, "mmcv", mmcv.__version__, "mmdet", mmdet.__version__, "mmengine", mmengine.__version__)' \
   || die "the environment in $VENV does not import; see the error above."

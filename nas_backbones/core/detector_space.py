@@ -21,7 +21,7 @@ import torch.nn as nn
 from mmdet.registry import MODELS
 from mmengine.config import ConfigDict
 
-from .search_space import SearchResult, SearchSpace
+from .search_space import SearchResult, SearchSpace, Tracking
 
 
 class SearchableBackbone:
@@ -54,6 +54,10 @@ class SearchableBackbone:
     def movement(self, arch: nn.Module) -> Optional[dict]:
         """The space's ``movement()`` (how far ``arch`` is from its start); None: not measured."""
         return None
+
+    def tracking(self, arch: nn.Module, images: bool = True) -> Tracking:
+        """What an experiment tracker shows of ``arch`` (:meth:`SearchSpace.tracking`); default nothing."""
+        return Tracking()
 
     def build_cost(self, **cfg) -> Optional[nn.Module]:
         """A module ``cost(arch) -> Tensor`` (the differentiable resource term), from
@@ -154,6 +158,9 @@ class DetectorSearchSpace(SearchSpace):
 
     def movement(self) -> Optional[dict]:
         return self.backbone.movement(self.arch)
+
+    def tracking(self, images: bool = True) -> Tracking:
+        return self.backbone.tracking(self.arch, images)
 
     def cost(self) -> Optional[torch.Tensor]:
         return None if self.resource_cost is None else self.resource_cost(self.arch)

@@ -272,7 +272,8 @@ def measure_latency(module: nn.Module, input_shape: Sequence[int], device: str =
     time (single-threaded CPU runs on a shared machine: what the neighbours took is left out).
 
     ``'torch'``: eager PyTorch (:func:`~nas_backbones.core.latency.time_module`);
-    ``'onnxruntime'``: the module exported to ONNX and run by an ONNX Runtime
+    ``'onnxruntime'``: the module exported to ONNX as ``tools/deployment/export_onnx.py``
+    exports (:func:`~nas_backbones.utils.export.export_onnx`) and run by an ONNX Runtime
     session on ``device`` (CPU, or CUDA where its provider exists), with
     ``torch.get_num_threads()`` threads.
     """
@@ -287,24 +288,16 @@ def measure_latency(module: nn.Module, input_shape: Sequence[int], device: str =
         return min(time_module(module, input_shape, device, batch, repeats, timer) for _ in range(rounds))
     if backend != 'onnxruntime':
         raise ValueError(f"backend must be 'torch' or 'onnxruntime', got {backend!r}")
-    if 'onnxruntime' not in backends():
-        raise ImportError("backend='onnxruntime' needs the onnxruntime and onnx packages "
-                          '(pip install onnxruntime onnx); they are optional')
     import statistics
     import tempfile
-    import warnings
-    import onnxruntime as ort
+
+    from ..utils.export import export_onnx, onnx_session, require_onnx
+    require_onnx()
     x = torch.randn(batch, *input_shape)
     with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, 'net.onnx')
-        with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter('ignore')  # the exporter's constant-folding notes
-            torch.onnx.export(module.eval().cpu(), (x,), path, input_names=['x'], dynamo=False)
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = torch.get_num_threads()
-        opts.inter_op_num_threads = 1
-        providers = (['CUDAExecutionProvider'] if device.startswith('cuda') else []) + ['CPUExecutionProvider']
-        session = ort.InferenceSession(path, opts, providers=providers)
+        # the deployment export (tools/deployment/export_onnx.py): what is timed is what ships
+        path = export_onnx(module, x, os.path.join(tmp, 'net.onnx'), input_names=['x'])
+        session = onnx_session(path, device)
     feed = {'x': x.numpy()}
     for _ in range(3):
         session.run(None, feed)

@@ -8,6 +8,7 @@ loss) is added in its own folder without touching them.
 from __future__ import annotations
 
 from contextlib import nullcontext
+from dataclasses import dataclass, field
 from typing import Any, ContextManager, Optional, Protocol, Union
 
 import torch
@@ -34,6 +35,17 @@ class SearchResult(Protocol):
     def random_like(self, seed: str) -> 'SearchResult':
         """A result of the same space drawn uniformly with ``seed``: the chance baseline."""
         ...
+
+
+@dataclass
+class Tracking:
+    """What an experiment tracker shows of a search at an epoch (``SearchReportHook`` sends it
+    through ``runner.visualizer``): scalars and texts by name, images as RGB uint8 arrays
+    (height x width x 3) by name. The space family decides what they are."""
+
+    scalars: dict[str, float] = field(default_factory=dict)
+    images: dict[str, Any] = field(default_factory=dict)
+    texts: dict[str, str] = field(default_factory=dict)
 
 
 class SearchSpace(BaseModule):
@@ -90,6 +102,11 @@ class SearchSpace(BaseModule):
     def cost(self) -> Optional[torch.Tensor]:
         """A differentiable resource term added to the architecture loss (None: none configured)."""
         return None
+
+    def tracking(self, images: bool = True) -> Tracking:
+        """The current state for an experiment tracker (``images=False``: scalars and texts only,
+        nothing drawn). By default nothing: a family says what a user watches of its search."""
+        return Tracking()
 
     def weight_step(self) -> ContextManager:
         """Entered around the weight step of a bilevel search (e.g. SDARTS perturbs alpha there)."""

@@ -14,6 +14,8 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
+from ..package import resolve_config
+
 
 AMP_DTYPES = ('float16', 'bfloat16')
 
@@ -46,7 +48,9 @@ def train_arg_parser(description: str) -> argparse.ArgumentParser:
 
 def load_config(args: argparse.Namespace) -> Config:
     """The config with the options train, search and test share: launcher, --cfg-options and
-    the work dir (command line > config > ./work_dirs/<config name>)."""
+    the work dir (command line > config > ./work_dirs/<config name>). ``nas_backbones::NAME``
+    names a config shipped with the package (``nas-train nas_backbones::ssd_pcdarts_demo.py``)."""
+    args.config = resolve_config(args.config)
     if not osp.isfile(args.config):
         raise FileNotFoundError(f'config file not found: {args.config}')
     if 'LOCAL_RANK' not in os.environ:

@@ -127,6 +127,8 @@ class SearchSettings:
         self.storage = storage
         self.study_name = ns.get('study_name') or osp.basename(self.work_dir.rstrip('/')) or 'network_search'
         self.plot = bool(ns.get('plot', True))
+        visualizer = cfg.get('visualizer')  # trackers the front is sent to when exported
+        self.visualizer = visualizer.to_dict() if hasattr(visualizer, 'to_dict') else visualizer
 
     @staticmethod
     def _constraints(value: Any) -> dict[str, tuple[Optional[float], Optional[float]]]:
@@ -196,7 +198,9 @@ def _storage(settings: SearchSettings):
     import optuna
     from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
     url = settings.storage
-    engine = {'connect_args': {'timeout': 120}} if url.startswith('sqlite') else {}
+    # A server's connections can drop between trials (a restart, an idle timeout): check each
+    # before use, so a worker reconnects instead of failing its next trial.
+    engine = {'connect_args': {'timeout': 120}} if url.startswith('sqlite') else {'pool_pre_ping': True}
     if url.startswith('sqlite:///'):
         os.makedirs(osp.dirname(url[len('sqlite:///'):]) or '.', exist_ok=True)
     hb = settings.heartbeat
@@ -389,4 +393,8 @@ def export(settings: SearchSettings, study=None) -> dict:
         from ..visualization.pareto import plot_pareto, write_network_report
         plot_pareto(rows, front, settings.objectives, osp.join(settings.work_dir, 'pareto.png'))
         write_network_report(settings.work_dir, pareto, rows)
+    if settings.visualizer and front:
+        from ..visualization.tracking import send_front
+        send_front(settings.visualizer, settings.work_dir, pareto,
+                   osp.join(settings.work_dir, 'pareto.png') if settings.plot else None)
     return pareto

@@ -40,3 +40,11 @@ def save_figure(fig, path: Union[str, os.PathLike], dpi: int = 150) -> str:
             atomic_open(path, 'wb') as f:
         fig.savefig(f, format=fmt, dpi=dpi, metadata=metadata)
     return os.fspath(path)
+
+
+def figure_rgb(fig, dpi: int = 100):
+    """``fig`` drawn to an RGB uint8 array (height x width x 3), what an experiment tracker takes."""
+    import numpy as np
+    fig.set_dpi(dpi)
+    fig.canvas.draw()
+    return np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()

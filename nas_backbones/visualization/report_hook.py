@@ -6,7 +6,15 @@ Add it to a search config with::
                           allow_failed_imports=False)
     custom_hooks = [dict(type='DerivationHook'), dict(type='SearchReportHook')]
 
-matplotlib is imported only inside ``after_train``, on rank 0; a report that
+It also sends the space's state (``SearchSpace.tracking``: alpha/beta,
+thresholds, the derived architecture and its diagram) through
+``runner.visualizer`` after every epoch, so that a TensorBoard, W&B or MLflow
+backend shows the search as it runs. By default that is done when the
+visualizer has a backend other than ``LocalVisBackend`` (the report already
+draws the diagrams locally); ``track=True`` sends to every backend,
+``track=False`` to none, ``track_images=False`` sends no diagrams.
+
+matplotlib is imported only on rank 0; a report or tracking that
 cannot be written is a warning, never a failed search (the genotype is
 already saved by DerivationHook, and ``tools/analysis/search_report.py
 WORK_DIR`` rebuilds the report from the history at any time).
@@ -19,6 +27,7 @@ from mmdet.registry import HOOKS
 from mmengine.dist import get_rank
 from mmengine.hooks import Hook
 
+from ..engine.derivation_hook import unwrap
 from .cost import CostSpec
 
 
@@ -34,14 +43,36 @@ class SearchReportHook(Hook):
             input_size, num_classes); default the DARTS ImageNet classifier,
             C=48, 14 cells, 224x224.
         out_dir: where to write (default WORK_DIR/report).
+        track: send the space's state to ``runner.visualizer`` after every epoch
+            (None: when a backend other than ``LocalVisBackend`` is configured).
+        track_images: with ``track``, the diagrams too (drawn each epoch).
     """
 
     priority = 'VERY_LOW'  # after DerivationHook has written the last epoch
 
     def __init__(self, measure_cost: bool = True, cost: Optional[dict] = None,
-                 out_dir: Optional[str] = None) -> None:
+                 out_dir: Optional[str] = None, track: Optional[bool] = None,
+                 track_images: bool = True) -> None:
         self.cost = CostSpec(**(cost or {})) if measure_cost else None
         self.out_dir = out_dir
+        self.track, self.track_images = track, track_images
+
+    def before_train(self, runner) -> None:
+        if self.track is None:
+            backends = getattr(runner.visualizer, '_vis_backends', {}).values()
+            self.track = any(type(b).__name__ != 'LocalVisBackend' for b in backends)
+
+    def after_train_epoch(self, runner) -> None:
+        if not self.track or get_rank() != 0:
+            return
+        try:
+            from .tracking import send_tracking
+            space = unwrap(runner.model).architecture
+            send_tracking(runner.visualizer, space.tracking(self.track_images), step=runner.epoch + 1)
+        except Exception as e:  # a tracker that fails must not stop the search
+            self.track = False
+            runner.logger.warning(f'SearchReportHook: tracking stopped ({type(e).__name__}: {e}); '
+                                  'the search goes on')
 
     def after_train(self, runner) -> None:
         if get_rank() != 0:

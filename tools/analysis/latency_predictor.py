@@ -20,8 +20,8 @@ layout with random ops per searchable layer, at the runtime model's input size
 dict(metric='predictor', predictor='predictor_spnas.json')``. The config's space
 type picks the space family that samples and encodes (``predictor_task``).
 Each network is timed in eval mode at ``--batch`` (median of ``--repeats``);
-``--backend onnxruntime`` times the ONNX export in ONNX Runtime (if it is
-installed). A random ``--holdout`` of the architectures is kept out of the
+``--backend onnxruntime`` times in ONNX Runtime the network exported as
+``tools/deployment/export_onnx.py`` exports it (``pip install '.[onnx]'``). A random ``--holdout`` of the architectures is kept out of the
 fit; the file records the relative errors on it, the device and the settings.
 """
 from __future__ import annotations

@@ -9,9 +9,11 @@ from mmdet.registry import MODELS
 
 from ...core.detector_space import SearchableBackbone
 from ...models.warm_start import load_trunk_weights
+from ...core.search_space import Tracking
 from .arch_params import ArchParameters
 from .cost import ResourceCost
 from .genotype import Genotype
+from .tracking import darts_tracking
 from .ops import DEFAULT_PRIMITIVES
 from .supernet import STEM_TAP, SearchTrunk
 
@@ -128,6 +130,9 @@ class PCDartsSearchBackbone(SearchableBackbone, SearchTrunk):
 
     def movement(self, arch: nn.Module) -> dict:
         return arch.movement()
+
+    def tracking(self, arch: nn.Module, images: bool = True) -> Tracking:
+        return darts_tracking(arch, self.derive(arch), images)
 
     def build_cost(self, **cfg) -> ResourceCost:
         """Expected FLOPs or latency of the cells (``input_size``: the detector's input)."""

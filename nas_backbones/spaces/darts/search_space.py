@@ -8,10 +8,11 @@ import torch
 import torch.nn.functional as F
 from mmdet.registry import MODELS
 
-from ...core.search_space import SearchSpace
+from ...core.search_space import SearchSpace, Tracking
 from .arch_params import ArchParameters
 from .cost import ResourceCost
 from .genotype import Genotype
+from .tracking import darts_tracking
 from .stabilizers import (POSITIVE, aux_skip_weight, beta_decay_loss, check_aux_skip, check_option,
                           perturb_op_weights, search_progress, zero_one_loss)
 
@@ -116,6 +117,9 @@ class DartsClassifierSpace(SearchSpace):
 
     def movement(self) -> dict:
         return self.arch.movement()
+
+    def tracking(self, images: bool = True) -> Tracking:
+        return darts_tracking(self.arch, self.derive(), images)
 
     def cost(self) -> Optional[torch.Tensor]:
         """The resource term, beta-DARTS' regulariser and Fair DARTS' zero-one loss, those that are configured."""

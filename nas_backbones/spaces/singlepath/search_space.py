@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from mmdet.registry import MODELS
 from mmengine.logging import MessageHub
 
-from ...core.search_space import SearchSpace
+from ...core.search_space import SearchSpace, Tracking
 from .architecture import Architecture, LayerChoice
 from ...models.classifier import attach_scores, class_labels
 from .runtime import RuntimeModel, layer_runtimes
@@ -219,6 +219,28 @@ class SinglePathSpace(SearchSpace):
                             'decisions': int(live.sum()),
                             'max_abs_threshold': float(t[live].abs().max()) if live.any() else 0.,
                             'min_margin': float((norms - t)[live].min()) if live.any() else 0.}}
+
+    @torch.no_grad()
+    def tracking(self, images: bool = True) -> Tracking:
+        """Each searchable layer's thresholds (``thresholds/layer<i>/<t5x5|t100c|t50c>``, ``<i>`` its
+        index in the supernet), the runtime estimate R and lambda (``runtime/R``,
+        ``runtime/lambda``), the derived architecture as JSON text and as the network strip of
+        the report (image ``architecture``)."""
+        arch = self.derive()
+        scalars = {f'thresholds/layer{i}/{name}': float(t)
+                   for i, row in zip(self.supernet.searchable_index, self.arch().detach().cpu())
+                   for name, t in zip(THRESHOLDS, row)}
+        if self.runtime is not None:
+            scalars['runtime/R'] = float(self.expected_runtime())
+            scalars['runtime/lambda'] = float(self.current_lambda())
+        out = Tracking(scalars=scalars, texts={'architecture': arch.to_json()})
+        if images:
+            from ...visualization.figure import figure_rgb, new_figure
+            from ...visualization.singlepath_strip import draw_architecture
+            fig = new_figure(max(6., 0.42 * len(arch.flat_choices) + 2.5), 2.)
+            draw_architecture(fig.add_axes((0.01, 0.02, 0.98, 0.9)), arch)
+            out.images['architecture'] = figure_rgb(fig)
+        return out
 
     @torch.no_grad()
     def snapshot(self) -> dict:
