@@ -143,20 +143,15 @@ def fast_policy(device: torch.device, channels_last: Optional[bool] = None,
 
     ``channels_last`` / ``fused`` True or False force that choice; None decides by device:
 
-    - CPU: channels-last, fused. Measured (``benchmarks/README.md``): oneDNN's
-      depthwise convolutions and pools run 2-8x faster in NHWC, and folding the
-      op weights saves time and activations.
-    - CUDA (and any other device): NCHW, fused. Not measured yet;
-      ``benchmarks/gpu.py`` times every combination (``layouts`` section) so
-      one GPU run confirms or overturns this. Why: the candidate ops are
-      depthwise and pointwise convolutions on C/K = 4-64 channels, where
-      PyTorch's own NCHW depthwise kernels serve most of them and cuDNN's NHWC kernels,
-      made for tensor-core convolutions with many channels, gain little, while
-      every layout switch is a copy kept for backward (2-8% more activations on
-      CPU). Fused, because it does the same maths in fewer kernels (one ReLU
-      per state instead of one per conv op, no separate product per op), and
-      a supernet step at per-GPU batch sizes launches thousands of small
-      kernels.
+    - CPU: channels-last, fused (oneDNN's depthwise convolutions and pools are
+      faster in NHWC; folding the op weights saves time and activations);
+    - CUDA (and any other device): NCHW, fused (PyTorch's own NCHW depthwise
+      kernels serve the ops' C/K = 4-64 channels, a layout switch is a copy
+      kept for backward, and fusing does the same maths in fewer kernels).
+
+    What has been measured, on which device, and the run that would confirm or
+    overturn each choice (``benchmarks/gpu.py``'s ``layouts``) are in
+    ``benchmarks/README.md``.
     """
     if channels_last is None:
         channels_last = device.type == 'cpu'
