@@ -52,7 +52,8 @@ METRICS = ('flops', 'latency', 'predictor')
 UNITS = {'flops': 'M MACs', 'latency': 'ms', 'predictor': 'ms'}
 SCALE = {'flops': 1e-6, 'latency': 1e3, 'predictor': 1e3}  # table unit (MACs, seconds) -> reported unit
 TABLES_DIR = osp.join(osp.dirname(__file__), 'tables')
-# Latency tables shipped with the package, by name (docs/singlepath.md says where each comes from).
+# Latency tables shipped with the package, by name (the Single-Path docs page says where each
+# comes from: device, source, licence).
 RUNTIME_TABLES = {'pixel1': osp.join(TABLES_DIR, 'pixel1.json')}
 
 
