@@ -256,7 +256,7 @@ def test_policy_and_init_cfg_reach_where_they_belong(cls):
 def test_channels_last_batch_norm_has_the_nchw_kernels_float32_precision():
     """batch_norm_cl (what the fast path's channels-last BatchNorms run on the CPU) against float64:
     outputs, gradients and running statistics within NCHW-kernel rounding, on channels whose mean
-    is large against their spread (where torch's own channels-last kernel is ~100x further off)."""
+    is large against their spread (torch's own channels-last kernel: 1.7e-5 in the output here)."""
     from nas_backbones.spaces.darts.precise_bn import batch_norm_cl
     torch.manual_seed(0)
     x64 = (torch.randn(2, 16, 32, 32) + 30.).double()  # float32 values: no rounding of the input

@@ -4,7 +4,7 @@ torch's CPU BatchNorm for channels-last inputs accumulates the per-channel
 statistics (forward) and gradient sums (backward) of float32 inputs with
 7-20x the rounding error of its NCHW kernel, more where a channel's mean is
 large against its spread. In a supernet that moved some float32 gradients by
-up to 1e-3 against float64 (``docs/faithfulness.md``). Converting to NCHW
+up to 2e-3 against float64 (``docs/faithfulness.md``). Converting to NCHW
 around every BatchNorm costs a copy each way (45% more time per DARTS step on
 CPU); here the sums are torch's ``sum`` reductions, which are as precise in
 either layout (cascade summation), and the rest is elementwise in the input's
