@@ -2,8 +2,9 @@
 # default, or a search's architecture.json): stem 32, the architecture's MBConv layers,
 # head 1280, dropout 0.2, FC. The recipe the reference trains a found network with
 # (MnasNet's): 350 epochs, TF-style RMSProp (decay 0.9, momentum 0.9, epsilon 1e-3),
-# lr 0.016 x batch / 256 decayed x0.97 every 2.4 epochs, weight decay 1e-5 (not on BN),
-# label smoothing 0.1, BN momentum 0.01 (TF 0.99) and eps 1e-3, EMA of the weights 0.9999.
+# lr 0.016 x batch / 256 after a 5-epoch linear warm-up from 0 (per iteration), decayed x0.97
+# every 2.4 epochs (counted from the start), weight decay 1e-5 (not on BN), label smoothing
+# 0.1, BN momentum 0.01 (TF 0.99) and eps 1e-3, EMA of the weights 0.9999; bicubic resizing.
 # Its checkpoint is the pre-trained trunk of configs/ssdlite_spnas_coco.py (prefix 'backbone.').
 #
 #   bash tools/dist_train.sh configs/cls_spnas_imagenet.py 8            # 8 x 128 = 1024 images
@@ -19,6 +20,7 @@ num_classes = 1000
 img_size = 224
 test_resize = 256
 max_epochs = 350
+warmup_epochs = 5
 batch_size = 128  # per GPU
 total_batch = 8 * batch_size
 
@@ -33,13 +35,13 @@ model = dict(
 
 train_pipeline = [
     dict(type='LoadImageFromFile', color_type='color'),
-    dict(type='RandomResizedCrop', size=img_size, backend='pillow'),
+    dict(type='RandomResizedCrop', size=img_size, interpolation='bicubic', backend='pillow'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackClsInputs'),
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile', color_type='color'),
-    dict(type='ResizeShortestEdge', scale=test_resize, backend='pillow'),
+    dict(type='ResizeShortestEdge', scale=test_resize, interpolation='bicubic', backend='pillow'),
     dict(type='CenterCrop', crop_size=img_size),
     dict(type='PackClsInputs'),
 ]
@@ -63,8 +65,8 @@ optim_wrapper = dict(
                    eps=1e-3, weight_decay=1e-5),
     paramwise_cfg=dict(norm_decay_mult=0.))
 param_scheduler = [
-    dict(type='StaircaseExponentialLR', period=2.4, gamma=0.97, by_epoch=True,
-         convert_to_iter_based=True, begin=0, end=max_epochs),
+    dict(type='StaircaseExponentialLR', period=2.4, gamma=0.97, warmup=warmup_epochs,
+         by_epoch=True, convert_to_iter_based=True, begin=0, end=max_epochs),
 ]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=5)
 val_cfg = dict(type='ValLoop')

@@ -188,24 +188,30 @@ def test_the_config_and_its_tiny_cpu_variant_declare_valid_searches(tmp_path):
         assert s.objectives == ['accuracy', 'macs', 'latency'] and s.constraints['macs'][1] > 0
 
 
-def test_short_training_learns_a_separable_task(tmp_path):
-    """The accuracy objective's training: colour tells the class, so a few steps are enough."""
+def colour_loaders(root, size: int = 16):
+    """Two classes of ``size`` px images told apart by colour, in train/val folders; the loader
+    config of a split."""
     import cv2
     import numpy as np
-    from nas_backbones.network_search.evaluate import short_training
     rng = np.random.default_rng(0)
     for split in ('train', 'val'):
         for label, channel in enumerate((0, 2)):
-            folder = tmp_path / split / f'c{label}'
+            folder = root / split / f'c{label}'
             folder.mkdir(parents=True)
             for i in range(12):
-                img = rng.integers(0, 60, (16, 16, 3), dtype=np.uint8)
+                img = rng.integers(0, 60, (size, size, 3), dtype=np.uint8)
                 img[..., channel] = 200 + rng.integers(0, 55)
                 cv2.imwrite(str(folder / f'{i}.png'), img)
     pipeline = [dict(type='LoadImageFromFile'), dict(type='PackClsInputs')]
-    loader = lambda split, shuffle: dict(  # noqa: E731
+    return lambda split, shuffle: dict(  # noqa: E731
         batch_size=8, num_workers=0, sampler=dict(type='DefaultSampler', shuffle=shuffle),
-        dataset=dict(type='ImageNetDataset', data_prefix=str(tmp_path / split), pipeline=pipeline))
+        dataset=dict(type='ImageNetDataset', data_prefix=str(root / split), pipeline=pipeline))
+
+
+def test_short_training_learns_a_separable_task(tmp_path):
+    """The accuracy objective's training: colour tells the class, so a few steps are enough."""
+    from nas_backbones.network_search.evaluate import short_training
+    loader = colour_loaders(tmp_path)
     torch.manual_seed(0)  # the initialisation too (30 steps reach 100% from each of seeds 0-5)
     net = GenotypeClassifier(genotype='DARTS_V2', C=4, layers=3, num_classes=2, auxiliary=False,
                              label_smoothing=0.)
@@ -231,3 +237,79 @@ def test_a_negative_point_is_refused_not_counted_from_the_end(tmp_path):
     n = len(load_pareto(front)['points'])
     with pytest.raises(ValueError, match=rf'pareto.json: no point -1 \(the front has {n}: 0..{n - 1}\)'):
         pareto_point(front, -1)
+
+
+# one network at two input sizes (the stem's 3-channel conv sees the image)
+SIZE_SPACE = dict(TINY_SPACE, genotypes=['DARTS_V2'], genotype_per_stage=False, C=[4],
+                  stage_cells=[[1], [0], [0]], input_size=[16, 32])
+
+
+def test_each_candidate_trains_and_is_evaluated_at_its_own_input_size(tmp_path):
+    """The loaders give 16 px images; the 32 px candidate must see 32 px ones, the 16 px one 16."""
+    from nas_backbones.network_search.search import Evaluator, SearchSettings
+    loader = colour_loaders(tmp_path)
+    cfg = search_cfg(space=SIZE_SPACE, objectives=['accuracy', 'macs'], accuracy=dict(max_iters=2))
+    cfg.train_dataloader, cfg.val_dataloader = loader('train', True), loader('val', False)
+    settings = SearchSettings(cfg, str(tmp_path / 'work'))
+    evaluator = Evaluator(settings)
+    seen = []
+
+    def stem_input(module, args):
+        if isinstance(module, torch.nn.Conv2d) and module.in_channels == 3:
+            seen.append(('train' if module.training else 'eval', tuple(args[0].shape)))
+
+    handle = torch.nn.modules.module.register_module_forward_pre_hook(stem_input)
+    try:
+        shapes = {}
+        for size in (16, 32):
+            arch = settings.space.suggest(optuna_fixed(dict(genotype='DARTS_V2', C=4, stage1_cells=1,
+                                                            stage2_cells=0, stage3_cells=0,
+                                                            input_size=size)))
+            seen.clear()
+            result = evaluator.accuracy(arch)
+            shapes[size] = sorted(set(seen))
+            assert 0. <= result['accuracy'] <= 1.
+    finally:
+        handle.remove()
+    # 2 training batches of 8, then the 24 validation images (8 a batch), at the candidate's size
+    assert shapes == {s: [('eval', (8, 3, s, s)), ('train', (8, 3, s, s))] for s in (16, 32)}
+
+
+def test_candidates_that_break_a_cost_bound_are_recorded_infeasible_without_training(tmp_path):
+    """MACs are known before training: a candidate above the bound is not trained (no training
+    step ever sees a 32 px image), one within it is."""
+    from nas_backbones.network_search.search import run_search
+    loader = colour_loaders(tmp_path)
+    from nas_backbones.network_search.search import Evaluator, SearchSettings
+    free = SearchSettings(search_cfg(space=SIZE_SPACE, objectives=['macs']), str(tmp_path / 'free'))
+    macs = {size: Evaluator(free).costs(dict(genotypes=['DARTS_V2'] * 3, C=4, stage_cells=[1, 0, 0],
+                                             input_size=size))['macs'] for size in (16, 32)}
+    bound = (macs[16] + macs[32]) / 2
+    cfg = search_cfg(space=SIZE_SPACE, objectives=['accuracy', 'macs'], n_trials=4,
+                     constraints=dict(macs=bound), accuracy=dict(max_iters=1),
+                     sampler=dict(population_size=2, seed=0))
+    cfg.train_dataloader, cfg.val_dataloader = loader('train', True), loader('val', False)
+    work = tmp_path / 'work'
+    trained = set()
+
+    def stem_input(module, args):
+        if isinstance(module, torch.nn.Conv2d) and module.in_channels == 3 and module.training:
+            trained.add(args[0].shape[-1])
+
+    handle = torch.nn.modules.module.register_module_forward_pre_hook(stem_input)
+    try:
+        run_search(cfg, str(work))
+    finally:
+        handle.remove()
+    assert trained == {16}
+    done = [c for c in json.loads((work / 'candidates.json').read_text())['candidates']
+            if c['state'] == 'COMPLETE']
+    by_size = {c['architecture']['input_size']: c for c in done}
+    assert set(by_size) == {16, 32}, 'the seed must draw both sizes'
+    big, fit = by_size[32], by_size[16]
+    assert big['metrics']['macs'] == macs[32] > bound > fit['metrics']['macs'] == macs[16]
+    assert not big['feasible'] and big['not_trained'] == ['macs'] and big['metrics']['accuracy'] == 0.
+    assert 'train_seconds' not in big['metrics']
+    assert fit['feasible'] and fit['not_trained'] is None and fit['metrics']['train_seconds'] > 0
+    logged = {e['key']: e for e in evaluations(work)}
+    assert sorted(e['not_trained'] is None for e in logged.values()) == [False, True]

@@ -35,6 +35,12 @@ def staircase(lr0: float, period: float = 2.4, gamma: float = 0.97):
     return lambda e: lr0 * gamma ** math.floor(e / period)
 
 
+def staircase_after_warmup(lr0: float, warmup: int = 5):
+    """The reference's final training (MnasNet's build_learning_rate): lr0 * step / warm-up steps
+    during the warm-up, then the staircase counted from step 0 (the ramp replaces it)."""
+    return lambda e: lr0 * e / warmup if e < warmup else staircase(lr0)(e)
+
+
 RECIPES = {  # config -> (epochs, lr(e)) of the weight optimizer
     'search/pcdarts_imagenet.py': (50, pcdarts_imagenet_search),
     'search/pcdarts_imagenet_flops.py': (50, pcdarts_imagenet_search),
@@ -51,7 +57,7 @@ RECIPES = {  # config -> (epochs, lr(e)) of the weight optimizer
     # Single-Path NAS: 0.016 per 256 images (0.064 at 1024), x0.97 every 2.4 epochs
     'search/spnas_imagenet.py': (8, staircase(0.064)),
     'search/spnas_tiny_imagenet.py': (4, staircase(0.004)),
-    'cls_spnas_imagenet.py': (350, staircase(0.064)),
+    'cls_spnas_imagenet.py': (350, staircase_after_warmup(0.064)),
     'cls_spnas_tiny_imagenet.py': (3, staircase(0.016 * 64 / 256)),
 }
 EPOCH_LENGTH = 10  # iterations per epoch for schedules that convert epochs to iterations

@@ -97,3 +97,41 @@ def test_two_process_cpu_search_ranks_agree(tiny_imagenet, tmp_path):
     with checkpoint_loading():
         ckpt = torch.load(tmp_path / 'work/epoch_2.pth', weights_only=True)
     assert ckpt['meta']['search_history'][-1]['genotype'] == history[-1]['genotype']
+
+
+@pytest.mark.slow
+def test_slurm_launcher_runs_a_one_task_search_on_cpu(tiny_imagenet, tmp_path):
+    """srun's variables for one task on one CPU node: the search starts its own gloo group (mmengine's
+    slurm set-up would divide by the number of GPUs) and runs as a distributed job of one rank."""
+    cfg = search_config(tiny_imagenet, tmp_path, "\ntrain_cfg['max_epochs'] = 1\n")
+    env = dict(os.environ, SLURM_PROCID='0', SLURM_NTASKS='1', SLURM_LOCALID='0',
+               SLURM_NODELIST='cpu-node-1', MASTER_ADDR='127.0.0.1', MASTER_PORT=str(free_port()),
+               OMP_NUM_THREADS='1')
+    env.pop('RANK', None), env.pop('WORLD_SIZE', None)
+    proc = subprocess.run([sys.executable, 'tools/search.py', str(cfg), '--launcher', 'slurm',
+                           '--work-dir', str(tmp_path / 'work')],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
+    assert proc.returncode == 0, proc.stderr[-12000:]
+    log = next((tmp_path / 'work').glob('*/*.log')).read_text()
+    assert 'Distributed training: True' in log
+    assert 'architecture parameters are identical on all 1 ranks' in log
+    assert (tmp_path / 'work/genotype.json').is_file()
+
+
+def test_slurm_environment_names_what_is_missing(monkeypatch, tmp_path):
+    from nas_backbones.engine.launch import slurm_environment
+    for var in ('SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_NODELIST', 'MASTER_ADDR', 'MASTER_PORT',
+                'RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'SLURM_LOCALID'):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv('SLURM_PROCID', '3')
+    with pytest.raises(KeyError, match='SLURM_NTASKS, SLURM_NODELIST not set'):
+        slurm_environment()
+    monkeypatch.setenv('SLURM_NTASKS', '4')
+    monkeypatch.setenv('SLURM_NODELIST', 'node[1-2]')
+    monkeypatch.setenv('PATH', str(tmp_path))  # no scontrol
+    with pytest.raises(RuntimeError, match="cannot resolve SLURM_NODELIST='node\\[1-2\\]'.*set MASTER_ADDR"):
+        slurm_environment()
+    monkeypatch.setenv('MASTER_ADDR', '10.0.0.1')
+    slurm_environment(port=1234)
+    assert [os.environ[v] for v in ('RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'MASTER_PORT')] == \
+        ['3', '4', '0', '1234']

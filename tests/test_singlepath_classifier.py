@@ -16,7 +16,10 @@ def test_imagenet_config_holds_the_reference_recipe():
     assert (opt.alpha, opt.momentum, opt.eps, opt.weight_decay) == (0.9, 0.9, 1e-3, 1e-5)
     assert cfg.optim_wrapper.paramwise_cfg.norm_decay_mult == 0.
     sched = cfg.param_scheduler[0]
-    assert (sched.type, sched.period, sched.gamma) == ('StaircaseExponentialLR', 2.4, 0.97)
+    assert (sched.type, sched.period, sched.gamma, sched.warmup) == ('StaircaseExponentialLR', 2.4, 0.97, 5)
+    # the reference resizes bicubically, in training and evaluation
+    resizes = [t for t in cfg.train_pipeline + cfg.test_pipeline if 'Resize' in t.type]
+    assert len(resizes) == 2 and all(t.interpolation == 'bicubic' for t in resizes)
     assert cfg.train_cfg.max_epochs == 350
     assert cfg.model.label_smoothing == 0.1 and cfg.model.dropout == 0.2
     assert cfg.custom_hooks[0].momentum == pytest.approx(1 - 0.9999)

@@ -155,3 +155,64 @@ def test_a_table_where_k5e6_is_not_the_dearest_is_flagged(tmp_path):
         logger.removeHandler(keep)
     assert any('k5e6 is not the dearest variant in 4 layer(s): layer 1 (k3e3 0.002' in m
                for m in keep.messages), keep.messages
+
+
+def _searchable_choices(architecture):
+    import dataclasses
+    return [dataclasses.asdict(c) for spec, c in architecture.layers() if spec.searchable]
+
+
+def test_the_shipped_pixel1_table_gives_spnas_pixel1_the_reference_runtime():
+    from nas_backbones.spaces.singlepath import PUBLISHED
+    model = RuntimeModel(make_layout(), metric='latency', latency_table='pixel1')
+    assert model.unit == 'ms' and model.measured == 0
+    assert model.const == pytest.approx(19.5999)  # the reference's constant for the fixed parts
+    # layer 1 (the first searchable, 16 -> 24 at 112x112) holds the reference's own numbers
+    assert model.costs[0].tolist() == pytest.approx([4.4905, 9.2015, 5.9248, 11.5892])
+    # The reference's formula over its table, with its constant, gives SPNAS_Pixel1 80.593 ms
+    # (the phone measured 79.48 ms); the converted table keeps one mean for identical layers.
+    r = model.of_choices(_searchable_choices(PUBLISHED['SPNAS_Pixel1']))
+    assert r == pytest.approx(80.593, abs=0.1)
+    # the ImageNet recipe optimises this R by default
+    from mmengine.config import Config
+
+    from tests.conftest import ROOT
+    runtime = Config.fromfile(str(ROOT / 'configs/search/spnas_imagenet.py')).model.architecture.runtime
+    recipe = RuntimeModel(make_layout(), num_classes=1000, **runtime)
+    assert torch.equal(recipe.costs, model.costs) and recipe.const == model.const
+    # another layout is not in it, and the error says what the table holds
+    with pytest.raises(KeyError, match='holds the reference layout'):
+        RuntimeModel(make_layout(width_mult=0.5), metric='latency', latency_table='pixel1')
+    with pytest.raises(ValueError, match="measured with device='pixel1'"):
+        RuntimeModel(make_layout(), metric='latency', latency_table='pixel1', device='cpu')
+
+
+def test_converting_a_per_layer_runtime_model_keeps_its_numbers_and_constant(tmp_path):
+    """The conversion tool on a made-up source: every layer's four numbers reach the searchable
+    layer's variants (identical layers as their mean) and the constant the fixed parts."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+    source = {str(i): {str(v): 1. + i + v / 10 for v in range(4)} for i in range(22)}
+    (tmp_path / 'src.json').write_text(json.dumps(source))
+    out = tmp_path / 'table.json'
+    proc = subprocess.run([sys.executable, 'tools/analysis/convert_singlepath_runtime.py',
+                           str(tmp_path / 'src.json'), '--out', str(out), '--const', '7.5'],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    layout = make_layout()
+    model = RuntimeModel(layout, metric='latency', latency_table=str(out), device='pixel1')
+    assert model.const == pytest.approx(7.5) and model.measured == 0
+    # layers 2, 3, 4 are the same op at the same size (as are 6-8, 10-12, 14-16, 18-20): they
+    # get the mean of their rows, here the middle one's numbers; the first of each block its own
+    assert [spec.index for spec in layout.searchable] == list(range(1, 21))
+    for row, i in zip(model.costs.tolist(), range(1, 21)):
+        expect = i if i % 4 == 1 else 4 * ((i - 1) // 4) + 3
+        assert row == pytest.approx([1. + expect + v / 10 for v in range(4)]), i
+    bad = dict(source, **{'5': {'0': 1., '1': 2.}})
+    (tmp_path / 'bad.json').write_text(json.dumps(bad))
+    proc = subprocess.run([sys.executable, 'tools/analysis/convert_singlepath_runtime.py',
+                           str(tmp_path / 'bad.json'), '--out', str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0 and 'layer "5" must map "0".."3"' in proc.stderr

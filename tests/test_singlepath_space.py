@@ -147,3 +147,20 @@ def test_staircase_decay_every_fractional_period_of_epochs():
         lrs.append(opt.param_groups[0]['lr'])
     # tf.train.exponential_decay(staircase=True): lr0 * gamma ** floor(step / 24)
     assert lrs == [0.5 ** (s // 24) for s in range(61)]
+
+
+def test_staircase_with_warmup_is_the_references_ramp_per_iteration():
+    p = torch.nn.Parameter(torch.tensor(1.))
+    opt = torch.optim.SGD([p], lr=2.)
+    sched = StaircaseExponentialLR.build_iter_from_epoch(opt, period=2.4, gamma=0.5, warmup=5,
+                                                         epoch_length=10)
+    lrs = [opt.param_groups[0]['lr']]
+    for _ in range(80):
+        opt.step()
+        sched.step()
+        lrs.append(opt.param_groups[0]['lr'])
+    # MnasNet's build_learning_rate: lr0 * step / 50 below int(5 x 10) steps, else the staircase
+    want = [2. * s / 50 if s < 50 else 2. * 0.5 ** (s // 24) for s in range(81)]
+    assert lrs == pytest.approx(want, rel=1e-12, abs=0)
+    with pytest.raises(ValueError, match='warmup must be >= 0'):
+        StaircaseExponentialLR(opt, period=2.4, warmup=-1)

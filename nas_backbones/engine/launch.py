@@ -234,21 +234,26 @@ def enable_amp(optim_wrapper: dict, dtype: Optional[str] = None) -> None:
 
 
 def init_cpu_distributed(cfg: Config) -> None:
-    """Start a gloo process group for ``--launcher pytorch`` on a machine without CUDA.
+    """Start a gloo process group for ``--launcher pytorch`` or ``slurm`` on a machine without CUDA.
 
-    mmengine 0.10.7's pytorch launcher calls ``torch.cuda.set_device``; with
-    the group already up, the runner skips its own initialisation. Configs
+    mmengine 0.10.7's launchers call ``torch.cuda.set_device`` (its slurm
+    set-up also divides the task id by the number of GPUs, 0 here); with the
+    group already up, the runner skips its own initialisation. Configs
     inherited from MMDetection ask for nccl, which cannot run without CUDA,
     so gloo is used whatever the config says (with a warning).
     """
     import torch
     import torch.distributed as dist
-    if cfg.get('launcher', 'none') != 'pytorch' or torch.cuda.is_available() or dist.is_initialized():
+    launcher = cfg.get('launcher', 'none')
+    if launcher not in ('pytorch', 'slurm') or torch.cuda.is_available() or dist.is_initialized():
         return
-    backend = cfg.get('env_cfg', {}).get('dist_cfg', {}).get('backend', 'gloo')
+    dist_cfg = cfg.get('env_cfg', {}).get('dist_cfg', {})
+    backend = dist_cfg.get('backend', 'gloo')
     if backend != 'gloo':
-        warnings.warn(f'--launcher pytorch without CUDA: using the gloo backend instead of the '
+        warnings.warn(f'--launcher {launcher} without CUDA: using the gloo backend instead of the '
                       f'config\'s {backend!r} (env_cfg.dist_cfg.backend)')
+    if launcher == 'slurm':
+        slurm_environment(dist_cfg.get('port'))
     dist.init_process_group(backend='gloo')
 
 
@@ -276,6 +281,32 @@ def choose_threads(processes: int = 1) -> str:
     return (f'threads: {n} a process for {processes} process(es): {cores} core(s) this process may '
             f'use, {min(busy, cores)} busy with other work (1-minute load average); set '
             'OMP_NUM_THREADS to choose')
+
+
+def slurm_environment(port: Optional[int] = None) -> None:
+    """torch.distributed's environment from slurm's, as mmengine's slurm set-up writes it,
+    without GPUs: rank = SLURM_PROCID, world size = SLURM_NTASKS, local rank = SLURM_LOCALID,
+    the master the first host of SLURM_NODELIST (unless MASTER_ADDR is set), port ``port``,
+    else MASTER_PORT, else 29500."""
+    import subprocess
+    missing = [v for v in ('SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_NODELIST') if v not in os.environ]
+    if missing:
+        raise KeyError(f'--launcher slurm: {", ".join(missing)} not set; start the job with srun')
+    if 'MASTER_ADDR' not in os.environ:
+        nodes = os.environ['SLURM_NODELIST']
+        try:
+            out = subprocess.run(['scontrol', 'show', 'hostnames', nodes], capture_output=True,
+                                 text=True, check=True).stdout.split()
+        except (OSError, subprocess.CalledProcessError) as e:
+            raise RuntimeError(f'--launcher slurm: cannot resolve SLURM_NODELIST={nodes!r} with '
+                               f'scontrol ({e}); set MASTER_ADDR to the first node') from None
+        os.environ['MASTER_ADDR'] = out[0]
+    if port is not None:
+        os.environ['MASTER_PORT'] = str(port)
+    os.environ.setdefault('MASTER_PORT', '29500')
+    os.environ['WORLD_SIZE'] = os.environ['SLURM_NTASKS']
+    os.environ['RANK'] = os.environ['SLURM_PROCID']
+    os.environ['LOCAL_RANK'] = os.environ.get('SLURM_LOCALID', '0')
 
 
 def build_runner(cfg: Config) -> Runner:

@@ -8,6 +8,12 @@ and the place of cells, a different genotype per stage), so inherited
 weights would describe another network; a macro supernet trained for that
 (once-for-all style) is a different search. A short training ranks
 candidates only roughly; its length is the config's to choose.
+
+Each candidate trains and is evaluated at its own input size: the loaders
+give images at one size, and every batch is resized (bilinear, antialiased)
+to the candidate's before its forward pass. A candidate drawn at 160 px thus
+learns and is scored on 160 px images, and a smaller input costs it the
+accuracy it costs a deployed network, not only MACs and latency.
 """
 from __future__ import annotations
 
@@ -17,6 +23,7 @@ from typing import Any, Optional, Sequence
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from mmengine.analysis import FlopAnalyzer
 
 from ..core.predictor import measure_latency
@@ -83,11 +90,23 @@ def _loop(loader, limit: Optional[int]):
             return
 
 
-def short_training(model: nn.Module, train_loader: Any, val_loader: Any, settings: dict) -> dict:
+def at_size(data: dict, size: Optional[Sequence[int]]) -> dict:
+    """``data`` (a preprocessed batch) with its images resized to ``size`` = (H, W), if given."""
+    x = data['inputs']
+    if size is None or tuple(x.shape[-2:]) == tuple(size):
+        return data
+    return dict(data, inputs=F.interpolate(x, size=tuple(size), mode='bilinear', align_corners=False,
+                                           antialias=True))
+
+
+def short_training(model: nn.Module, train_loader: Any, val_loader: Any, settings: dict,
+                   input_size: Optional[Sequence[int]] = None) -> dict:
     """Train ``model`` (SGD, cosine) on ``train_loader`` and return its top-1 on ``val_loader``.
 
     The loaders are configs (built with MMEngine's ``Runner.build_dataloader``)
     or built loaders. ``settings``: :data:`TRAINING_DEFAULTS`' fields.
+    ``input_size``: (H, W) the images are resized to for training and evaluation
+    (default: as the loaders give them).
     """
     from mmengine.runner import Runner
     s = check_training(settings)
@@ -107,7 +126,7 @@ def short_training(model: nn.Module, train_loader: Any, val_loader: Any, setting
     model.train()
     losses = []
     for batch in _loop(train_loader, total):
-        data = model.data_preprocessor(batch, True)
+        data = at_size(model.data_preprocessor(batch, True), input_size)
         loss = sum(v for k, v in model(**data, mode='loss').items() if 'loss' in k)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -121,7 +140,7 @@ def short_training(model: nn.Module, train_loader: Any, val_loader: Any, setting
     correct = seen = 0
     with torch.no_grad():
         for batch in val_loader:
-            data = model.data_preprocessor(batch, False)
+            data = at_size(model.data_preprocessor(batch, False), input_size)
             for sample in model(**data, mode='predict'):
                 correct += int(sample.pred_label.reshape(-1)[0] == torch.as_tensor(sample.gt_label).reshape(-1)[0])
                 seen += 1

@@ -169,6 +169,14 @@ class Evaluator:
                                                    encoding=settings.space.predictor_encoding())
 
     def __call__(self, arch: dict) -> dict[str, float]:
+        """Every metric of ``arch`` (costs, then the accuracy of a short training)."""
+        out = self.costs(arch)
+        if 'accuracy' in self.s.metrics:
+            out.update(self.accuracy(arch))
+        return out
+
+    def costs(self, arch: dict) -> dict[str, float]:
+        """The metrics known without training: MACs, parameters, latency (those the search needs)."""
         space, need = self.s.space, set(self.s.metrics)
         out: dict[str, float] = {}
         shape = space.input_shape(arch)
@@ -185,12 +193,15 @@ class Evaluator:
             self.predictor.check_within(space.macro_values(arch), 'network_search: candidate')
             with torch.no_grad():
                 out['latency'] = float(self.predictor(space.encode(arch)))
-        if 'accuracy' in need:
-            model = space.build(arch, self.s.model, training=True)
-            result = short_training(model, self.s.train_dataloader, self.s.val_dataloader, self.s.accuracy)
-            out['accuracy'] = result['accuracy']
-            out['train_seconds'] = result['train_seconds']
         return out
+
+    def accuracy(self, arch: dict) -> dict[str, float]:
+        """Top-1 after the short training, at the candidate's own input size."""
+        space = self.s.space
+        model = space.build(arch, self.s.model, training=True)
+        result = short_training(model, self.s.train_dataloader, self.s.val_dataloader, self.s.accuracy,
+                                input_size=space.input_shape(arch)[1:])
+        return dict(accuracy=result['accuracy'], train_seconds=result['train_seconds'])
 
 
 # ---------------------------------------------------------------------- study
@@ -251,9 +262,11 @@ def completed(study) -> list:
 
 
 def _violations(settings: SearchSettings, metrics: dict) -> dict[str, float]:
-    """Optuna's convention: a value <= 0 is satisfied."""
+    """Optuna's convention: a value <= 0 is satisfied (the constraints on ``metrics``' keys)."""
     out = {}
     for name, (lo, hi) in settings.constraints.items():
+        if name not in metrics:
+            continue
         v = metrics[name]
         out[name] = max(v - hi if hi is not None else -math.inf, lo - v if lo is not None else -math.inf)
     return out
@@ -270,21 +283,30 @@ def make_objective(settings: SearchSettings, evaluator: Evaluator, study, worker
         trial.set_user_attr('worker', worker)
         same = next((t for t in completed(study) if t.user_attrs.get('key') == key), None)
         t0 = time.perf_counter()
+        not_trained = None
         if same is not None:
             metrics = same.user_attrs['metrics']
+            not_trained = same.user_attrs.get('not_trained')
             trial.set_user_attr('duplicate_of', same.number)
         else:
-            metrics = evaluator(arch)
+            metrics = evaluator.costs(arch)
+            if 'accuracy' in settings.metrics:
+                # a bound already broken stays broken: training would not change the verdict
+                not_trained = sorted(n for n, v in _violations(settings, metrics).items() if v > 0) or None
+                metrics.update(dict(accuracy=0.) if not_trained else evaluator.accuracy(arch))
             with open(log_path, 'a', encoding='utf-8') as f:  # one short line: an atomic append
                 f.write(json.dumps(dict(trial=trial.number, key=key, worker=worker, pid=os.getpid(),
-                                        metrics=metrics)) + '\n')
+                                        metrics=metrics, not_trained=not_trained)) + '\n')
         seconds = time.perf_counter() - t0
         trial.set_user_attr('metrics', metrics)
+        trial.set_user_attr('not_trained', not_trained)
         trial.set_user_attr('seconds', seconds)
         for name, v in _violations(settings, metrics).items():
             trial.set_constraint(name, v)
         shown = ', '.join(f'{o}={metrics[o]:.4g}' for o in settings.metrics)
         dup = f' (= trial {same.number})' if same is not None else f' ({seconds:.1f} s)'
+        if not_trained:
+            dup += f', not trained: breaks the bound on {", ".join(not_trained)}'
         print(f'[worker {worker}] trial {trial.number}: {shown}{dup}', flush=True)
         return [float(metrics[o]) for o in settings.objectives]
 
@@ -366,6 +388,7 @@ def export(settings: SearchSettings, study=None) -> dict:
                        violations=dict(t.constraints) if settings.constraints else {},
                        feasible=all(v <= 0 for v in t.constraints.values()),
                        duplicate_of=t.user_attrs.get('duplicate_of'),
+                       not_trained=t.user_attrs.get('not_trained'),
                        seconds=t.user_attrs.get('seconds'))
         rows.append(row)
     front, seen = [], set()

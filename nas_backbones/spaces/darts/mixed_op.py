@@ -15,7 +15,9 @@ computes the same maths arranged to do less (measured in
   :class:`~nas_backbones.spaces.darts.search_cell.SearchCell`);
 - what runs where is one decision per device, :func:`fast_policy`: the
   memory layout of the candidate ops and whether their weights are fused
-  into the BatchNorms (:class:`FastPolicy`).
+  into the BatchNorms (:class:`FastPolicy`);
+- channels-last float32 BatchNorms on the CPU run :mod:`.precise_bn` in
+  training: torch's own kernel there loses precision (see that module).
 
 Which path runs is the supernet's ``impl`` argument (``'fast'`` or
 ``'reference'``), handed down to every cell and mixed op.
@@ -30,6 +32,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .ops import FactorizedReduce, build_op
+from .precise_bn import batch_norm_cl
 
 # Parameter-free modules that open candidate ops: computed once per input state and layout
 # (exact types: a subclass may compute something else).
@@ -143,20 +146,15 @@ def fast_policy(device: torch.device, channels_last: Optional[bool] = None,
 
     ``channels_last`` / ``fused`` True or False force that choice; None decides by device:
 
-    - CPU: channels-last, fused. Measured (``benchmarks/README.md``): oneDNN's
-      depthwise convolutions and pools run 2-8x faster in NHWC, and folding the
-      op weights saves time and activations.
-    - CUDA (and any other device): NCHW, fused. Not measured yet;
-      ``benchmarks/gpu.py`` times every combination (``layouts`` section) so
-      one GPU run confirms or overturns this. Why: the candidate ops are
-      depthwise and pointwise convolutions on C/K = 4-64 channels, where
-      PyTorch's own NCHW depthwise kernels serve most of them and cuDNN's NHWC kernels,
-      made for tensor-core convolutions with many channels, gain little, while
-      every layout switch is a copy kept for backward (2-8% more activations on
-      CPU). Fused, because it does the same maths in fewer kernels (one ReLU
-      per state instead of one per conv op, no separate product per op), and
-      a supernet step at per-GPU batch sizes launches thousands of small
-      kernels.
+    - CPU: channels-last, fused (oneDNN's depthwise convolutions and pools are
+      faster in NHWC; folding the op weights saves time and activations);
+    - CUDA (and any other device): NCHW, fused (PyTorch's own NCHW depthwise
+      kernels serve the ops' C/K = 4-64 channels, a layout switch is a copy
+      kept for backward, and fusing does the same maths in fewer kernels).
+
+    What has been measured, on which device, and the run that would confirm or
+    overturn each choice (``benchmarks/gpu.py``'s ``layouts``) are in
+    ``benchmarks/README.md``.
     """
     if channels_last is None:
         channels_last = device.type == 'cpu'
@@ -186,11 +184,13 @@ class OpWeights:
         return self._vectors[e * self.num_ops + o]
 
 
-def bn_scaled(bn: nn.BatchNorm2d, z: torch.Tensor, scale: torch.Tensor,
+def bn_scaled(bn: nn.BatchNorm2d, z: torch.Tensor, scale: Optional[torch.Tensor],
               scale_c: Optional[torch.Tensor] = None) -> torch.Tensor:
     """``scale * bn(z)`` in one BatchNorm call (nn.BatchNorm2d.forward, with the scale as affine weight).
 
-    ``scale_c``: ``scale`` repeated over the channels, if already at hand.
+    ``scale_c``: ``scale`` repeated over the channels, if already at hand; ``scale`` None: ``bn(z)``.
+    In training, a float32 channels-last ``z`` on the CPU is normalised by
+    :func:`~.precise_bn.batch_norm_cl` (torch's channels-last kernel loses precision there).
     """
     momentum = 0. if bn.momentum is None else bn.momentum
     if bn.training and bn.track_running_stats and bn.num_batches_tracked is not None:
@@ -199,15 +199,32 @@ def bn_scaled(bn: nn.BatchNorm2d, z: torch.Tensor, scale: torch.Tensor,
             momentum = 1. / float(bn.num_batches_tracked)
     use_batch = bn.training or (bn.running_mean is None and bn.running_var is None)
     track = not bn.training or bn.track_running_stats
-    if bn.weight is not None:
+    if scale is None:  # plain bn(z)
+        weight, scale = bn.weight, 1.
+    elif bn.weight is not None:
         weight = bn.weight * scale
     elif scale_c is not None and scale_c.shape == (z.size(1),) and scale_c.is_contiguous():
         weight = scale_c
     else:  # contiguous: the CPU channels-last BatchNorm backward misreads an expanded weight.
         weight = scale.expand(z.size(1)).contiguous()
     bias = None if bn.bias is None else bn.bias * scale
+    if use_batch and bias is None and precise_cl(z):
+        return batch_norm_cl(bn, z, weight, momentum)
     return F.batch_norm(z, bn.running_mean if track else None, bn.running_var if track else None,
                         weight, bias, use_batch, momentum, bn.eps)
+
+
+def precise_cl(z: torch.Tensor) -> bool:
+    """Whether a training-mode BatchNorm of ``z`` takes :func:`~.precise_bn.batch_norm_cl`:
+    float32 channels-last on the CPU, where torch's own kernel loses precision."""
+    return z.dtype == torch.float32 and z.device.type == 'cpu' and is_channels_last(z)
+
+
+def batch_norm(bn: nn.BatchNorm2d, z: torch.Tensor) -> torch.Tensor:
+    """``bn(z)`` for a candidate op's inner BatchNorm, precise where :func:`precise_cl` says so."""
+    if type(bn) is nn.BatchNorm2d and bn.training and bn.bias is None and precise_cl(z):
+        return bn_scaled(bn, z, None)
+    return bn(z)
 
 
 def layer_layout(m: nn.Module, channels_last: bool) -> Optional[bool]:
@@ -386,7 +403,8 @@ class PartialMixedOp(nn.Module):
         tail = layers[-1] if type(layers[-1]) is nn.BatchNorm2d else None
         for m in (layers[:-1] if tail is not None else layers):
             want = layer_layout(m, cl)
-            y = m(y if want is None else to_layout(y, want))
+            y = y if want is None else to_layout(y, want)
+            y = batch_norm(m, y) if isinstance(m, nn.BatchNorm2d) else m(y)
         if tail is None:
             return y * w
         return bn_scaled(tail, to_layout(y, layer_layout(tail, cl)), w, w_c)

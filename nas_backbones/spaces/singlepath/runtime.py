@@ -17,6 +17,14 @@ formula is the reference's: the k3 variants enter only through the ratio r
 skipped layer costs 0. Units: milliseconds (latency) or millions of
 multiply-adds (FLOPs); the search's ``ln R`` term has the same gradient in any unit.
 
+Named tables shipped with the package (:data:`RUNTIME_TABLES`) are given by
+name instead of a path: ``latency_table='pixel1'`` is the reference's Pixel 1
+table (TFLite, one thread; the costs the paper's lambda was tuned for), read as
+it is and never written. A table may hold one entry for all fixed parts
+together (:func:`fixed_key`), which then replaces their sum: that is how a
+device table measured as "everything not searched" (the Pixel 1 table's
+constant) is kept.
+
 ``metric='predictor'`` has no table: ``R`` is a learned
 :class:`~nas_backbones.core.predictor.LatencyPredictor`'s milliseconds for the
 encoding of the decisions (:mod:`.encoding`, the same relaxed decisions and the
@@ -25,7 +33,9 @@ variants weighted as above), for the whole network of the predictor's file
 """
 from __future__ import annotations
 
+import json
 import math
+import os.path as osp
 from typing import Callable, Optional, Sequence, Union
 
 import torch
@@ -41,6 +51,10 @@ from .mbconv import ConvBNAct, MBConv
 METRICS = ('flops', 'latency', 'predictor')
 UNITS = {'flops': 'M MACs', 'latency': 'ms', 'predictor': 'ms'}
 SCALE = {'flops': 1e-6, 'latency': 1e3, 'predictor': 1e3}  # table unit (MACs, seconds) -> reported unit
+TABLES_DIR = osp.join(osp.dirname(__file__), 'tables')
+# Latency tables shipped with the package, by name (the Single-Path docs page says where each
+# comes from: device, source, licence).
+RUNTIME_TABLES = {'pixel1': osp.join(TABLES_DIR, 'pixel1.json')}
 
 
 def expected_runtime(decisions: torch.Tensor, costs: torch.Tensor,
@@ -121,6 +135,12 @@ def pieces(layout: Layout, input_size: Sequence[int], num_classes: int):
     return variants, fixed
 
 
+def fixed_key(fixed: Sequence[tuple]) -> str:
+    """The key of all fixed parts together (stem, fixed layers, head): their pieces' keys joined,
+    so it matches only the layout, input size and classes it was measured for."""
+    return 'singlepath.fixed[' + ';'.join(key for key, _, _ in fixed) + ']'
+
+
 def module_macs(module: nn.Module, shape: Sequence[int]) -> int:
     """Multiply-adds of one inference call at batch 1 (mmengine's FlopAnalyzer)."""
     from mmengine.analysis import FlopAnalyzer
@@ -130,10 +150,13 @@ def module_macs(module: nn.Module, shape: Sequence[int]) -> int:
 
 
 def measure_costs(layout: Layout, input_size: Sequence[int], cost_of: Callable[[str, Callable, tuple], float],
-                  num_classes: int) -> tuple[list[list[float]], float]:
-    """Per searchable layer the four variants' costs, and the fixed parts' total."""
+                  num_classes: int, known: Optional[dict] = None) -> tuple[list[list[float]], float]:
+    """Per searchable layer the four variants' costs, and the fixed parts' total (``known``'s
+    entry for them together where it has one, see :func:`fixed_key`)."""
     variants, fixed = pieces(layout, input_size, num_classes)
     table = [[float(cost_of(*v)) for v in layer] for layer in variants]
+    if known and fixed_key(fixed) in known:
+        return table, float(known[fixed_key(fixed)])
     const = float(sum(cost_of(*f) for f in fixed))
     return table, const
 
@@ -151,14 +174,17 @@ class RuntimeModel(nn.Module):
             size); default 224, for ``'predictor'`` the predictor's.
         metric: ``'flops'`` (multiply-adds), ``'latency'`` (measured on ``device`` at ``batch``)
             or ``'predictor'`` (a learned predictor's latency of the whole network).
+        device: latency only: where missing entries are timed; default: a named table's
+            device, else ``'cpu'``.
         latency_table: latency only: a JSON file of latencies, read if present and completed
-            with what was measured (rank 0 measures, the ranks share its numbers).
+            with what was measured (rank 0 measures, the ranks share its numbers), or the
+            name of a table shipped with the package (:data:`RUNTIME_TABLES`, read only).
         num_classes: the classifier's outputs (part of the constant).
         predictor: predictor only: the file ``tools/analysis/latency_predictor.py`` wrote.
     """
 
     def __init__(self, layout: Layout, input_size: Union[None, int, Sequence[int]] = None,
-                 metric: str = 'flops', device: str = 'cpu', batch: int = 1,
+                 metric: str = 'flops', device: Optional[str] = None, batch: int = 1,
                  latency_table: Optional[str] = None, num_classes: int = 1000,
                  predictor: Optional[str] = None) -> None:
         super().__init__()
@@ -177,11 +203,18 @@ class RuntimeModel(nn.Module):
         if len(size) != 2 or min(size) < 1:
             raise ValueError(f'runtime input_size must be N or (H, W), got {input_size!r}')
         self.input_size = size
-        table = LatencyTable(latency_table, device, batch) if metric == 'latency' else None
+        table = self._table(latency_table, device, batch) if metric == 'latency' else None
         cost_of = table.get if table is not None else _macs_cost
         # One measurement, shared: every rank optimises the same loss.
-        result = shared_from_rank0(lambda: measure_costs(layout, size, cost_of, num_classes))
-        if table is not None and get_rank() == 0:
+        known = table.entries if table is not None else None
+        try:
+            result = shared_from_rank0(lambda: measure_costs(layout, size, cost_of, num_classes, known))
+        except KeyError as e:
+            if latency_table in RUNTIME_TABLES:
+                raise KeyError(f'{e.args[0]}. The shipped table {latency_table!r} holds '
+                               f'{table.scope}') from None
+            raise
+        if table is not None and get_rank() == 0 and latency_table not in RUNTIME_TABLES:
             table.save()
         self.measured = table.measured if table is not None else 0
         costs, const = result
@@ -190,6 +223,18 @@ class RuntimeModel(nn.Module):
         self.register_buffer('costs', torch.tensor(costs, dtype=torch.float64) * scale,
                              persistent=False)
         self.const = const * scale
+
+    @staticmethod
+    def _table(latency_table: Optional[str], device: Optional[str], batch: int) -> LatencyTable:
+        """The latency table of a path, or of a shipped table's name (on its own device)."""
+        if latency_table in RUNTIME_TABLES:
+            path = RUNTIME_TABLES[latency_table]
+            with open(path) as f:
+                meta = json.load(f)
+            table = LatencyTable(path, meta['device'] if device is None else device, batch)
+            table.scope = meta.get('scope', 'other entries')
+            return table
+        return LatencyTable(latency_table, 'cpu' if device is None else device, batch)
 
     def _init_predictor(self, layout: Layout, path: str,
                         input_size: Union[None, int, Sequence[int]]) -> None:

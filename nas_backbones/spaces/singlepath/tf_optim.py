@@ -14,6 +14,11 @@ learning rate is applied inside the momentum buffer::
 period in (possibly fractional) epochs, counted in iterations: the
 reference's x0.97 every 2.4 epochs (``tf.train.exponential_decay(...,
 staircase=True)``). MMEngine's StepLR cannot take a fractional period.
+With ``warmup`` (in the same unit as the period) it is the reference's final
+training schedule (MnasNet's ``build_learning_rate``): ``lr0 * step / warmup``
+for the first ``warmup`` steps, from 0, and the staircase (counted from step 0)
+afterwards. MMEngine's LinearLR cannot start at 0 and would multiply the ramp
+by the staircase's decays, which the reference's ramp replaces.
 """
 from __future__ import annotations
 
@@ -86,25 +91,33 @@ class StaircaseExponentialParamScheduler(_ParamScheduler):
 
     def __init__(self, optimizer, param_name: str, period: float, gamma: float = 0.97,
                  begin: int = 0, end: int = INF, last_step: int = -1, by_epoch: bool = True,
-                 verbose: bool = False) -> None:
+                 verbose: bool = False, warmup: float = 0) -> None:
         if not period > 0:
             raise ValueError(f'{type(self).__name__}: period must be > 0, got {period}')
-        self.period, self.gamma = float(period), gamma
+        if not warmup >= 0:
+            raise ValueError(f'{type(self).__name__}: warmup must be >= 0, got {warmup}')
+        self.period, self.gamma, self.warmup = float(period), gamma, int(warmup)
         super().__init__(optimizer, param_name, begin=begin, end=end, last_step=last_step,
                          by_epoch=by_epoch, verbose=verbose)
 
     @classmethod
     def build_iter_from_epoch(cls, *args, period, begin=0, end=INF, by_epoch=True,
-                              epoch_length=None, **kwargs):
+                              epoch_length=None, warmup=0, **kwargs):
         if not by_epoch:
             raise ValueError(f'{cls.__name__}: only an epoch-based config converts to iterations')
         if not epoch_length or epoch_length <= 0:
             raise ValueError(f'{cls.__name__}: epoch_length must be > 0, got {epoch_length}')
         return cls(*args, period=period * epoch_length, begin=int(begin * epoch_length),
-                   end=end if end == INF else int(end * epoch_length), by_epoch=False, **kwargs)
+                   end=end if end == INF else int(end * epoch_length), by_epoch=False,
+                   warmup=int(warmup * epoch_length), **kwargs)  # the reference's int(5 x steps)
 
     def _get_value(self) -> list:
         s = self.last_step
+        if self.warmup and s <= self.warmup:
+            # the ramp replaces the value (it starts at 0, so the chained form cannot apply);
+            # at its end the staircase is back where it would have been without it
+            f = s / self.warmup if s < self.warmup else self.gamma ** math.floor(s / self.period)
+            return [base * f for base in self.base_values]
         steps = 0 if s <= 0 else math.floor(s / self.period) - math.floor((s - 1) / self.period)
         return [group[self.param_name] * self.gamma ** steps for group in self.optimizer.param_groups]
 
