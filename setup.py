@@ -17,7 +17,8 @@ OPTIONAL = {
     'tensorboard': ['tensorboard~=2.21.0'],            # TensorboardVisBackend
     'postgres': ['psycopg2-binary~=2.9.13'],           # network search on a PostgreSQL server
 }
-EXTRAS = dict(OPTIONAL, tests=['pytest', 'pytest-xdist>=3.5'] + [r for rs in OPTIONAL.values() for r in rs])
+EXTRAS = dict(OPTIONAL, tests=['pytest', 'pytest-xdist>=3.5', 'ruff~=0.17.6']  # ruff: tests/test_lint.py
+              + [r for rs in OPTIONAL.values() for r in rs])
 
 
 def console_scripts() -> list:

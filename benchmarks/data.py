@@ -77,7 +77,8 @@ def loader_rate(dl_cfg, batches: int) -> dict:
 
 def search_model_rate(batch: int, repeats: int) -> float:
     """Images/s one search step reads (weight + architecture batch) in the ImageNet setting, K=2."""
-    from benchmarks.supernet_step import batches as random_batches, build, time_steps
+    from benchmarks.supernet_step import batches as random_batches
+    from benchmarks.supernet_step import build, time_steps
     runs = {'project': build('imagenet', 2, True)}
     t = time_steps(runs, random_batches('imagenet', batch), repeats)['project']
     return 2 * batch / t['step_s']

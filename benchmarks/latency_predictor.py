@@ -72,6 +72,7 @@ def compare(which, seconds, again, features, additive, args) -> list[dict]:
 def run_singlepath(args, info) -> dict:
     """The same comparison for random Single-Path architectures (see the module's docstring)."""
     import random
+
     from nas_backbones.core.latency import time_module
     from nas_backbones.core.predictor import backends, measure_latency
     from nas_backbones.spaces.singlepath import SinglePathEncoding, expected_runtime, make_layout
@@ -118,13 +119,13 @@ def run(args) -> dict:
     if args.space == 'singlepath':
         return run_singlepath(args, info)
     from mmengine.registry import init_default_scope
+
     import nas_backbones  # noqa: F401
-    from nas_backbones.core.predictor import backends, measure_latency
     from nas_backbones.core.latency import time_module
+    from nas_backbones.core.predictor import backends, measure_latency
     from nas_backbones.spaces.darts import PCDartsSupernet, build_op
     from nas_backbones.spaces.darts.cost import edge_cost_tables
-    from nas_backbones.spaces.darts.encoding import (DartsEncoding, network_of, sample_networks,
-                                                     stage_cells_of)
+    from nas_backbones.spaces.darts.encoding import DartsEncoding, network_of, sample_networks, stage_cells_of
     from nas_backbones.spaces.darts.macro import reduction_indices
     init_default_scope('mmdet')
     stage_cells = stage_cells_of(args.layers, reduction_indices(args.layers))
@@ -207,7 +208,8 @@ def main(argv=None) -> dict:
     p.add_argument('--steps', type=int, default=1000)
     p.add_argument('--reuse', metavar='JSON', help='refit on the measurements of an earlier --json run')
     p.add_argument('--clock', choices=['cpu', 'wall'], default='cpu',
-                   help='cpu: this process\'s CPU time (default; a shared machine\'s neighbours left out), wall: the wall clock')
+                   help='cpu: this process\'s CPU time (default; a shared machine\'s neighbours left out), '
+                        'wall: the wall clock')
     p.add_argument('--rounds', type=int, default=3, help='timing rounds per network (the fastest round counts)')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--backends', nargs='+', default=['torch', 'onnxruntime'])

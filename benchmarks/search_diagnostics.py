@@ -34,8 +34,7 @@ if __package__ in (None, ''):
 import torch
 
 from benchmarks.common import benchmark_parser, fmt_table, run_benchmark, setup
-from benchmarks.search_vs_random import (TASK_BUILDERS, TEMPLATES, VARIANTS, gene_agreement,
-                                         run_search)
+from benchmarks.search_vs_random import TASK_BUILDERS, TEMPLATES, VARIANTS, gene_agreement, run_search
 
 # Settings to diagnose: overrides of the template (VARIANTS of search_vs_random are included).
 SETTINGS: dict[str, dict] = {

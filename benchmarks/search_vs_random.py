@@ -326,6 +326,7 @@ def train_eval(genotype, task: Task, seed: int, args: argparse.Namespace) -> dic
 def costs(genotype, args: argparse.Namespace, num_classes: int) -> dict:
     """Params and MACs of the evaluation network at ``size`` and of the detection backbone at 300."""
     from mmengine.analysis import FlopAnalyzer, parameter_count
+
     from nas_backbones.spaces.darts import DartsBackbone, GenotypeClassifier
     from nas_backbones.visualization.history import parameter_free_counts
     net = GenotypeClassifier(genotype=genotype, C=args.eval_C, layers=args.eval_layers,
@@ -438,6 +439,7 @@ def run_search(task: Task, template: str, seed: int, overrides: dict, work: Path
     import io
 
     from mmengine.logging import MMLogger
+
     from nas_backbones.engine.launch import build_runner
     from nas_backbones.spaces.darts import Genotype
     digest = hashlib.sha1(json.dumps(overrides, sort_keys=True).encode()).hexdigest()[:8]
@@ -646,7 +648,8 @@ def table(result: dict) -> str:
                              macs=f'{g["eval_macs_mean"] / 1e6:.2f}',
                              ssd=f'{g["ssd_backbone_macs_300_mean"] / 1e9:.2f}'))
         out.append(fmt_table(rows, [('group', 'genotypes'), ('n', 'n'), ('acc', 'test acc % (mean ± sd)'),
-                                    ('range', 'min-max'), ('beats', 'beats random cells'), ('pf', 'param-free ops normal / reduce'),
+                                    ('range', 'min-max'), ('beats', 'beats random cells'),
+                                    ('pf', 'param-free ops normal / reduce'),
                                     ('macs', 'eval MMACs'), ('ssd', 'SSD backbone GMACs @300')]))
         out.append('')
     return '\n'.join(out)

@@ -172,6 +172,7 @@ def time_steps(runs: dict, data: dict, repeats: int, sync=None) -> dict:
 def rss_child(setting: str, k: int, edge_norm: bool, impl: str, batch: int, channels_last=None) -> None:
     """In a fresh process: peak RSS growth over one step, after the model and data exist."""
     import json
+
     from benchmarks.common import reset_peak_rss, rss_bytes
     torch.set_num_threads(1)
     algo, optim = build(setting, k, edge_norm, impl, channels_last=channels_last)

@@ -5,7 +5,8 @@
 1. ``SSDHead.loss_cls`` (mmdet #11063, #11305; the fix #11524 was never merged)
    -- **automatic**, and the only fix ``import nas_backbones`` makes to
    another package (the other change is a feature, not a fix: the
-   ``nas_backbones::`` config prefix, ``nas_backbones/package.py``). SSDHead never builds ``loss_cls`` (it computes its own
+   ``nas_backbones::`` config prefix, ``nas_backbones/package.py``). SSDHead never builds
+   ``loss_cls`` (it computes its own
    cross-entropy) but mmdet's shared prediction code reads it, so SSD
    validation and testing fail with ``'SSDHead' object has no attribute
    'loss_cls'``. The class gets the ``loss_cls = None`` that code expects, and

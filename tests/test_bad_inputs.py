@@ -8,11 +8,10 @@ from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 
 import nas_backbones  # noqa: F401
+from nas_backbones.core.optim import SearchOptimWrapperConstructor
 from nas_backbones.datasets import ImageNetDataset
 from nas_backbones.datasets.loading import LoadImageOrSkip
-from nas_backbones.core.optim import SearchOptimWrapperConstructor
-from tests.conftest import darts_search
-from tests.conftest import ROOT
+from tests.conftest import ROOT, darts_search
 
 
 def write_images(root):
@@ -76,6 +75,7 @@ def test_search_config_values_are_checked():
 
 def test_nan_loss_stops_the_search_with_where_and_when():
     from mmengine.logging import MessageHub
+
     from tests.test_search_step import OPTIM, batch
     torch.manual_seed(0)
     algo = darts_search(supernet=dict(type='PCDartsSupernet', num_classes=4, C=8, layers=3, stem='cifar'))
@@ -226,6 +226,7 @@ def test_a_misspelt_class_is_named_before_training_with_the_nearest_category(tmp
 def test_export_crops_says_what_it_skips_and_flattens_class_names(tmp_path, capsys):
     """A box of width 0 was skipped without a word; a class 'RBC/cells' made nested folders."""
     import json
+
     from nas_backbones.datasets.crops import export_box_crops
     coco_files(tmp_path)
     ann = json.loads((tmp_path / 'ann.json').read_text())
@@ -245,6 +246,7 @@ def test_export_crops_says_what_it_skips_and_flattens_class_names(tmp_path, caps
 
 def test_export_crops_refuses_classes_that_would_share_a_folder(tmp_path):
     import json
+
     from nas_backbones.datasets.crops import export_box_crops
     coco_files(tmp_path)
     ann = json.loads((tmp_path / 'ann.json').read_text())

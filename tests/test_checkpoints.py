@@ -37,6 +37,7 @@ def demo_config(root: Path, data: Path) -> Path:
 def trained(tmp_path_factory):
     """(config, work dir) of one epoch of the demo SSD with DARTS_V2 cells (the config's is PC_DARTS_image)."""
     from mmengine.config import Config
+
     from nas_backbones.datasets.synthetic_coco import make_synthetic_coco
     root = tmp_path_factory.mktemp('trained')
     make_synthetic_coco(str(root / 'data'), num_train=4, num_val=2, seed=0)
@@ -155,6 +156,7 @@ def test_resume_with_another_models_checkpoint_is_refused(trained, tmp_path):
 
 def test_a_single_path_network_records_the_arch_that_rebuilds_it():
     from mmdet.registry import MODELS
+
     from nas_backbones.engine.checkpoints import architecture_options
     from nas_backbones.spaces.singlepath import load_architecture
     model = MODELS.build(dict(type='SinglePathBackbone', arch='SPNAS_Pixel1', width_mult=0.5))

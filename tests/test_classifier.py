@@ -317,8 +317,7 @@ def test_tiny_imagenet_config_trains_evaluates_and_transfers(tiny_imagenet, tmp_
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
 
-    from nas_backbones.datasets import sample_per_class, scan_image_folder, write_classes, \
-        write_image_list
+    from nas_backbones.datasets import sample_per_class, scan_image_folder, write_classes, write_image_list
     from nas_backbones.spaces.darts import DartsBackbone
     classes, per_class = scan_image_folder(tiny_imagenet / 'train')
     train, _ = sample_per_class(per_class, classes, (0.02, 0.01), seed=0)  # 10 a class

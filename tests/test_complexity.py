@@ -68,8 +68,8 @@ def test_config_backbone_and_model():
     assert backbone['input_size'] == [160, 192]
     assert model['params'] > backbone['params'] and model['flops'] > backbone['flops']
 
-    from mmengine.config import Config
     from mmdet.registry import MODELS
+    from mmengine.config import Config
     det = MODELS.build(Config.fromfile(str(ROOT / 'configs/ssd_pcdarts_demo.py')).model).eval()
     assert backbone['params'] == sum(p.numel() for p in det.backbone.parameters())
     assert model['params'] == sum(p.numel() for p in det.parameters())

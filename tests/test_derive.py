@@ -2,11 +2,9 @@
 import math
 
 import numpy as np
-
 import torch
 
-from nas_backbones.spaces.darts import ArchParameters, derive_genes, node_softmax
-from nas_backbones.spaces.darts import DEFAULT_PRIMITIVES, Genotype
+from nas_backbones.spaces.darts import DEFAULT_PRIMITIVES, ArchParameters, Genotype, derive_genes, node_softmax
 
 P = DEFAULT_PRIMITIVES  # none, max, avg, skip, sep3, sep5, dil3, dil5
 NONE, MAXP, SKIP, SEP3, SEP5, DIL3 = 0, 1, 3, 4, 5, 6

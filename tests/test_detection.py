@@ -125,6 +125,7 @@ def test_genotype_file_and_pretrained_prefix(tmp_path):
     """The documented overrides: a search's genotype.json, and a classifier checkpoint whose trunk
     is `backbone.`, given with --cfg-options as the config's header says."""
     from mmengine.config import DictAction
+
     from nas_backbones.spaces.darts.published import PUBLISHED
     genotype_file = tmp_path / 'genotype.json'
     PUBLISHED['DARTS_V2'].save(genotype_file)

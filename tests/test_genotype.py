@@ -4,8 +4,7 @@ import json
 import pytest
 import torch
 
-from nas_backbones.spaces.darts import GenotypeClassifier
-from nas_backbones.spaces.darts import PUBLISHED, Genotype, GenotypeError, load_genotype
+from nas_backbones.spaces.darts import PUBLISHED, Genotype, GenotypeClassifier, GenotypeError, load_genotype
 
 # Copied from the reference genotypes.py , independently of spaces/darts/published.py.
 REFERENCE_TEXT = {

@@ -15,8 +15,7 @@ import numpy as np
 import pytest
 
 import nas_backbones  # noqa: F401
-from nas_backbones.engine.launch import (ResultExistsError, load_train_config, refuse_earlier_result,
-                                         train_arg_parser)
+from nas_backbones.engine.launch import ResultExistsError, load_train_config, refuse_earlier_result, train_arg_parser
 from nas_backbones.spaces.darts import PUBLISHED
 
 ROOT = Path(__file__).resolve().parents[1]

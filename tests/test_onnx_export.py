@@ -45,7 +45,8 @@ def check_against_torch(module, path, x, atol):
     assert len(got) == len(want)
     for g, w in zip(got, want):
         assert tuple(g.shape) == tuple(w.shape)
-        assert torch.allclose(torch.from_numpy(g), w, atol=atol, rtol=1e-3), float((torch.from_numpy(g) - w).abs().max())
+        got = torch.from_numpy(g)
+        assert torch.allclose(got, w, atol=atol, rtol=1e-3), float((got - w).abs().max())
     return names
 
 

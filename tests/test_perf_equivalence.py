@@ -13,12 +13,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from nas_backbones.spaces.darts import ArchParameters, PCDartsSupernet
-from tests.conftest import darts_search
+from nas_backbones.spaces.darts import DEFAULT_PRIMITIVES, ArchParameters, PCDartsSupernet
+from nas_backbones.spaces.darts.macro import CellSpec
 from nas_backbones.spaces.darts.mixed_op import PartialMixedOp, bn_scaled, shuffle_cat
 from nas_backbones.spaces.darts.search_cell import SearchCell
-from nas_backbones.spaces.darts import DEFAULT_PRIMITIVES
-from nas_backbones.spaces.darts.macro import CellSpec
+from tests.conftest import darts_search
 
 EXTRA_PRIMITIVES = DEFAULT_PRIMITIVES + ('sep_conv_7x7', 'conv_7x1_1x7')
 

@@ -4,8 +4,8 @@ import torch.nn as nn
 from torch.func import functional_call
 
 from nas_backbones.core.optim import SearchOptimWrapperConstructor
-from tests.conftest import darts_search
 from nas_backbones.utils.recompute import recomputed
+from tests.conftest import darts_search
 
 
 def stem() -> nn.Sequential:

@@ -5,9 +5,9 @@ import math
 import pytest
 import torch
 
-from tests.conftest import darts_search
 from nas_backbones.core.latency import LATENCY_TABLE_FORMAT
 from nas_backbones.spaces.darts.cost import op_latency, op_macs
+from tests.conftest import darts_search
 
 
 def make(edge_norm=True, **cost):
@@ -76,8 +76,8 @@ def test_cost_is_normalised_to_one_at_uniform_weights():
 
 
 def test_search_step_with_cost_logs_it():
-    from tests.test_search_step import OPTIM, batch
     from nas_backbones.core.optim import SearchOptimWrapperConstructor
+    from tests.test_search_step import OPTIM, batch
     algo = make()
     log = algo.train_step({'weights': batch(1), 'arch': batch(2)}, SearchOptimWrapperConstructor(OPTIM)(algo))
     assert 'cost' in log and log['cost'] > 0

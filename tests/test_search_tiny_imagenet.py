@@ -8,8 +8,7 @@ import torch
 from mmengine.config import Config
 
 from nas_backbones.engine.launch import build_runner
-from nas_backbones.spaces.darts import DartsBackbone
-from nas_backbones.spaces.darts import Genotype
+from nas_backbones.spaces.darts import DartsBackbone, Genotype
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow

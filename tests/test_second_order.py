@@ -5,8 +5,8 @@ import torch.nn.functional as F
 from mmengine.optim import OptimWrapper
 from torch.func import functional_call
 
-from tests.conftest import darts_search
 from nas_backbones.core.second_order import unrolled_arch_grads
+from tests.conftest import darts_search
 
 
 def tiny_search(edge_norm=True, k=1):

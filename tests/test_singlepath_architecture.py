@@ -6,8 +6,14 @@ import json
 import pytest
 import torch
 
-from nas_backbones.spaces.singlepath import (PUBLISHED, Architecture, ArchitectureError,
-                                             SinglePathClassifier, SinglePathSpace, load_architecture)
+from nas_backbones.spaces.singlepath import (
+    PUBLISHED,
+    Architecture,
+    ArchitectureError,
+    SinglePathClassifier,
+    SinglePathSpace,
+    load_architecture,
+)
 
 
 def test_published_pixel1_network_has_the_published_parameter_count():
@@ -60,9 +66,12 @@ GOOD = PUBLISHED['SPNAS_Pixel1'].to_dict()
 
 
 @pytest.mark.parametrize('path, value, message', [
-    (('blocks', 1, 'layers', 0, 'kernel'), 4, r'blocks\[1\]\.layers\[0\] \(layer 1 .*\): kernel: 4 is not one of \[3, 5\]'),
-    (('blocks', 2, 'layers', 2, 'expansion'), 4, r'blocks\[2\]\.layers\[2\] \(layer 7 .*\): expansion: 4 is not one of \[3, 6\]'),
-    (('blocks', 2, 'layers', 0), {'skip': True}, r'blocks\[2\]\.layers\[0\] .*skip: this layer has no identity shortcut \(stride 2'),
+    (('blocks', 1, 'layers', 0, 'kernel'), 4,
+     r'blocks\[1\]\.layers\[0\] \(layer 1 .*\): kernel: 4 is not one of \[3, 5\]'),
+    (('blocks', 2, 'layers', 2, 'expansion'), 4,
+     r'blocks\[2\]\.layers\[2\] \(layer 7 .*\): expansion: 4 is not one of \[3, 6\]'),
+    (('blocks', 2, 'layers', 0), {'skip': True},
+     r'blocks\[2\]\.layers\[0\] .*skip: this layer has no identity shortcut \(stride 2'),
     (('blocks', 6, 'layers'), [{'kernel': 3, 'expansion': 6}, {'kernel': 5, 'expansion': 6}],
      r'blocks\[6\]\.layers\[1\] \(layer 22 .*\): kernel: 5, but the layers of a fixed block share one kernel \(3'),
     (('blocks', 3, 'layers', 1, 'kernel'), '3', r'layers\[1\] \(layer 10\): kernel: expected a positive integer'),

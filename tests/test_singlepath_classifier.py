@@ -29,8 +29,7 @@ def test_imagenet_config_holds_the_reference_recipe():
 def test_tiny_imagenet_config_trains_evaluates_and_transfers(tiny_imagenet, tmp_path):
     from mmengine.registry import RUNNERS
 
-    from nas_backbones.datasets import sample_per_class, scan_image_folder, write_classes, \
-        write_image_list
+    from nas_backbones.datasets import sample_per_class, scan_image_folder, write_classes, write_image_list
     from nas_backbones.spaces.singlepath import SinglePathBackbone
     classes, per_class = scan_image_folder(tiny_imagenet / 'train')
     train, _ = sample_per_class(per_class, classes, (0.02, 0.01), seed=0)  # 10 a class

@@ -9,8 +9,14 @@ from mmengine.config import Config
 
 from nas_backbones.core.predictor import LatencyPredictor, PredictorError
 from nas_backbones.spaces.darts.encoding import DartsEncoding
-from nas_backbones.spaces.singlepath import (RuntimeModel, SinglePathEncoding, SinglePathSpace, make_layout,
-                                             random_architecture, random_architectures)
+from nas_backbones.spaces.singlepath import (
+    RuntimeModel,
+    SinglePathEncoding,
+    SinglePathSpace,
+    make_layout,
+    random_architecture,
+    random_architectures,
+)
 from nas_backbones.spaces.singlepath.encoding import OPS
 from tests.test_network_search import load_tool
 from tests.test_singlepath_space import TINY, train_briefly

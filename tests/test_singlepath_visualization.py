@@ -15,7 +15,7 @@ def svg_texts(path):
 
 
 def test_strip_draws_one_box_per_layer_with_its_op(tmp_path):
-    out = render_architecture('SPNAS_Pixel1', tmp_path / 'strip.svg', title='SPNAS_Pixel1')
+    render_architecture('SPNAS_Pixel1', tmp_path / 'strip.svg', title='SPNAS_Pixel1')
     texts = svg_texts(tmp_path / 'strip.svg')
     ops = PUBLISHED['SPNAS_Pixel1'].ops()
     legend = ['k3e3', 'k3e6', 'k5e3', 'k5e6', 'skip', 'fixed']

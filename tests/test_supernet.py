@@ -3,10 +3,9 @@ import pytest
 import torch
 import torch.nn as nn
 
-from nas_backbones.spaces.darts import PCDartsSupernet
-from tests.conftest import darts_search
+from nas_backbones.spaces.darts import DEFAULT_PRIMITIVES, PCDartsSupernet
 from nas_backbones.spaces.darts.mixed_op import PartialMixedOp, channel_shuffle
-from nas_backbones.spaces.darts import DEFAULT_PRIMITIVES
+from tests.conftest import darts_search
 
 
 def reference_shuffle(x, groups):

@@ -29,6 +29,7 @@ def test_bad_process_count_is_named(bad):
 def machine(monkeypatch):
     """A 4-core machine whose busy cores a test sets; torch's thread count restored afterwards."""
     import torch
+
     import nas_backbones.utils.threads as threads
     state = dict(busy=0)
     monkeypatch.setattr(threads, 'available_cores', lambda: 4)
@@ -41,6 +42,7 @@ def machine(monkeypatch):
 
 def test_a_training_tool_takes_the_free_cores_and_says_so(machine):
     import torch
+
     from nas_backbones.engine.launch import choose_threads
     machine['busy'] = 3
     assert choose_threads(1) == ('threads: 1 a process for 1 process(es): 4 core(s) this process may use, '
@@ -53,6 +55,7 @@ def test_a_training_tool_takes_the_free_cores_and_says_so(machine):
 
 def test_a_set_omp_num_threads_wins(machine, monkeypatch):
     import torch
+
     from nas_backbones.engine.launch import choose_threads
     torch.set_num_threads(1)
     monkeypatch.setenv('OMP_NUM_THREADS', '1')

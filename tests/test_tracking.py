@@ -40,7 +40,7 @@ def test_darts_tracking_names_every_edge_and_op_with_the_history_values():
         genes = snap['genotype'][kind]
         assert t.scalars[f'genotype/{kind}_param_free'] == sum(op in PARAMETER_FREE_OPS for op, _ in genes)
     # the first node reads c_{k-2} and c_{k-1}; the second also node 0
-    assert f'alpha_normal/n0<-c_k-2/{ops[0]}' in t.scalars and f'beta_normal/n1<-n0' in t.scalars
+    assert f'alpha_normal/n0<-c_k-2/{ops[0]}' in t.scalars and 'beta_normal/n1<-n0' in t.scalars
     assert t.texts['genotype'] == str(space.derive())
     for kind in ('normal', 'reduce'):
         img = t.images[f'cell_{kind}']
@@ -137,6 +137,7 @@ def value_at(acc, tag, step):
 def test_network_search_sends_its_front_when_it_exports(tmp_path):
     pytest.importorskip('tensorboard', reason="TensorBoard is optional: pip install 'nas_backbones[tensorboard]'")
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
     from nas_backbones.network_search.search import run_search
     from tests.conftest import network_search_cfg
     cfg = network_search_cfg(plot=True)

@@ -2,7 +2,7 @@
 # One-command set-up of a fresh machine: a virtual environment at $NAS_VENV
 # (default .venv) with torch 2.13.0 (CPU), mmcv 2.1.0 built from source,
 # mmengine 0.10.7, mmdet 3.3.0, optuna 5.0.0, pycocotools and this package (editable) with its
-# test extras: pytest (with pytest-xdist), onnx and onnxruntime, tensorboard, psycopg2-binary.
+# test extras: pytest (with pytest-xdist), ruff, onnx and onnxruntime, tensorboard, psycopg2-binary.
 # PostgreSQL's server programs (for its test) are a system package: .ci/run installs them.
 # Running it again is quick: finished steps are detected and skipped, and pip
 # reuses the mmcv wheel it cached on the first build.
@@ -103,7 +103,7 @@ fi
 step "installing mmengine, mmdet, optuna, pycocotools, nas_backbones (editable) and its test extras"
 "${PIP[@]}" 'torch==2.13.0' 'setuptools>=77.0.3,<82' 'mmengine==0.10.7' 'mmdet==3.3.0' 'mmcv==2.1.0' \
   'optuna==5.0.0' pycocotools
-# [tests]: pytest, pytest-xdist and the optional parts the tests cover (onnx, onnxruntime,
+# [tests]: pytest, pytest-xdist, ruff (the linter tests/test_lint.py runs) and the optional parts the tests cover (onnx, onnxruntime,
 # tensorboard, psycopg2-binary; setup.py's extras). The pins above stay: nothing here needs others.
 "${PIP[@]}" --no-build-isolation -e "$ROOT[tests]" 'torch==2.13.0' 'mmengine==0.10.7' 'mmdet==3.3.0' \
   'mmcv==2.1.0' 'optuna==5.0.0'

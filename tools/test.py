@@ -12,14 +12,19 @@ whose weights do not fit the model (keys or shapes), is refused with a few of th
 import argparse
 import sys
 
+from mmdet.engine.hooks.utils import trigger_visualization_hook
+from mmdet.evaluation import DumpDetResults
 from mmengine.config import DictAction
 
 import nas_backbones  # noqa: F401  registers modules, applies nas_backbones.compat
-from nas_backbones.engine.checkpoints import (CheckpointError, apply_recorded_architecture,
-                                              architecture_contradiction, read_checkpoint, state_mismatch)
+from nas_backbones.engine.checkpoints import (
+    CheckpointError,
+    apply_recorded_architecture,
+    architecture_contradiction,
+    read_checkpoint,
+    state_mismatch,
+)
 from nas_backbones.engine.launch import build_runner, load_config, loading_scope, run_tool
-from mmdet.engine.hooks.utils import trigger_visualization_hook
-from mmdet.evaluation import DumpDetResults
 
 
 def parse_args() -> argparse.Namespace:

@@ -9,8 +9,8 @@ output is ARCH.png (next to the file, or in the current folder for a name).
 from __future__ import annotations
 
 import argparse
-import sys
 import os
+import sys
 from typing import Optional, Sequence
 
 from nas_backbones.spaces.singlepath.architecture import ArchitectureError

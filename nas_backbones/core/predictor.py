@@ -252,8 +252,8 @@ def backends() -> list[str]:
     """Where latencies can be measured here: eager PyTorch, and ONNX Runtime when it imports."""
     out = ['torch']
     try:
-        import onnxruntime  # noqa: F401
         import onnx  # noqa: F401  (torch.onnx.export writes through it)
+        import onnxruntime  # noqa: F401
         out.append('onnxruntime')
     except ImportError:
         pass

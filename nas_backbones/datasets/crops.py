@@ -17,7 +17,6 @@ from mmengine.logging import print_log
 from ..utils.io import atomic_open
 from ..utils.progress import Progress
 
-
 CROP_EXTENSION = '.png'
 
 

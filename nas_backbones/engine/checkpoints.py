@@ -70,6 +70,7 @@ def read_checkpoint(path: str, suggest: bool = True) -> dict:
     corrupt one (what ``--resume`` can use instead).
     """
     import torch
+
     from ..compat import checkpoint_loading
     if not osp.isfile(path):
         raise CheckpointError(f'checkpoint {path} does not exist')

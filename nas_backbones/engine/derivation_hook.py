@@ -8,8 +8,7 @@ from typing import Optional
 
 import torch
 from mmdet.registry import HOOKS
-from mmengine.dist import (all_reduce, broadcast_object_list, get_rank, get_world_size,
-                           is_distributed, master_only)
+from mmengine.dist import all_reduce, broadcast_object_list, get_rank, get_world_size, is_distributed, master_only
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 

@@ -16,7 +16,6 @@ from mmengine.runner import Runner
 
 from ..package import resolve_config
 
-
 AMP_DTYPES = ('float16', 'bfloat16')
 
 
@@ -271,6 +270,7 @@ def choose_threads(processes: int = 1) -> str:
     is made once, at the start: a job that starts later is not accounted for.
     """
     import torch
+
     from ..utils.threads import available_cores, busy_cores, threads_per_process
     if os.environ.get('OMP_NUM_THREADS'):
         return (f'threads: {torch.get_num_threads()} a process (OMP_NUM_THREADS='

@@ -33,8 +33,7 @@ from typing import Any, Callable, Optional, Sequence
 from mmengine.config import Config
 
 from ..utils.io import atomic_write_text
-from .candidates import (CandidateError, backbone_of, check_band, family_of, load_candidate,
-                         matched_candidates)
+from .candidates import CandidateError, backbone_of, check_band, family_of, load_candidate, matched_candidates
 from .jobs import check_workers, run_jobs, training_job
 
 CHANCE_FORMAT = 'nas_backbones.chance/1'

@@ -94,6 +94,7 @@ def train_and_evaluate(job: dict, threads: int) -> dict:
     from mmengine.config import Config
 
     import nas_backbones  # noqa: F401  registers the modules
+
     from ..engine.launch import build_runner, loading_scope
     torch.set_num_threads(threads)
     print(f'[{job["name"]} seed {job["seed"]}] training with {threads} thread(s) per process '

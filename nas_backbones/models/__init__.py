@@ -4,8 +4,15 @@
 ``classifier``: building a classifier's trunk, its argument checks, labels and scores.
 """
 from .backbone import FrozenStagesMixin
-from .classifier import (DEFAULT_PREPROCESSOR, IMAGENET_MEAN, IMAGENET_STD, attach_scores,
-                         build_trunk, check_head_args, class_labels)
+from .classifier import (
+                         DEFAULT_PREPROCESSOR,
+                         IMAGENET_MEAN,
+                         IMAGENET_STD,
+                         attach_scores,
+                         build_trunk,
+                         check_head_args,
+                         class_labels,
+)
 
 __all__ = ['DEFAULT_PREPROCESSOR', 'FrozenStagesMixin', 'IMAGENET_MEAN', 'IMAGENET_STD',
            'attach_scores', 'build_trunk', 'check_head_args', 'class_labels']

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from typing import Any, Sequence, Union
 
-from ..utils.result_file import check_format, read_json, write_json
+from ..utils.result_file import check_format, read_json
 
 PARETO_FORMAT = 'nas_backbones.pareto/1'
 CANDIDATES_FORMAT = 'nas_backbones.candidates/1'

@@ -336,6 +336,7 @@ def run_worker(settings: SearchSettings, worker: int = 0) -> int:
 def _worker_main(cfg_dict: dict, work_dir: str, worker: int) -> None:
     """Entry of a spawned worker process: registers the modules, then runs the loop."""
     from mmengine.registry import init_default_scope
+
     import nas_backbones  # noqa: F401  registers the models and the network spaces
     init_default_scope(cfg_dict.get('default_scope', 'mmdet'))
     run_worker(SearchSettings(Config(cfg_dict), work_dir), worker)

@@ -14,11 +14,14 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
-from typing import Optional, Sequence, Union
+from typing import TYPE_CHECKING, Optional, Sequence, Union
 
 from ..spaces.darts.genotype import Genotype
 from ..spaces.darts.published import GenotypeSpec, load_genotype
 from .figure import image_format, new_figure, save_figure
+
+if TYPE_CHECKING:
+    from matplotlib.path import Path
 
 CELLS = ('normal', 'reduce')
 

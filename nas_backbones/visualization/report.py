@@ -17,8 +17,17 @@ from ..core.signal import CHANCE_CHECK, judge_entry
 from ..engine.preflight import RUNNER_KEYS
 from ..utils.io import atomic_write_text
 from .cost import CostCache, CostSpec
-from .history import (KINDS, SearchHistory, load_history, parameter_free_counts, plot_alpha,
-                      plot_beta, plot_cost, plot_parameter_free, read_entries)
+from .history import (
+    KINDS,
+    SearchHistory,
+    load_history,
+    parameter_free_counts,
+    plot_alpha,
+    plot_beta,
+    plot_cost,
+    plot_parameter_free,
+    read_entries,
+)
 
 REPORT_DIR = 'report'
 

@@ -23,10 +23,10 @@ import sys
 from typing import Sequence
 
 import torch.nn as nn
+from mmdet.registry import MODELS
 from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 
-from mmdet.registry import MODELS
 from nas_backbones.engine.preflight import neck_problem
 from nas_backbones.evaluation.complexity import measure
 from nas_backbones.spaces.darts.classifier import GenotypeClassifier  # also registers and applies compat

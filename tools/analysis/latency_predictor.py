@@ -21,8 +21,9 @@ dict(metric='predictor', predictor='predictor_spnas.json')``. The config's space
 type picks the space family that samples and encodes (``predictor_task``).
 Each network is timed in eval mode at ``--batch`` (median of ``--repeats``);
 ``--backend onnxruntime`` times in ONNX Runtime the network exported as
-``tools/deployment/export_onnx.py`` exports it (``pip install '.[onnx]'``). A random ``--holdout`` of the architectures is kept out of the
-fit; the file records the relative errors on it, the device and the settings.
+``tools/deployment/export_onnx.py`` exports it (``pip install '.[onnx]'``). A random
+``--holdout`` of the architectures is kept out of the fit; the file records the relative errors
+on it, the device and the settings.
 """
 from __future__ import annotations
 
@@ -37,8 +38,7 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 
 import nas_backbones  # noqa: F401  registers the models
-from nas_backbones.core.predictor import (backends, device_description, fit_with_holdout,
-                                          measure_latency, predictor_task)
+from nas_backbones.core.predictor import backends, device_description, fit_with_holdout, measure_latency, predictor_task
 from nas_backbones.engine.launch import read_only
 
 

@@ -26,10 +26,10 @@ import sys
 from typing import Optional, Sequence
 
 import torch
+from mmdet.registry import MODELS
 from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 
-from mmdet.registry import MODELS
 import nas_backbones  # noqa: F401  registers the models
 from nas_backbones.spaces.darts.cost import ResourceCost
 

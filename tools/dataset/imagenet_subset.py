@@ -16,8 +16,7 @@ import os
 import sys
 
 from nas_backbones.datasets.imagenet import scan_image_folder
-from nas_backbones.datasets.subset import (sample_per_class, split_counts, write_classes,
-                                           write_image_list)
+from nas_backbones.datasets.subset import sample_per_class, split_counts, write_classes, write_image_list
 
 OUTPUTS = ('train.txt', 'val.txt', 'classes.txt')
 

@@ -9,10 +9,10 @@ from mmdet.registry import MODELS
 from mmengine.model import BaseModule
 
 from ...models.backbone import FrozenStagesMixin
-from .macro import build_stem, cell_plan, check_input
-from .published import GenotypeSpec, load_genotype
 from ...utils.recompute import recomputed
 from .cell import GenotypeCell
+from .macro import build_stem, cell_plan, check_input
+from .published import GenotypeSpec, load_genotype
 
 
 @MODELS.register_module()

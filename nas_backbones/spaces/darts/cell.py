@@ -6,8 +6,8 @@ import torch.nn as nn
 
 from .genotype import Genotype
 from .macro import CellSpec
-from .topology import edge_stride
 from .ops import FactorizedReduce, Identity, ReLUConvBN, build_op, drop_path
+from .topology import edge_stride
 
 
 class GenotypeCell(nn.Module):

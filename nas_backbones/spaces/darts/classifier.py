@@ -19,8 +19,7 @@ from mmengine.model import BaseModel
 from mmengine.structures import BaseDataElement
 
 # DEFAULT_PREPROCESSOR: inputs are BGR uint8 (LoadImageFromFile); the reference normalises RGB in [0, 1].
-from ...models.classifier import (DEFAULT_PREPROCESSOR, attach_scores, build_trunk, check_head_args,
-                                  class_labels)
+from ...models.classifier import DEFAULT_PREPROCESSOR, attach_scores, build_trunk, check_head_args, class_labels
 from .aux_head import AuxiliaryHeadCIFAR, AuxiliaryHeadImageNet
 
 

@@ -25,8 +25,7 @@ import torch
 import torch.nn as nn
 from mmdet.registry import MODELS
 
-from ...network_search.space import (NETWORK_SPACES, NetworkSpace, SpaceDeclarationError,
-                                     choices, int_at_least)
+from ...network_search.space import NETWORK_SPACES, NetworkSpace, SpaceDeclarationError, choices, int_at_least
 from .encoding import DartsEncoding, layout_of, macro_values
 from .genotype import Genotype, GenotypeError
 from .macro import STEMS, cell_plan

@@ -7,12 +7,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .macro import CellSpec
-from .topology import cell_edges, node_edge_ranges
-from .ops import FactorizedReduce, ReLUConvBN, build_op
 from ...utils.recompute import recomputed
-from .mixed_op import (EdgeInput, OpWeights, PartialMixedOp, check_impl, dense_grad,
-                       fast_policy, shuffle_cat)
+from .macro import CellSpec
+from .mixed_op import EdgeInput, OpWeights, PartialMixedOp, check_impl, dense_grad, fast_policy, shuffle_cat
+from .ops import FactorizedReduce, ReLUConvBN, build_op
+from .topology import cell_edges, node_edge_ranges
 
 
 class SearchCell(nn.Module):
@@ -138,7 +137,8 @@ class SearchCell(nn.Module):
     def forward_reference(self, s0: torch.Tensor, s1: torch.Tensor, weights: torch.Tensor,
                           edge_weights: Optional[torch.Tensor] = None,
                           activated: bool = False, aux_weight: float = 0.) -> torch.Tensor:
-        """Node_i = sum_j beta_ij * MixedOp_ij(h_j) (+ the auxiliary skips), one edge at a time, as the papers write it."""
+        """Node_i = sum_j beta_ij * MixedOp_ij(h_j) (+ the auxiliary skips), one edge at a time, as the
+        papers write it."""
         pre0, pre1 = ((p.forward_activated if activated else p)
                       for p in (self.preprocess0, self.preprocess1))
         states = [pre0(s0), pre1(s1)]

@@ -15,12 +15,12 @@ import torch.nn.functional as F
 from mmdet.registry import MODELS
 from mmengine.model import BaseModule
 
+from ...utils.recompute import recomputed
 from .genotype import KNOWN_OPS
 from .macro import build_stem, cell_plan, check_input
-from .ops import DEFAULT_PRIMITIVES
 from .mixed_op import check_impl
+from .ops import DEFAULT_PRIMITIVES
 from .search_cell import SearchCell
-from ...utils.recompute import recomputed
 
 STEM_TAP = -1  # forward_cells(taps=...): the stem's output (stage 0 of a backbone)
 

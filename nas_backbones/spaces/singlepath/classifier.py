@@ -19,8 +19,7 @@ from mmengine.model import BaseModel
 from mmengine.structures import BaseDataElement
 
 # DEFAULT_PREPROCESSOR: BGR uint8 in (LoadImageFromFile), ImageNet mean/std on RGB.
-from ...models.classifier import (DEFAULT_PREPROCESSOR, attach_scores, build_trunk, check_head_args,
-                                  class_labels)
+from ...models.classifier import DEFAULT_PREPROCESSOR, attach_scores, build_trunk, check_head_args, class_labels
 from .mbconv import reference_init
 
 

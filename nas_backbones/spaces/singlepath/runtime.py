@@ -45,7 +45,7 @@ from mmengine.dist import get_rank
 from ...core.cost import shared_from_rank0
 from ...core.latency import LatencyTable
 from ...core.predictor import LatencyPredictor
-from .blocks import VARIANTS, Layout, LayerSpec
+from .blocks import VARIANTS, LayerSpec, Layout
 from .mbconv import ConvBNAct, MBConv
 
 METRICS = ('flops', 'latency', 'predictor')
