@@ -70,6 +70,8 @@ def test_darts_movement_is_the_op_weights_distance_from_uniform():
     assert m['details']['beta_normal_max'] == pytest.approx(torch.sigmoid(torch.tensor(1.)).item() - 0.5,
                                                             rel=1e-5)
     assert judge(None, m).learned_nothing is False
+    assert '(threshold 0.05: moved)' in judge(None, m).summary()
+    assert '(below 0.05: unmoved)' in judge(None, dict(m, distance=0.01)).summary()
 
 
 def test_singlepath_movement_is_the_thresholds_share_of_their_norms():

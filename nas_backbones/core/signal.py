@@ -67,7 +67,10 @@ class Signal:
             parts.append(f'{self.arch_steps} architecture step(s)')
         m = self.movement
         if m is not None:
-            text = f'{m["measure"]}: {m["distance"]:.4f} (below {m["threshold"]:g}: unmoved)'
+            moved = m['distance'] >= m['threshold']
+            text = (f'{m["measure"]}: {m["distance"]:.4f} '
+                    + (f'(threshold {m["threshold"]:g}: moved)' if moved
+                       else f'(below {m["threshold"]:g}: unmoved)'))
             details = m.get('details') if details else None
             if details:
                 text += ' [' + ', '.join(f'{k} {_num(v)}' for k, v in details.items()) + ']'
