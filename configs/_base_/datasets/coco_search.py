@@ -2,9 +2,10 @@
 #   python tools/dataset/coco_split.py data/coco/annotations/instances_train2017.json \
 #       --out data/coco_search --train-frac 0.5 --val-frac 0.5 --seed 0)
 # with mmdet's SSD300 augmentation at 300 px (the model's anchors are for it), batch 8 per GPU in
-# each split (64 in all on 8 GPUs, as SSD300). The architecture split is the search loop's (train_cfg.arch_dataloader), so the loop is
-# declared here; the config sets its epochs. SearchCocoDataset is imported by the config's own
-# custom_imports (nas_backbones.datasets.coco: mmdet's datasets pull in matplotlib).
+# each split (64 in all on 8 GPUs, as SSD300). The architecture split is the search loop's
+# (train_cfg.arch_dataloader), so the loop is declared here; the config sets its epochs.
+# SearchCocoDataset is imported by the config's own custom_imports (nas_backbones.datasets.coco:
+# mmdet's datasets pull in matplotlib).
 data_root = 'data/coco/'
 batch_size = 8
 train_pipeline = [
