@@ -67,7 +67,7 @@ from benchmarks.common import MB, benchmark_parser, fmt_table, report, setup
 from benchmarks.supernet_step import SETTINGS, build
 
 # The ImageNet search subsets: 10% (weights) and 2.5% (architecture) of ImageNet-1k's 1,281,167
-# training images; 50 epochs, the first 35 without architecture steps (configs/_base_/).
+# training images; 50 epochs, the first 35 without architecture steps (configs/search/pcdarts_imagenet.py).
 IMAGENET_TRAIN = 1_281_167
 WEIGHT_IMAGES = round(0.10 * IMAGENET_TRAIN)
 ARCH_IMAGES = round(0.025 * IMAGENET_TRAIN)

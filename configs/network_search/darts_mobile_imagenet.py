@@ -7,7 +7,7 @@
 # Accuracy is a short training of each candidate from scratch on the search's weight split,
 # measured on its architecture split (docs/network_search.md says why not inherited weights).
 # Results: work_dirs/darts_mobile_imagenet/pareto.json, candidates.json, pareto.png.
-_base_ = ['../_base_/network_search_data_imagenet.py']
+_base_ = ['../_base_/datasets/imagenet_network_search.py']
 
 custom_imports = dict(imports=['nas_backbones'], allow_failed_imports=False)
 default_scope = 'mmdet'

@@ -8,7 +8,9 @@
 # (epoch e runs at lr_cos(e), the reference's pre-1.1 stepping ran it at lr_cos(e + 1)), and
 # the 5-epoch warm-up multiplies the cosine value instead of replacing it.
 _base_ = [
-    '../_base_/search_runtime.py', '../_base_/search_data_imagenet.py',
-    '../_base_/pcdarts_supernet.py', '../_base_/search_schedule_pcdarts_imagenet.py',
+    '../_base_/runtime/search.py',
+    '../_base_/models/pcdarts_supernet_imagenet.py',
+    '../_base_/datasets/imagenet_search.py',
+    '../_base_/schedules/pcdarts_imagenet.py',
 ]
-train_cfg = dict(max_epochs={{_base_.max_epochs}}, arch_warmup_epochs={{_base_.arch_warmup_epochs}})
+train_cfg = dict(max_epochs=50, arch_warmup_epochs=35)  # the schedule's 50 epochs; alpha/beta frozen for 35

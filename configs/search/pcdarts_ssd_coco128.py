@@ -11,11 +11,18 @@
 # then SSD with the cell (work_dirs/pcdarts_ssd_coco128/genotype.json) as with any other:
 #   python tools/train.py configs/ssd_pcdarts_coco128.py \
 #       --cfg-options model.backbone.genotype=work_dirs/pcdarts_ssd_coco128/genotype.json
-_base_ = './pcdarts_ssd_coco.py'
+_base_ = [
+    '../_base_/runtime/search.py',
+    '../_base_/models/pcdarts_ssd300.py',
+    '../_base_/datasets/coco128_search.py',
+    '../_base_/schedules/pcdarts_ssd.py',
+]
+# + SearchCocoDataset, imported on its own (mmdet's datasets pull in matplotlib)
+custom_imports = dict(imports=['nas_backbones', 'nas_backbones.datasets.coco',
+                               'nas_backbones.visualization.report_hook'], allow_failed_imports=False)
 
-input_size = 192
+input_size = 192  # the data's size (_base_/datasets/coco128_search.py); the anchors below are for it
 max_epochs = 4
-batch_size = 8
 # 192 px -> backbone maps 24, 12, 6 (strides 8/16/32), extra levels 3, 2, 1.
 backbone_channels = (32, 64, 128)  # 4 nodes x C, 2C, 4C (C=8)
 neck_channels = backbone_channels + (128, 128, 128)
@@ -34,21 +41,9 @@ model = dict(architecture=dict(
                 min_sizes=[13, 29, 63, 98, 132, 167],
                 max_sizes=[29, 63, 98, 132, 167, 203])))))
 
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='Resize', scale=(input_size, input_size), keep_ratio=False),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackDetInputs')
-]
-_dataset = dict(data_prefix=dict(img='data/coco128/train2017/'), pipeline=train_pipeline,
-                filter_cfg=dict(filter_empty_gt=True, min_size=8))
-train_dataloader = dict(batch_size=batch_size, num_workers=0,
-                        dataset=dict(_dataset, ann_file='data/coco128_search/train.json'))
-train_cfg = dict(
-    max_epochs=max_epochs, arch_warmup_epochs=max_epochs // 2,
-    arch_dataloader=dict(batch_size=batch_size, num_workers=0,
-                         dataset=dict(_dataset, ann_file='data/coco128_search/val.json')))
+# The detection search's schedule at this scale: 4 epochs, alpha/beta frozen for the first 2,
+# SGD 0.02 for a batch of 8, an 8-iteration warm-up, cosine to 0.
+train_cfg = dict(max_epochs=max_epochs, arch_warmup_epochs=max_epochs // 2)
 optim_wrapper = dict(weights=dict(optimizer=dict(lr=0.02)))
 param_scheduler = dict(
     weights=[
@@ -57,7 +52,8 @@ param_scheduler = dict(
              begin=0, end=max_epochs),
     ],
     arch=[])
-auto_scale_lr = dict(base_batch_size=batch_size)
+auto_scale_lr = dict(base_batch_size=8)
+
 default_hooks = dict(logger=dict(interval=4))
 log_processor = dict(window_size=4)
 env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo'))

@@ -5,11 +5,12 @@
 #       --out data/tiny-imagenet-10-search --train-frac 0.1 --val-frac 0.05 --seed 0
 #   python tools/search.py configs/search/pcdarts_tiny_imagenet.py
 # The result is work_dirs/pcdarts_tiny_imagenet/genotype.json.
-_base_ = './pcdarts_imagenet.py'
-
-crop_size = 64
-batch_size = 16
-max_epochs = 4
+_base_ = [
+    '../_base_/runtime/search.py',
+    '../_base_/models/pcdarts_supernet_imagenet.py',
+    '../_base_/datasets/tiny_imagenet_search.py',
+    '../_base_/schedules/pcdarts_imagenet.py',
+]
 
 # For one's own images (this file and pcdarts_demo.py, which inherits it), not the papers':
 # P-DARTS' cap of two skips in the derived normal cell. On a few hundred images a short search
@@ -20,24 +21,16 @@ max_epochs = 4
 # chance (benchmarks/README.md, section 8).
 model = dict(architecture=dict(supernet=dict(num_classes=10, C=8, layers=5), max_skips=2))
 
-train_pipeline = [
-    dict(type='LoadImageOrSkip', on_error='skip'),  # a bad file is logged, not fatal
-    dict(type='RandomResizedCrop', size=crop_size),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='PackClsInputs'),
-]
-_dataset = dict(data_prefix='data/tiny-imagenet-10/train/', pipeline=train_pipeline)
-train_dataloader = dict(batch_size=batch_size, num_workers=0,
-                        dataset=dict(_dataset, ann_file='data/tiny-imagenet-10-search/train.txt'))
-train_cfg = dict(
-    max_epochs=max_epochs, arch_warmup_epochs=1,
-    arch_dataloader=dict(batch_size=batch_size, num_workers=0,
-                         dataset=dict(_dataset, ann_file='data/tiny-imagenet-10-search/val.txt')))
+# PC-DARTS' ImageNet schedule at this scale: 4 epochs, alpha/beta frozen for the first, SGD 0.05 for
+# a batch of 16 with cosine to 0 and no warm-up.
+max_epochs = 4
+train_cfg = dict(max_epochs=max_epochs, arch_warmup_epochs=1)
 optim_wrapper = dict(weights=dict(optimizer=dict(lr=0.05)))
 param_scheduler = dict(
     weights=[dict(type='CosineAnnealingLR', T_max=max_epochs, eta_min=0., by_epoch=True,
                   begin=0, end=max_epochs)],
     arch=[])
-auto_scale_lr = dict(base_batch_size=batch_size)
+auto_scale_lr = dict(base_batch_size=16)
+
 default_hooks = dict(logger=dict(interval=10))
 env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo'))

@@ -11,32 +11,26 @@
 # The thresholds learn at 250x the weights' rate (1.0): they start about 9 below the kernel
 # norms and would not get there in 96 steps at the reference's rate (a deliberate deviation,
 # see docs/). It checks the path (search, derivation, report, detector), not the search quality.
-_base_ = './spnas_imagenet.py'
-
-crop_size = 64
-batch_size = 16
-max_epochs = 4
+_base_ = [
+    '../_base_/runtime/search.py',
+    '../_base_/models/spnas_supernet_imagenet.py',
+    '../_base_/datasets/tiny_imagenet_search.py',
+    '../_base_/schedules/spnas_imagenet.py',
+]
 
 model = dict(architecture=dict(
     supernet=dict(num_classes=10, width_mult=0.5),
-    runtime=dict(_delete_=True, metric='flops', input_size=crop_size),
+    runtime=dict(_delete_=True, metric='flops', input_size=64),
     warmup_epochs=1))
-train_pipeline = [
-    dict(type='LoadImageOrSkip', on_error='skip'),
-    dict(type='RandomResizedCrop', size=crop_size),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='PackClsInputs'),
-]
-train_dataloader = dict(batch_size=batch_size, num_workers=0, dataset=dict(
-    data_prefix='data/tiny-imagenet-10/train/', ann_file='data/tiny-imagenet-10-search/train.txt',
-    pipeline=train_pipeline))
-train_cfg = dict(max_epochs=max_epochs)
+max_epochs = 4
+train_cfg = dict(max_epochs=max_epochs, arch_dataloader=None)  # one level: the weight split alone
 optim_wrapper = dict(
     weights=dict(optimizer=dict(lr=0.004)),  # 4x the reference's 0.016 per 256 images: 4 short epochs
     paramwise_cfg=dict(custom_keys={'arch.thresholds': dict(lr_mult=250.)}))
 param_scheduler = dict(weights=[
     dict(type='StaircaseExponentialLR', period=2.4, gamma=0.97, by_epoch=True,
          convert_to_iter_based=True, begin=0, end=max_epochs)])
-auto_scale_lr = dict(base_batch_size=batch_size)
+auto_scale_lr = dict(base_batch_size=16)
+randomness = dict(seed=0)
 default_hooks = dict(logger=dict(interval=10))
 env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo'))

@@ -1,5 +1,7 @@
 # The two search splits of an ImageNet-format data set (PC-DARTS: 10% and 2.5% of each class of
-# the train set, sampled by tools/dataset/imagenet_subset.py), both with the train augmentation.
+# the train set, sampled by tools/dataset/imagenet_subset.py), both with the train augmentation at
+# 224 px. The architecture split is the search loop's (train_cfg.arch_dataloader), so the loop is
+# declared here; the config sets its epochs (train_cfg.max_epochs, arch_warmup_epochs).
 # A child points them elsewhere by overriding the datasets themselves, e.g.
 #   train_dataloader = dict(dataset=dict(data_prefix=..., ann_file=...))
 #   train_cfg = dict(arch_dataloader=dict(dataset=dict(data_prefix=..., ann_file=...)))

@@ -1,4 +1,6 @@
 # What every search shares: registration, the runner, hooks, environment and logging.
+# A detection search adds nas_backbones.datasets.coco to custom_imports in its own config (a base
+# other than this one may not set custom_imports: MMEngine refuses a key set by two bases).
 default_scope = 'mmdet'
 # The report hook is imported on its own: plotting stays out of `import nas_backbones`.
 custom_imports = dict(imports=['nas_backbones', 'nas_backbones.visualization.report_hook'],

@@ -1,7 +1,10 @@
-# PC-DARTS' ImageNet search schedule: 50 epochs, alpha/beta frozen for the first 35; SGD 0.5 with a
-# 5-epoch warm-up and cosine to 0 for the weights, Adam 6e-3 for alpha/beta, for a total batch of 1024.
-max_epochs = 50
-arch_warmup_epochs = 35  # the search loop (in the data file) takes both
+# PC-DARTS' ImageNet search schedule: SGD 0.5 with a 5-epoch warm-up and cosine to 0 over 50 epochs
+# for the weights, Adam 6e-3 for alpha/beta, for a total batch of 1024. The search loop is the data
+# file's (it holds the architecture split), so a config using this schedule sets the epochs there:
+#   train_cfg = dict(max_epochs=50, arch_warmup_epochs=35)  # alpha/beta frozen for the first 35
+# and a config changing the epochs rewrites param_scheduler with them (tests/test_configs.py checks
+# that the weights' schedule ends at train_cfg.max_epochs).
+max_epochs = 50  # for the cosine below; MMEngine resolves it here, a child's max_epochs does not reach it
 optim_wrapper = dict(
     constructor='SearchOptimWrapperConstructor',
     weights=dict(optimizer=dict(type='SGD', lr=0.5, momentum=0.9, weight_decay=3e-4),

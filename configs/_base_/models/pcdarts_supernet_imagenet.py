@@ -1,5 +1,5 @@
 # The PC-DARTS ImageNet search network (K=2, C=16, 8 cells, three stride-2 stem convs) on
-# classification, searched with the first-order bilevel update.
+# classification, searched with the first-order bilevel update. ImageNet's statistics.
 model = dict(
     type='DifferentiableSearch',
     architecture=dict(
