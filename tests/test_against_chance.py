@@ -10,7 +10,9 @@ import nas_backbones  # noqa: F401  registers the families
 from nas_backbones.evaluation.candidates import CANDIDATE_FAMILIES, CandidateError, matched_candidates
 from nas_backbones.evaluation.chance import Comparison, Request, compare, share_beaten, verdict
 from nas_backbones.evaluation.complexity import backbone_cost
+from nas_backbones.evaluation.jobs import result_path
 from nas_backbones.spaces.darts.random_genotype import parameter_free_genes
+from nas_backbones.utils.result_file import write_json
 from tests.conftest import ROOT, tiny_ssd_demo_config
 
 DARTS = dict(type='DartsBackbone', C=4, layers=3, out_indices=(1, 2, 3))
@@ -128,6 +130,26 @@ def test_a_name_given_to_another_result_or_another_setting_is_refused(config, tm
     manifest = json.loads((tmp_path / 'work' / 'candidates.json').read_text())
     assert manifest['candidates']['random_s0_001']['kind'] == 'random'
     assert manifest['candidates']['a']['macs'] > 0 and manifest['candidates']['a']['input_size'] == [192, 192]
+
+
+def test_report_only_tables_the_finished_trainings_and_trains_nothing(config, tmp_path):
+    """--report-only (beside a run that trains): finished trainings are tabled, the rest are 'not run'."""
+    work = tmp_path / 'work'
+    req = dict(candidates=[('a', 'PC_DARTS_image'), ('b', 'DARTS_V2')], random=2, seeds=[0, 1])
+    cmp = Comparison(Request(str(config), str(work), **req))
+    jobs = cmp.jobs(cmp.prepare())
+    finished = {('a', 0): 0.30, ('a', 1): 0.34, ('random_s0_000', 0): 0.20, ('random_s0_001', 0): 0.26}
+    for job in jobs:  # what a finished training writes (evaluation/jobs.py), for four of the eight
+        if (job['name'], job['seed']) in finished:
+            write_json(result_path(job), dict(test={'coco/bbox_mAP': finished[job['name'], job['seed']]}))
+    summary = compare(Request(str(config), str(work), report_only=True, **req), plot=False)
+    rows = {r['name']: r for r in summary['rows']}
+    assert rows['a']['per_seed'] == {'0': 0.30, '1': 0.34} and rows['a']['mean'] == pytest.approx(0.32)
+    assert rows['b']['mean'] is None and rows['b']['failed'] == {'0': 'not run', '1': 'not run'}
+    assert summary['groups']['random']['n'] == 2 and summary['groups']['random']['mean'] == pytest.approx(0.23)
+    assert rows['a']['verdict']['random'] == 'beats chance'  # 0.32 > 0.23 + sd 0.042
+    assert 'not run' in (work / 'chance.md').read_text()
+    assert not list(work.glob('runs/*/*/job.log'))  # nothing was trained
 
 
 # ------------------------------------------------------------------ end to end

@@ -54,6 +54,9 @@ def parser() -> argparse.ArgumentParser:
                    help='N or H W for the MACs (default: the config\'s input_size)')
     p.add_argument('--max-draws', type=int, default=200,
                    help='proposals per matched candidate before giving up (default 200)')
+    p.add_argument('--report-only', action='store_true',
+                   help='write the table from the trainings finished so far (the others: "not run"); '
+                        'trains nothing, so it may run beside the command that trains')
     p.add_argument('--cfg-options', nargs='+', action=DictAction,
                    help='config overrides for every training, e.g. train_cfg.max_epochs=30')
     return p
@@ -74,7 +77,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
                       matched=args.matched, match_to=args.match_to, match_by=args.match_by, band=args.band,
                       draw_seed=args.draw_seed, seeds=args.seeds, workers=args.workers,
                       cfg_options=args.cfg_options, metric=args.metric, input_size=args.input_size,
-                      max_draws=args.max_draws)
+                      max_draws=args.max_draws, report_only=args.report_only)
         summary = compare(req)
     except CandidateError as e:
         p.exit(2, f'{p.prog}: error: {e}\n')

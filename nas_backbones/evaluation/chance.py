@@ -34,7 +34,7 @@ from mmengine.config import Config
 
 from ..utils.io import atomic_write_text
 from .candidates import CandidateError, backbone_of, check_band, family_of, load_candidate, matched_candidates
-from .jobs import check_workers, run_jobs, training_job
+from .jobs import check_workers, read_result, run_jobs, training_job
 
 CHANCE_FORMAT = 'nas_backbones.chance/1'
 MANIFEST_FORMAT = 'nas_backbones.chance_candidates/1'
@@ -95,6 +95,7 @@ class Request:
     metric: str = 'coco/bbox_mAP'
     input_size: Optional[Sequence[int]] = None
     max_draws: int = 200
+    report_only: bool = False   # the table from the trainings finished so far; nothing trained
 
 
 def parse_candidate(text: str) -> tuple[str, str]:
@@ -389,7 +390,11 @@ def compare(req: Request, say: Callable[[str], None] = print, plot: bool = True)
     names = cmp.prepare()
     jobs = cmp.jobs(names)
     say(f'{len(names)} candidate(s) x {len(req.seeds)} seed(s) = {len(jobs)} training(s) in {cmp.work_dir}')
-    done = run_jobs(jobs, req.workers, say)
+    if req.report_only:  # e.g. while another process trains them: what is finished, the rest 'not run'
+        done = {i: r for i, r in enumerate(map(read_result, jobs)) if r is not None}
+        say(f'report only: {len(done)} of {len(jobs)} training(s) finished')
+    else:
+        done = run_jobs(jobs, req.workers, say)
     results = {(j['name'], j['seed']): done.get(i) for i, j in enumerate(jobs)}
     summary = dict(format=CHANCE_FORMAT, config=osp.abspath(req.config),
                    cfg_options=dict(req.cfg_options or {}), work_dir=cmp.work_dir,
