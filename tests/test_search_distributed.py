@@ -1,7 +1,6 @@
 """Distributed search on the CPU (gloo): two real processes, and the rank-agreement check."""
 import json
 import os
-import socket
 import subprocess
 import sys
 
@@ -15,14 +14,8 @@ from nas_backbones.spaces.darts import ArchParameters
 from nas_backbones.spaces.darts import DEFAULT_PRIMITIVES
 import nas_backbones  # noqa: F401
 from nas_backbones.compat import checkpoint_loading
-from tests.conftest import ROOT
+from tests.conftest import ROOT, free_port
 from tests.test_search_resume import search_config
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 def _agree_worker(rank, port, perturb, result):

@@ -23,14 +23,14 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmdet.registry import MODELS
-from mmengine.logging import MessageHub
 
 from ...core.search_space import SearchSpace
-from .architecture import Architecture, LayerChoice
 from ...models.classifier import attach_scores, class_labels
+from .architecture import Architecture
 from .runtime import RuntimeModel, layer_runtimes
-from .superkernel import THRESHOLDS, SuperKernelMBConv
-from .supernet import SinglePathSupernet
+from .superkernel import THRESHOLDS
+from .supernet import SinglePathSupernet, SinglePathTrunk
+from .warmup import check_warmup, runner_in_warmup
 
 
 class SinglePathThresholds(nn.Module):
@@ -95,13 +95,7 @@ class SinglePathSpace(SearchSpace):
                 raise ValueError(f'SinglePathSpace: {name} must be >= 0, got {v}')
         if not 0. <= label_smoothing < 1.:
             raise ValueError(f'SinglePathSpace: label_smoothing must be in [0, 1), got {label_smoothing}')
-        if not 0. < keep_prob <= 1.:
-            raise ValueError(f'SinglePathSpace: keep_prob must be in (0, 1], got {keep_prob}')
-        if warmup_epochs is not None and warmup_iters is not None:
-            raise ValueError('SinglePathSpace: give warmup_epochs or warmup_iters, not both')
-        for name, v in (('warmup_epochs', warmup_epochs), ('warmup_iters', warmup_iters)):
-            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
-                raise ValueError(f'SinglePathSpace: {name} must be an integer >= 0, got {v!r}')
+        check_warmup('SinglePathSpace', warmup_epochs, warmup_iters, keep_prob)
         self.runtime_lambda, self.runtime_scale = runtime_lambda, runtime_scale
         self.label_smoothing, self.weight_decay = label_smoothing, weight_decay
         self.warmup_epochs, self.warmup_iters = warmup_epochs, warmup_iters
@@ -112,20 +106,11 @@ class SinglePathSpace(SearchSpace):
     # --------------------------------------------------------------- phases
     @property
     def in_warmup(self) -> bool:
-        """Indicator dropout on and lambda off: before ``warmup_epochs`` / ``warmup_iters``.
-
-        The runner's position comes from the message hub (MMEngine's
-        RuntimeInfoHook writes it before every iteration), so a resumed
-        search continues in the right phase.
-        """
+        """Indicator dropout on and lambda off: before ``warmup_epochs`` / ``warmup_iters``
+        (:func:`.warmup.runner_in_warmup`)."""
         if self.warmup_override is not None:
             return self.warmup_override
-        if self.warmup_iters is None and self.warmup_epochs is None:
-            return False
-        hub = MessageHub.get_current_instance()
-        if self.warmup_iters is not None:
-            return (hub.get_info('iter') or 0) < self.warmup_iters
-        return (hub.get_info('epoch') or 0) < self.warmup_epochs
+        return runner_in_warmup(self.warmup_epochs, self.warmup_iters)
 
     def decayed_parameters(self) -> list[nn.Parameter]:
         """What the L2 term covers: every parameter but BatchNorm's, thresholds included."""
@@ -161,7 +146,7 @@ class SinglePathSpace(SearchSpace):
     # ----------------------------------------------------------------- cost
     def decision_tensor(self) -> torch.Tensor:
         """(searchable layers, 3) straight-through indicators (d5x5, d100c, d50c), undropped."""
-        return torch.stack([torch.stack(d[:3]) for d in self.supernet.decisions(self.arch())])
+        return self.supernet.decision_tensor(self.arch())
 
     def expected_runtime(self) -> torch.Tensor:
         if self.runtime is None:
@@ -180,62 +165,30 @@ class SinglePathSpace(SearchSpace):
     # ------------------------------------------------------------- results
     def derive(self) -> Architecture:
         """The architecture the current hard indicators select."""
-        decisions = iter(self.supernet.decisions(self.arch()))
-        layout = self.supernet.layout
-        choices: list[list[LayerChoice]] = [[] for _ in layout.blocks]
-        for spec in layout.layers:
-            if spec.searchable:
-                c = SuperKernelMBConv.choice_of(next(decisions))
-                choice = LayerChoice(skip=True) if c['skip'] else LayerChoice(c['kernel'], c['expansion'])
-            else:
-                choice = LayerChoice(spec.kernel, spec.expansion)
-            choices[spec.block].append(choice)
-        return Architecture(layout.blocks, tuple(tuple(c) for c in choices), layout.width_mult,
-                            layout.stem_channels, layout.head_channels)
+        return self.supernet.derive_architecture(self.arch())
 
-    # Below this share of the way to flipping a decision the thresholds are "unmoved" (not
-    # calibrated by measurement: docs/search_quality.md, "Is there a signal?").
-    UNMOVED = 0.1
+    UNMOVED = SinglePathTrunk.UNMOVED
 
-    @torch.no_grad()
     def movement(self) -> dict:
-        """How far the thresholds went from their start at 0 (every indicator on), for ``core.signal``.
-
-        ``distance``: the largest |threshold| / the norm it is compared with, over the decisions
-        that exist (a layer without a shortcut has no skip decision): 1 is where a decision flips.
-        ``details``: decisions now off (all start on), the largest |threshold|, the smallest margin
-        norm - threshold.
-        """
-        decisions = self.supernet.decisions(self.arch())
-        t = self.arch().detach().float().cpu()
-        norms = torch.stack([d.norms for d in decisions]).float().cpu()
-        d = torch.stack([torch.stack(x[:3]) for x in decisions]).detach().cpu()
-        live = norms > 0
-        ratio = (t.abs() / norms.clamp_min(1e-12))[live]
-        return {'distance': float(ratio.max()) if ratio.numel() else 0.,
-                'threshold': self.UNMOVED,
-                'measure': 'largest |threshold| / norm',
-                'details': {'decisions_off': int((d[live] == 0).sum()),
-                            'decisions': int(live.sum()),
-                            'max_abs_threshold': float(t[live].abs().max()) if live.any() else 0.,
-                            'min_margin': float((norms - t)[live].min()) if live.any() else 0.}}
+        """How far the thresholds went from their start (:meth:`SinglePathTrunk.threshold_movement`)."""
+        return self.supernet.threshold_movement(self.arch())
 
     @torch.no_grad()
     def snapshot(self) -> dict:
         """Plain values for the per-epoch history: thresholds, norms, decisions, runtime, result."""
-        decisions = self.supernet.decisions(self.arch())
-        d = torch.stack([torch.stack(x[:3]) for x in decisions])
-        entry = {
-            'thresholds': self.arch().detach().cpu().tolist(),
-            'norms': torch.stack([x.norms for x in decisions]).cpu().tolist(),
-            'decisions': d.cpu().tolist(),
-            'searchable_layers': list(self.supernet.searchable_index),
-            'in_warmup': self.in_warmup,
-            'architecture': self.derive().to_dict(),
-        }
+        entry = self.supernet.threshold_snapshot(self.arch())
+        entry.update(in_warmup=self.in_warmup, architecture=self.derive().to_dict())
         if self.runtime is not None:
-            entry.update(runtime=float(self.runtime(d)), runtime_unit=self.runtime.unit,
-                         runtime_metric=self.runtime.metric, runtime_lambda=self.current_lambda())
-            if self.runtime.costs is not None:  # a predictor has no per-layer costs
-                entry['layer_runtimes'] = layer_runtimes(d, self.runtime.costs.to(d)).cpu().tolist()
+            entry.update(runtime_entry(self.runtime, torch.tensor(entry['decisions']).to(self.arch()),
+                                       self.current_lambda()))
         return entry
+
+
+def runtime_entry(runtime: RuntimeModel, decisions: torch.Tensor, runtime_lambda: float) -> dict:
+    """The runtime fields of a snapshot: R of ``decisions``, its unit and metric, lambda now, and
+    the per-layer runtimes where the model has a table."""
+    entry = dict(runtime=float(runtime(decisions)), runtime_unit=runtime.unit,
+                 runtime_metric=runtime.metric, runtime_lambda=runtime_lambda)
+    if runtime.costs is not None:  # a predictor has no per-layer costs
+        entry['layer_runtimes'] = layer_runtimes(decisions, runtime.costs.to(decisions)).cpu().tolist()
+    return entry
