@@ -40,7 +40,7 @@ def test_stages_channels_and_strides_at_detection_sizes(impl, size):
     net = backbone(impl=impl).train()
     arch = arch_of(net)
     x = torch.randn(2, 3, *size)
-    with net.arch_weights_as(arch()):
+    with net.arch_weights_as(net.arch_weights(arch)):
         outs = net(x)
     assert net.strides == [4, 8, 16, 32] and net.out_channels == [12, 16, 32, 64]
     for out, stride, channels in zip(outs, net.strides, net.out_channels):
@@ -54,7 +54,7 @@ def test_fast_and_reference_trunks_agree():
     ref.load_state_dict(fast.state_dict())
     arch = arch_of(fast)
     x = torch.randn(2, 3, 40, 40)
-    with fast.arch_weights_as(arch()), ref.arch_weights_as(arch()):
+    with fast.arch_weights_as(fast.arch_weights(arch)), ref.arch_weights_as(ref.arch_weights(arch)):
         for a, b in zip(fast(x), ref(x)):
             torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
 
@@ -72,7 +72,7 @@ def test_recomputation_keeps_outputs_gradients_and_statistics(memory):
     grads, stats = [], []
     for net in (plain, saving):
         arch = arch_of(net)
-        with net.arch_weights_as(arch()):
+        with net.arch_weights_as(net.arch_weights(arch)):
             outs = net(x)
         sum((o * torch.linspace(-1, 1, o.numel()).view_as(o)).sum() for o in outs).backward()
         grads.append([p.grad for p in (*net.parameters(), *arch.parameters())])

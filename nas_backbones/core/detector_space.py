@@ -13,8 +13,8 @@ as for any space.
 from __future__ import annotations
 
 import copy
-from contextlib import contextmanager
-from typing import Any, Iterator, Optional
+from contextlib import contextmanager, nullcontext
+from typing import Any, ContextManager, Iterator, Optional
 
 import torch
 import torch.nn as nn
@@ -27,7 +27,8 @@ from .search_space import SearchResult, SearchSpace
 class SearchableBackbone:
     """What :class:`DetectorSearchSpace` needs of a backbone (a mixin for ``nn.Module`` backbones).
 
-    A space family implements the four methods; the weights are fed by the
+    A space family implements the four methods (and ``movement``, ``regularizers``,
+    ``weight_step`` where it has them); the weights are fed by the
     space through :meth:`arch_weights_as` around each detector forward, and
     the backbone's ``forward(x)`` (the one argument a detector passes) reads
     them with :meth:`current_arch_weights`. What is fed is
@@ -59,6 +60,15 @@ class SearchableBackbone:
         """A module ``cost(arch) -> Tensor`` (the differentiable resource term), from
         ``model.architecture.cost``."""
         raise NotImplementedError(f'{type(self).__name__} states no resource cost')
+
+    def regularizers(self, arch: nn.Module) -> list[torch.Tensor]:
+        """Terms the family adds to the architecture loss besides the resource cost (e.g. DARTS'
+        beta-decay); none by default."""
+        return []
+
+    def weight_step(self, arch: nn.Module) -> ContextManager:
+        """The family's context around the weight step of a bilevel search (e.g. SDARTS' noise)."""
+        return nullcontext()
 
     # ------------------------------------------------- the weights of a forward
     def arch_weights(self, arch: nn.Module) -> Any:
@@ -96,8 +106,10 @@ class DetectorSearchSpace(SearchSpace):
             ``data_preprocessor`` belongs to the search
             (``model.data_preprocessor``, e.g. ``DetDataPreprocessor``), which
             preprocesses each batch once before either step.
-        arch: keyword arguments of the backbone's ``build_arch`` (DARTS:
-            ``edge_norm``).
+        arch: keyword arguments of the backbone's ``build_arch``: the family's
+            architecture module (DARTS: ``edge_norm`` and the stabilisers
+            ``beta_decay``, ``perturb``, ``aux_skip``, ``fair_darts``, ``max_skips``;
+            Single-Path: the warm-up).
         cost: keyword arguments of the backbone's ``build_cost`` (DARTS: a
             ``ResourceCost``: ``weight``, ``metric``, ``input_size``, ...),
             or None: no resource term.
@@ -156,4 +168,10 @@ class DetectorSearchSpace(SearchSpace):
         return self.backbone.movement(self.arch)
 
     def cost(self) -> Optional[torch.Tensor]:
-        return None if self.resource_cost is None else self.resource_cost(self.arch)
+        """The resource term and the family's regularisers, those that are configured."""
+        terms = [self.resource_cost(self.arch)] if self.resource_cost is not None else []
+        terms += self.backbone.regularizers(self.arch)
+        return sum(terms[1:], terms[0]) if terms else None
+
+    def weight_step(self) -> ContextManager:
+        return self.backbone.weight_step(self.arch)

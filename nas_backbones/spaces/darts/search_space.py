@@ -1,8 +1,7 @@
 """The DARTS-family cell search space on a classification task (the papers' proxy task)."""
 from __future__ import annotations
 
-from contextlib import contextmanager
-from typing import Any, Iterator, Optional
+from typing import Any, ContextManager, Optional
 
 import torch
 import torch.nn.functional as F
@@ -12,8 +11,7 @@ from ...core.search_space import SearchSpace
 from .arch_params import ArchParameters
 from .cost import ResourceCost
 from .genotype import Genotype
-from .stabilizers import (POSITIVE, aux_skip_weight, beta_decay_loss, check_aux_skip, check_option,
-                          perturb_op_weights, search_progress, zero_one_loss)
+from .stabilizers import check_aux_skip, check_max_skips
 
 
 def labels_of(data_samples: Any) -> torch.Tensor:
@@ -34,7 +32,8 @@ class DartsClassifierSpace(SearchSpace):
             latency term in the architecture loss (hardware-aware search).
 
     Stabilisers (``stabilizers.py`` has the papers; all off by default, which is
-    the reference search):
+    the reference search), passed to the architecture parameters
+    (:class:`ArchParameters`), which the detection search's backbone builds too:
 
     - ``max_skips``: derive the normal cell with at most this many skip_connect (P-DARTS);
     - ``beta_decay=dict(weight=...)``: beta-DARTS' regulariser, ramped with the search's progress;
@@ -51,44 +50,34 @@ class DartsClassifierSpace(SearchSpace):
                  perturb: Optional[dict] = None, aux_skip: Optional[dict] = None,
                  fair_darts: Optional[dict] = None, init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        if max_skips is not None and (isinstance(max_skips, bool) or not isinstance(max_skips, int)
-                                      or max_skips < 0):
-            raise ValueError(f'max_skips must be None or an integer >= 0, got {max_skips!r}')
-        self.max_skips = max_skips
-        self.beta_decay = check_option('beta_decay', beta_decay, {'weight': POSITIVE})
-        self.perturb = check_option('perturb', perturb, {'epsilon': POSITIVE})
-        self.aux_skip = check_aux_skip(aux_skip)
-        self.fair_darts = check_option('fair_darts', fair_darts,
-                                       {'zero_one': (10., lambda v: v >= 0, 'a number >= 0')})
-        self._perturbing = False
-        if self.aux_skip is not None:
+        stabilizers = dict(max_skips=max_skips, beta_decay=beta_decay, perturb=perturb,
+                           aux_skip=aux_skip, fair_darts=fair_darts)
+        check_max_skips(max_skips)  # before the supernet is built: a bad value costs nothing
+        if check_aux_skip(aux_skip) is not None:
             supernet = dict(supernet, aux_skip=True)
         self.supernet = MODELS.build(dict(supernet, _scope_=supernet.get('_scope_', 'mmdet')))
-        relaxation = {} if self.fair_darts is None else {'relaxation': 'sigmoid'}
         self.arch = ArchParameters(self.supernet.steps, self.supernet.primitives,
-                                   self.supernet.multiplier, edge_norm=edge_norm, **relaxation)
+                                   self.supernet.multiplier, edge_norm=edge_norm, **stabilizers)
         self.resource_cost = ResourceCost(self.supernet, **cost) if cost else None
+
+    # The stabilisers are the architecture parameters' (one place for every task space).
+    max_skips = property(lambda self: self.arch.max_skips)
+    beta_decay = property(lambda self: self.arch.beta_decay)
+    perturb = property(lambda self: self.arch.perturb)
+    aux_skip = property(lambda self: self.arch.aux_skip)
+    fair_darts = property(lambda self: self.arch.fair_darts)
+    _perturbing = property(lambda self: self.arch._perturbing)
 
     def arch_weights(self) -> dict:
         """What the supernet's forward takes; perturbed in a SDARTS-RS weight step."""
-        weights = self.arch()
-        if self._perturbing:
-            eps = self.perturb['epsilon']
-            weights = {r: (perturb_op_weights(w.detach(), eps), None if ew is None else ew.detach())
-                       for r, (w, ew) in weights.items()}
-        return weights
+        return self.arch.search_weights()
 
-    @contextmanager
-    def weight_step(self) -> Iterator[None]:
-        self._perturbing = self.perturb is not None
-        try:
-            yield
-        finally:
-            self._perturbing = False
+    def weight_step(self) -> ContextManager:
+        return self.arch.weight_step()
 
     def aux_weight(self) -> float:
         """DARTS-' auxiliary-skip weight now (0 without ``aux_skip``, and at the end of the search)."""
-        return 0. if self.aux_skip is None else aux_skip_weight(self.aux_skip, search_progress())
+        return self.arch.aux_weight()
 
     def tensor(self, inputs: torch.Tensor) -> torch.Tensor:
         if self.aux_skip is None:
@@ -109,7 +98,7 @@ class DartsClassifierSpace(SearchSpace):
         return list(data_samples)
 
     def derive(self) -> Genotype:
-        return self.arch.genotype(max_skips=self.max_skips)
+        return self.arch.derive()
 
     def snapshot(self) -> dict:
         return {'genotype': self.derive().to_dict(), **self.arch.snapshot()}
@@ -119,14 +108,6 @@ class DartsClassifierSpace(SearchSpace):
 
     def cost(self) -> Optional[torch.Tensor]:
         """The resource term, beta-DARTS' regulariser and Fair DARTS' zero-one loss, those that are configured."""
-        terms = []
-        if self.resource_cost is not None:
-            terms.append(self.resource_cost(self.arch))
-        if self.beta_decay is not None:
-            terms.append(beta_decay_loss([self.arch.alphas_normal, self.arch.alphas_reduce],
-                                         self.beta_decay['weight'] * search_progress()))
-        if self.fair_darts is not None and self.fair_darts['zero_one'] > 0:
-            keep = [k for k, p in enumerate(self.arch.primitives) if p != 'none']
-            terms.append(zero_one_loss([self.arch.alphas_normal, self.arch.alphas_reduce],
-                                       self.fair_darts['zero_one'], keep))
+        terms = [self.resource_cost(self.arch)] if self.resource_cost is not None else []
+        terms += self.arch.regularizers()
         return sum(terms[1:], terms[0]) if terms else None
