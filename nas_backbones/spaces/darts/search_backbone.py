@@ -47,8 +47,9 @@ class PCDartsSearchBackbone(SearchableBackbone, SearchTrunk):
             ``recompute``, for one more forward of the cells.
         max_skips: derive the normal cell with at most this many skip_connect
             (P-DARTS' cap, as ``DartsClassifierSpace(max_skips=...)``); None: no cap. Passed
-            to the architecture parameters (``build_arch``), which validate it; giving it in
-            ``model.architecture.arch`` instead is the same.
+            to the architecture parameters (``build_arch``), which derive with it (checked by
+            their one check, ``stabilizers.check_max_skips``); giving it in
+            ``model.architecture.arch`` instead is the same, giving it in both an error.
         aux_skip: build the cells with DARTS-' auxiliary skips, which
             ``model.architecture.arch.aux_skip`` (their weight's schedule) needs.
         warm_start: ``dict(checkpoint=PATH, prefix='architecture.supernet.')``: the trunk's
