@@ -87,7 +87,11 @@ class SinglePathTrunk(nn.Module):
         for spec, layer in zip(L.layers, self.layers):
             if spec.block > last:
                 break
-            x = layer(x, next(t), keep_prob, rescale) if spec.searchable else layer(x)
+            # by the layer's type, as forward_features: a benchmark may swap a superkernel out
+            if isinstance(layer, SuperKernelMBConv):
+                x = layer(x, next(t), keep_prob, rescale)
+            else:
+                x = layer(x)
             if spec.position == L.blocks[spec.block].repeats - 1:
                 outs.append(x)
         if last == L.num_stages - 1:
