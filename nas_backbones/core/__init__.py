@@ -7,6 +7,7 @@ from . import ddp, optim  # noqa: F401  register SearchDDP, SearchOptimWrapperCo
 from .algorithm import DifferentiableSearch
 from .cost import ExpectedCost
 from .detector_space import DetectorSearchSpace, SearchableBackbone
+from .model_space import ModelSearchSpace
 from .latency import LatencyTable, time_module
 from .search_space import SearchResult, SearchSpace
 from .second_order import unrolled_arch_grads

@@ -4,6 +4,7 @@
 ``classifier``: building a classifier's trunk, its argument checks, labels and scores.
 """
 from .backbone import FrozenStagesMixin
+from .search_classifier import SearchClassifier
 from .classifier import (DEFAULT_PREPROCESSOR, IMAGENET_MEAN, IMAGENET_STD, attach_scores,
                          build_trunk, check_head_args, class_labels)
 

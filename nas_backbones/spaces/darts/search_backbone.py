@@ -39,7 +39,7 @@ class PCDartsSearchBackbone(SearchableBackbone, SearchTrunk):
         partial_k, impl, channels_last, fused: the supernet's
             (:class:`~nas_backbones.spaces.darts.supernet.SearchTrunk`);
             defaults are the PC-DARTS ImageNet search network.
-        out_indices: which stages to return.
+        out_indices: which stages to return (negative: from the last, as in Python).
         recompute: the stem and the cells' 1x1 preprocessing recomputed in
             backward (as ``PCDartsSupernet(recompute=True)``).
         with_cp: every cell recomputed in backward, keeping only its inputs
@@ -97,7 +97,7 @@ class PCDartsSearchBackbone(SearchableBackbone, SearchTrunk):
         # The last cell of each stage is where that stage's feature is tapped.
         self.stage_ends = {spec.stage: spec.index for spec in self.plan}
         self.stage_ends[0] = STEM_TAP
-        out_indices = tuple(out_indices)
+        out_indices = tuple(self.num_stages + i if i < 0 else i for i in out_indices)
         for i in out_indices:
             if not 0 <= i < self.num_stages:
                 raise ValueError(f'out_indices: stage {i} does not exist (0..{self.num_stages - 1})')

@@ -58,18 +58,19 @@ class SinglePathArch(SinglePathThresholds):
 class RuntimeCost(nn.Module):
     """``lambda * scale * ln R`` of the trunk's decisions, lambda 0 during the architecture's warm-up.
 
-    ``R`` counts the trunk (stem, layers, head conv; the constant's pooling and
-    a one-output classifier are negligible), not the detector's neck or head,
-    which the search does not change.
+    ``R`` counts the trunk (stem, layers, head conv), pooling and a classifier of
+    ``num_classes`` outputs (1 by default: negligible), not a detector's neck or
+    head, which the search does not change. A classification search counts its
+    classifier (``SinglePathSpace`` passes its ``num_classes``).
     """
 
     def __init__(self, trunk: SinglePathTrunk, runtime_lambda: float = 0.02,
-                 runtime_scale: float = 1e3, **runtime) -> None:
+                 runtime_scale: float = 1e3, num_classes: int = 1, **runtime) -> None:
         super().__init__()
         for name, v in (('runtime_lambda', runtime_lambda), ('runtime_scale', runtime_scale)):
             if v < 0:
                 raise ValueError(f'model.architecture.cost.{name} must be >= 0, got {v}')
-        self.runtime = RuntimeModel(trunk.layout, num_classes=1, **runtime)
+        self.runtime = RuntimeModel(trunk.layout, num_classes=num_classes, **runtime)
         self.runtime_lambda, self.runtime_scale = runtime_lambda, runtime_scale
         self._trunk = [trunk]  # a plain reference: the trunk is the detector's, not this module's
 
@@ -98,17 +99,21 @@ class SinglePathSearchBackbone(SearchableBackbone, SinglePathTrunk):
     Args:
         blocks, width_mult, stem_channels, head_channels: the layout (default the
             reference's table at width 1).
-        out_indices: which stages to return.
+        out_indices: which stages to return (negative: from the last, as in Python).
         norm_cfg, act_cfg: BN and activation of every layer (the reference's by default).
+        initialise: the reference's initialisation now; False leaves it to the model around the
+            trunk (``SearchClassifier`` calls :meth:`init_classifier` once its linear layer
+            exists, so trunk and classifier are initialised together, as in ``SinglePathSupernet``).
     """
 
     def __init__(self, blocks: Optional[Iterable[BlockLike]] = None, width_mult: float = 1.0,
                  stem_channels: int = DEFAULT_STEM, head_channels: int = DEFAULT_HEAD,
                  out_indices: Sequence[int] = (4, 7), norm_cfg: Optional[dict] = None,
-                 act_cfg: Optional[dict] = DEFAULT_ACT) -> None:
+                 act_cfg: Optional[dict] = DEFAULT_ACT, initialise: bool = True) -> None:
         super().__init__(blocks, width_mult, stem_channels, head_channels, norm_cfg, act_cfg)
         L = self.layout
-        out_indices = tuple(out_indices)
+        out_indices = tuple(L.num_stages + i if isinstance(i, int) and not isinstance(i, bool)
+                            and i < 0 else i for i in out_indices)
         if not out_indices:
             raise ValueError('SinglePathSearchBackbone: out_indices is empty')
         for i in out_indices:
@@ -120,7 +125,12 @@ class SinglePathSearchBackbone(SearchableBackbone, SinglePathTrunk):
         self.out_channels = list(L.block_out) + [L.head_out]
         self.strides = list(L.stage_strides)
         self._cost: list[RuntimeCost] = []  # what build_cost made, for the snapshot's runtime
-        reference_init(self)
+        if initialise:
+            reference_init(self)
+
+    def init_classifier(self, model: nn.Module) -> None:
+        """The reference's initialisation of a classifier around this trunk, trunk included."""
+        reference_init(model)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         thresholds, keep_prob, rescale = self.current_arch_weights()

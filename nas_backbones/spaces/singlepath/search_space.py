@@ -17,20 +17,18 @@ should be 0 (the gradient is the same).
 """
 from __future__ import annotations
 
+import warnings
 from typing import Any, Optional
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmdet.registry import MODELS
 
-from ...core.search_space import SearchSpace
-from ...models.classifier import attach_scores, class_labels
-from .architecture import Architecture
+from ...core.model_space import ModelSearchSpace
 from .runtime import RuntimeModel, layer_runtimes
 from .superkernel import THRESHOLDS
-from .supernet import SinglePathSupernet, SinglePathTrunk
-from .warmup import check_warmup, runner_in_warmup
+from .supernet import SinglePathTrunk
+from .warmup import check_warmup
 
 
 class SinglePathThresholds(nn.Module):
@@ -48,9 +46,33 @@ class SinglePathThresholds(nn.Module):
         return self.thresholds
 
 
+DEPRECATION = ("model.architecture.type='SinglePathSpace' is deprecated and will be removed in the "
+               "next release: write model.architecture=dict(type='ModelSearchSpace', model=dict("
+               "type='SearchClassifier', num_classes=..., label_smoothing=0.1, dropout=0.2, "
+               "loss_name='loss_cls', backbone=dict(type='SinglePathSearchBackbone', out_indices=(-1,), "
+               "initialise=False, width_mult=...)), arch=dict(warmup_epochs=...), cost=dict("
+               "runtime_lambda=..., metric=..., num_classes=...)) (docs/design.md); the L2 term in "
+               "the loss stays SinglePathSpace's until then")
+
+
+def remap_classifier_keys(module, state_dict: dict, prefix: str, *args) -> None:
+    """Checkpoints from before keep the trunk under ``supernet.`` (``supernet.stem``, ``supernet.layers``,
+    ``supernet.head``): move those keys under ``supernet.backbone.`` so such a search resumes."""
+    head = prefix + 'supernet.'
+    for key in [k for k in state_dict if k.startswith(head)]:
+        rest = key[len(head):]
+        if not rest.startswith(('backbone.', 'classifier.')):
+            state_dict[head + 'backbone.' + rest] = state_dict.pop(key)
+
+
 @MODELS.register_module()
-class SinglePathSpace(SearchSpace):
-    """Single-Path NAS as a search space of the search core.
+class SinglePathSpace(ModelSearchSpace):
+    """Single-Path NAS on a classification task, as a search space of the search core (deprecated name).
+
+    It is :class:`~nas_backbones.core.model_space.ModelSearchSpace` around a
+    ``SearchClassifier`` whose trunk is :class:`~.search_backbone.SinglePathSearchBackbone`,
+    with the reference's L2 term in the loss. Configs written for it keep working (with a
+    deprecation warning) and search bit for bit as before.
 
     Args:
         supernet: :class:`SinglePathSupernet` keyword arguments (num_classes, blocks,
@@ -79,16 +101,11 @@ class SinglePathSpace(SearchSpace):
                  keep_prob: float = 0.6,
                  dropout_rescale: bool = True,
                  init_cfg: Optional[dict] = None) -> None:
-        super().__init__(init_cfg=init_cfg)
+        warnings.warn(DEPRECATION, FutureWarning, stacklevel=2)
         cfg = dict(supernet or {})
-        cfg.setdefault('type', 'SinglePathSupernet')
-        cfg.setdefault('_scope_', 'mmdet')
-        self.supernet: SinglePathSupernet = MODELS.build(cfg)
-        if not isinstance(self.supernet, SinglePathSupernet):
-            raise TypeError(f'SinglePathSpace: supernet {cfg["type"]!r} is not a SinglePathSupernet')
-        self.arch = SinglePathThresholds(self.supernet.num_searchable)
-        self.runtime = (RuntimeModel(self.supernet.layout, num_classes=self.supernet.num_classes,
-                                     **runtime) if runtime is not None else None)
+        if cfg.pop('type', 'SinglePathSupernet') != 'SinglePathSupernet':
+            raise TypeError(f'SinglePathSpace: supernet {supernet["type"]!r} is not a SinglePathSupernet')
+        cfg.pop('_scope_', None)
         for name, v in (('runtime_lambda', runtime_lambda), ('runtime_scale', runtime_scale),
                         ('weight_decay', weight_decay)):
             if v < 0:
@@ -96,21 +113,47 @@ class SinglePathSpace(SearchSpace):
         if not 0. <= label_smoothing < 1.:
             raise ValueError(f'SinglePathSpace: label_smoothing must be in [0, 1), got {label_smoothing}')
         check_warmup('SinglePathSpace', warmup_epochs, warmup_iters, keep_prob)
+        num_classes, dropout = cfg.pop('num_classes', 1000), cfg.pop('dropout', 0.2)
+        if num_classes < 1:
+            raise ValueError(f'num_classes must be >= 1, got {num_classes}')
+        if not 0 <= dropout < 1:
+            raise ValueError(f'dropout must be in [0, 1), got {dropout}')
+        backbone = dict(type='SinglePathSearchBackbone', out_indices=(-1,), initialise=False, **cfg)
+        super().__init__(
+            model=dict(type='SearchClassifier', backbone=backbone, num_classes=num_classes,
+                       label_smoothing=label_smoothing, dropout=dropout, loss_name='loss_cls'),
+            arch=dict(warmup_epochs=warmup_epochs, warmup_iters=warmup_iters, keep_prob=keep_prob,
+                      dropout_rescale=dropout_rescale),
+            cost=(None if runtime is None else
+                  dict(runtime, runtime_lambda=runtime_lambda, runtime_scale=runtime_scale,
+                       num_classes=num_classes)))
+        self.register_load_state_dict_pre_hook(remap_classifier_keys)
         self.runtime_lambda, self.runtime_scale = runtime_lambda, runtime_scale
         self.label_smoothing, self.weight_decay = label_smoothing, weight_decay
         self.warmup_epochs, self.warmup_iters = warmup_epochs, warmup_iters
         self.keep_prob, self.dropout_rescale = keep_prob, dropout_rescale
-        # Tests and benchmarks set this; a search follows the runner's progress.
-        self.warmup_override: Optional[bool] = None
+
+    UNMOVED = SinglePathTrunk.UNMOVED
 
     # --------------------------------------------------------------- phases
+    @property
+    def warmup_override(self) -> Optional[bool]:
+        """Tests and benchmarks set this; a search follows the runner's progress."""
+        return self.arch.warmup_override
+
+    @warmup_override.setter
+    def warmup_override(self, value: Optional[bool]) -> None:
+        self.arch.warmup_override = value
+
     @property
     def in_warmup(self) -> bool:
         """Indicator dropout on and lambda off: before ``warmup_epochs`` / ``warmup_iters``
         (:func:`.warmup.runner_in_warmup`)."""
-        if self.warmup_override is not None:
-            return self.warmup_override
-        return runner_in_warmup(self.warmup_epochs, self.warmup_iters)
+        return self.arch.in_warmup
+
+    @property
+    def runtime(self) -> Optional[RuntimeModel]:
+        return None if self.resource_cost is None else self.resource_cost.runtime
 
     def decayed_parameters(self) -> list[nn.Parameter]:
         """What the L2 term covers: every parameter but BatchNorm's, thresholds included."""
@@ -119,22 +162,9 @@ class SinglePathSpace(SearchSpace):
         return [p for p in self.supernet.parameters() if id(p) not in norm] + self.arch_parameters()
 
     # -------------------------------------------------------------- forward
-    def tensor(self, inputs: torch.Tensor) -> torch.Tensor:
-        """Logits; during the warm-up and in training, with the indicator dropout."""
-        keep = self.keep_prob if self.training and self.in_warmup else None
-        return self.supernet(inputs, self.arch(), keep, self.dropout_rescale)
-
-    def predict(self, inputs: torch.Tensor, data_samples: Any = None) -> list:
-        return attach_scores(self.tensor(inputs), data_samples)
-
     def loss(self, inputs: torch.Tensor, data_samples: Any) -> dict[str, torch.Tensor]:
         """CE with label smoothing and the L2 term; ``runtime`` (R, no gradient) is logged."""
-        logits = self.tensor(inputs)
-        labels = (data_samples.long().flatten().to(logits.device)
-                  if isinstance(data_samples, torch.Tensor)
-                  else class_labels(data_samples, logits.device, type(self).__name__))
-        losses = {'loss_cls': F.cross_entropy(logits, labels, label_smoothing=self.label_smoothing),
-                  'acc': (logits.argmax(1) == labels).float().mean().detach()}
+        losses = super().loss(inputs, data_samples)
         if self.weight_decay:
             losses['loss_wd'] = 0.5 * self.weight_decay * sum(
                 p.pow(2).sum() for p in self.decayed_parameters())
@@ -146,42 +176,15 @@ class SinglePathSpace(SearchSpace):
     # ----------------------------------------------------------------- cost
     def decision_tensor(self) -> torch.Tensor:
         """(searchable layers, 3) straight-through indicators (d5x5, d100c, d50c), undropped."""
-        return self.supernet.decision_tensor(self.arch())
+        return self.backbone.decision_tensor(self.arch())
 
     def expected_runtime(self) -> torch.Tensor:
         if self.runtime is None:
             raise RuntimeError('SinglePathSpace: no runtime model configured (runtime=None)')
-        return self.runtime(self.decision_tensor())
+        return self.resource_cost.expected_runtime(self.arch)
 
     def current_lambda(self) -> float:
         return 0. if self.in_warmup else self.runtime_lambda
-
-    def cost(self) -> Optional[torch.Tensor]:
-        """``lambda * scale * ln R`` (lambda 0 during the warm-up); None without a runtime model."""
-        if self.runtime is None:
-            return None
-        return self.current_lambda() * self.runtime_scale * torch.log(self.expected_runtime())
-
-    # ------------------------------------------------------------- results
-    def derive(self) -> Architecture:
-        """The architecture the current hard indicators select."""
-        return self.supernet.derive_architecture(self.arch())
-
-    UNMOVED = SinglePathTrunk.UNMOVED
-
-    def movement(self) -> dict:
-        """How far the thresholds went from their start (:meth:`SinglePathTrunk.threshold_movement`)."""
-        return self.supernet.threshold_movement(self.arch())
-
-    @torch.no_grad()
-    def snapshot(self) -> dict:
-        """Plain values for the per-epoch history: thresholds, norms, decisions, runtime, result."""
-        entry = self.supernet.threshold_snapshot(self.arch())
-        entry.update(in_warmup=self.in_warmup, architecture=self.derive().to_dict())
-        if self.runtime is not None:
-            entry.update(runtime_entry(self.runtime, torch.tensor(entry['decisions']).to(self.arch()),
-                                       self.current_lambda()))
-        return entry
 
 
 def runtime_entry(runtime: RuntimeModel, decisions: torch.Tensor, runtime_lambda: float) -> dict:
