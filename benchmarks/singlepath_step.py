@@ -86,7 +86,7 @@ def build_multipath(size: int, num_classes: int, width: float, seed: int = 0):
     algo = DifferentiableSearch(architecture=dict(
         type='SinglePathSpace', supernet=dict(num_classes=num_classes, width_mult=width),
         runtime=None, warmup_iters=0))
-    net = algo.architecture.supernet
+    net = algo.architecture.backbone  # the trunk of the search classifier
     for i in net.searchable_index:
         net.layers[i] = MultiPathLayer(net.layers[i])
     return algo, SearchOptimWrapperConstructor(OPTIM_SINGLEPATH)(algo)

@@ -100,11 +100,11 @@ def batches(setting: str, batch: int, seed: int = 0) -> dict:
 
 def activation_memory(algo: DifferentiableSearch, batch: dict) -> dict:
     """Bytes saved for backward by the weight step's forward, in total and per part of the network."""
-    net = algo.architecture.supernet
+    net = algo.architecture.backbone  # the trunk; the search classifier's linear layer beside it
     # The preprocessing layers' own layers (the supernet calls them without their opening ReLU)
     # and the cell outputs' ReLU the supernet computes once for the next two cells.
     preprocess = [m for c in net.cells for p in (c.preprocess0, c.preprocess1) for m in p.children()]
-    regions = {'stem': [net.stem], 'classifier': [net.global_pooling, net.classifier],
+    regions = {'stem': [net.stem], 'classifier': [algo.architecture.supernet.classifier],
                'mixed_ops': list(net.cells),
                'preprocess': preprocess + ([net.state_relu] if hasattr(net, 'state_relu') else [])}
     stack = ['other']

@@ -240,6 +240,7 @@ def kill_and_resume_network_search(cfg_path: Path, work: Path, url: str, n_trial
     import subprocess
     import sys
     import time
+
     from mmengine.config import Config
 
     def evaluations():
@@ -319,3 +320,71 @@ def kill_and_resume_network_search(cfg_path: Path, work: Path, url: str, n_trial
         checks()
     except AssertionError as e:  # with what the run said, the one clue to a race on a busy machine
         raise AssertionError(f'{e}\n--- the killed run printed:\n{out[-3000:]}') from e
+
+
+# ------------------------------------------------- searches run as a user runs them (subprocesses)
+KILL_HOOK = '''
+import os, signal
+from mmdet.registry import HOOKS
+from mmengine.hooks import Hook
+
+
+@HOOKS.register_module()
+class KillAfterIter(Hook):
+    """SIGKILLs its own process after iteration KILL_AT_ITER, once the CheckpointHook has saved."""
+    priority = 'LOWEST'
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        if runner.iter + 1 == int(os.environ.get('KILL_AT_ITER', '0')):
+            os.kill(os.getpid(), signal.SIGKILL)
+'''
+
+
+def free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def with_path(folder) -> str:
+    """PYTHONPATH with ``folder`` in front (where a kill hook is), keeping what was there."""
+    return os.pathsep.join(p for p in (str(folder), os.environ.get('PYTHONPATH')) if p)
+
+
+def search(cfg, work_dir, *extra):
+    """``tools/search.py cfg`` in a subprocess (stdout dropped, stderr kept for the failure message)."""
+    import subprocess
+    import sys
+    return subprocess.Popen([sys.executable, 'tools/search.py', str(cfg), '--work-dir', str(work_dir),
+                             *extra], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def log_text(work_dir):
+    logs = sorted(Path(work_dir).glob('*/*.log'))
+    return logs[-1].read_text() if logs else ''
+
+
+def assert_same_search(full, resumed, checkpoint, result: str = 'genotype.json') -> None:
+    """Weights, architecture parameters, every optimizer's state, history and the result file
+    (``result``): bit-identical on CPU. ``checkpoint``: one file name, or the pair (full's, resumed's)."""
+    import torch
+
+    from nas_backbones.compat import checkpoint_loading  # the types mmengine checkpoints carry
+    full_ckpt, resumed_ckpt = (checkpoint, checkpoint) if isinstance(checkpoint, str) else checkpoint
+    with checkpoint_loading():
+        a = torch.load(Path(full) / full_ckpt, weights_only=True)
+        b = torch.load(Path(resumed) / resumed_ckpt, weights_only=True)
+    assert a['state_dict'].keys() == b['state_dict'].keys()
+    for k in a['state_dict']:
+        assert torch.equal(a['state_dict'][k], b['state_dict'][k]), k
+    assert a['optimizer'].keys() == b['optimizer'].keys()
+    for name in a['optimizer']:  # weights (and arch, in a bilevel search)
+        sa, sb = a['optimizer'][name]['state'], b['optimizer'][name]['state']
+        assert sa.keys() == sb.keys(), name
+        assert all(torch.equal(sa[i][k], sb[i][k]) for i in sa for k in sa[i] if torch.is_tensor(sa[i][k]))
+    if full_ckpt == resumed_ckpt:  # an iteration checkpoint is saved before its epoch's derivation
+        assert a['meta']['search_history'] == b['meta']['search_history']
+    assert (Path(full) / 'search_history.json').read_text() == \
+        (Path(resumed) / 'search_history.json').read_text()
+    assert (Path(full) / result).read_text() == (Path(resumed) / result).read_text()

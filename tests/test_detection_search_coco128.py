@@ -13,13 +13,11 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 import nas_backbones  # noqa: F401
-from nas_backbones.compat import checkpoint_loading
 import nas_backbones.datasets.coco  # noqa: F401  SearchCocoDataset, for the in-process data loader
+from nas_backbones.compat import checkpoint_loading
 from nas_backbones.core.optim import SearchOptimWrapperConstructor
 from nas_backbones.spaces.darts import load_genotype
-from tests.conftest import ROOT
-from tests.test_search_distributed import free_port
-from tests.test_search_resume import KILL_HOOK, assert_same_search, log_text, search
+from tests.conftest import KILL_HOOK, ROOT, assert_same_search, free_port, log_text, search, with_path
 
 pytestmark = pytest.mark.slow
 
@@ -50,11 +48,6 @@ custom_hooks = custom_hooks + [dict(type='KillAfterIter')]
 NO_REPORT = """
 custom_hooks = [h for h in custom_hooks if h['type'] != 'SearchReportHook']
 """
-
-
-def with_path(folder) -> str:
-    """PYTHONPATH with ``folder`` in front (where the kill hook is), keeping what was there."""
-    return os.pathsep.join(p for p in (str(folder), os.environ.get('PYTHONPATH')) if p)
 
 
 @pytest.fixture(scope='module')

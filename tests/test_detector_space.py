@@ -12,8 +12,6 @@ from nas_backbones.core.second_order import unrolled_arch_grads
 from nas_backbones.spaces.darts import ArchParameters, PCDartsSearchBackbone
 from tests.conftest import det_batch, detector_search, tiny_ssd
 
-
-
 OPTIM = dict(weights=dict(optimizer=dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=3e-4)),
              arch=dict(optimizer=dict(type='Adam', lr=6e-3, betas=(0.5, 0.999), weight_decay=1e-3)))
 
@@ -40,7 +38,7 @@ def test_stages_channels_and_strides_at_detection_sizes(impl, size):
     net = backbone(impl=impl).train()
     arch = arch_of(net)
     x = torch.randn(2, 3, *size)
-    with net.arch_weights_as(arch()):
+    with net.arch_weights_as(net.arch_weights(arch)):
         outs = net(x)
     assert net.strides == [4, 8, 16, 32] and net.out_channels == [12, 16, 32, 64]
     for out, stride, channels in zip(outs, net.strides, net.out_channels):
@@ -54,7 +52,7 @@ def test_fast_and_reference_trunks_agree():
     ref.load_state_dict(fast.state_dict())
     arch = arch_of(fast)
     x = torch.randn(2, 3, 40, 40)
-    with fast.arch_weights_as(arch()), ref.arch_weights_as(arch()):
+    with fast.arch_weights_as(fast.arch_weights(arch)), ref.arch_weights_as(ref.arch_weights(arch)):
         for a, b in zip(fast(x), ref(x)):
             torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
 
@@ -72,7 +70,7 @@ def test_recomputation_keeps_outputs_gradients_and_statistics(memory):
     grads, stats = [], []
     for net in (plain, saving):
         arch = arch_of(net)
-        with net.arch_weights_as(arch()):
+        with net.arch_weights_as(net.arch_weights(arch)):
             outs = net(x)
         sum((o * torch.linspace(-1, 1, o.numel()).view_as(o)).sum() for o in outs).backward()
         grads.append([p.grad for p in (*net.parameters(), *arch.parameters())])

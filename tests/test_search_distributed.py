@@ -1,7 +1,6 @@
 """Distributed search on the CPU (gloo): two real processes, and the rank-agreement check."""
 import json
 import os
-import socket
 import subprocess
 import sys
 
@@ -10,19 +9,12 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from nas_backbones.engine.derivation_hook import check_ranks_agree
-from nas_backbones.spaces.darts import ArchParameters
-from nas_backbones.spaces.darts import DEFAULT_PRIMITIVES
 import nas_backbones  # noqa: F401
 from nas_backbones.compat import checkpoint_loading
-from tests.conftest import ROOT
+from nas_backbones.engine.derivation_hook import check_ranks_agree
+from nas_backbones.spaces.darts import DEFAULT_PRIMITIVES, ArchParameters
+from tests.conftest import ROOT, free_port
 from tests.test_search_resume import search_config
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 def _agree_worker(rank, port, perturb, result):
@@ -59,7 +51,8 @@ def _latency_worker(rank, port, result):
         from tests.conftest import darts_search
         algo = darts_search(supernet=dict(type='PCDartsSupernet', num_classes=4, C=8, layers=3),
                            cost=dict(metric='latency', weight=0.5, input_size=64))
-        result[rank] = (algo.architecture.resource_cost.cost_normal.tolist(), algo.architecture.resource_cost.normalizer)
+        cost = algo.architecture.resource_cost
+        result[rank] = (cost.cost_normal.tolist(), cost.normalizer)
     finally:
         dist.destroy_process_group()
 

@@ -95,8 +95,8 @@ def test_cost_weight_normalised_by_the_search_length():
     from nas_backbones.spaces.darts.cost import ResourceCost
     algo, _ = make()
     space = algo.architecture
-    plain = ResourceCost(space.supernet, weight=0.1, input_size=16)
-    scaled = ResourceCost(space.supernet, weight=0.1, input_size=16, reference_steps=18)
+    plain = ResourceCost(space.backbone, weight=0.1, input_size=16)
+    scaled = ResourceCost(space.backbone, weight=0.1, input_size=16, reference_steps=18)
     hub = MessageHub.get_current_instance()
     hub.update_info('arch_steps_planned', 36)
     assert scaled.current_weight() == pytest.approx(0.05)
@@ -107,7 +107,7 @@ def test_cost_weight_normalised_by_the_search_length():
     with pytest.raises(RuntimeError, match='SearchLoop states when it starts'):
         scaled(space.arch)
     with pytest.raises(ValueError, match='reference_steps must be None or an integer >= 1'):
-        ResourceCost(space.supernet, weight=0.1, input_size=16, reference_steps=0)
+        ResourceCost(space.backbone, weight=0.1, input_size=16, reference_steps=0)
 
 
 # ------------------------------------------------------------------------------ warm start
@@ -131,7 +131,7 @@ def test_warm_started_trunk_has_the_classification_search_weights_and_not_its_al
                                                    prefix='architecture.supernet.')))
     det.init_weights()
     trunk = det.architecture.backbone.state_dict()
-    source = cls.architecture.supernet.state_dict()
+    source = cls.architecture.backbone.state_dict()  # the trunk: the classifier's backbone
     assert trunk and all(torch.equal(v, source[k]) for k, v in trunk.items())
     assert any('running_mean' in k for k in trunk)  # BatchNorm statistics travel too
     assert not torch.equal(det.architecture.arch.alphas_normal,

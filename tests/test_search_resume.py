@@ -12,8 +12,7 @@ import torch
 
 import nas_backbones  # noqa: F401
 from nas_backbones.compat import checkpoint_loading  # the types mmengine checkpoints carry
-
-from tests.conftest import ROOT, shared_data
+from tests.conftest import KILL_HOOK, ROOT, assert_same_search, log_text, search, shared_data
 
 pytestmark = pytest.mark.slow
 
@@ -42,35 +41,6 @@ def search_config(tiny_imagenet, tmp_path, extra: str = ''):
     cfg = tmp_path / 'search.py'
     cfg.write_text(CONFIG.format(root=ROOT, data=tiny_imagenet, lists=lists) + extra)
     return cfg
-
-
-def search(cfg, work_dir, *extra):
-    return subprocess.Popen([sys.executable, 'tools/search.py', str(cfg), '--work-dir', str(work_dir),
-                             *extra], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
-def log_text(work_dir):
-    logs = sorted(work_dir.glob('*/*.log'))
-    return logs[-1].read_text() if logs else ''
-
-
-def assert_same_search(full, resumed, checkpoint) -> None:
-    """Weights, alpha/beta, both optimizer states, history and genotype: bit-identical on CPU.
-    ``checkpoint``: one file name, or the pair (full's, resumed's)."""
-    full_ckpt, resumed_ckpt = (checkpoint, checkpoint) if isinstance(checkpoint, str) else checkpoint
-    with checkpoint_loading():
-        a = torch.load(full / full_ckpt, weights_only=True)
-        b = torch.load(resumed / resumed_ckpt, weights_only=True)
-    assert a['state_dict'].keys() == b['state_dict'].keys()
-    for k in a['state_dict']:
-        assert torch.equal(a['state_dict'][k], b['state_dict'][k]), k
-    for name in ('weights', 'arch'):
-        sa, sb = a['optimizer'][name]['state'], b['optimizer'][name]['state']
-        assert all(torch.equal(sa[i][k], sb[i][k]) for i in sa for k in sa[i] if torch.is_tensor(sa[i][k]))
-    if full_ckpt == resumed_ckpt:  # an iteration checkpoint is saved before its epoch's derivation
-        assert a['meta']['search_history'] == b['meta']['search_history']
-    assert (full / 'search_history.json').read_text() == (resumed / 'search_history.json').read_text()
-    assert (full / 'genotype.json').read_text() == (resumed / 'genotype.json').read_text()
 
 
 @pytest.fixture(scope='module')
@@ -107,21 +77,6 @@ def test_sigkill_mid_epoch_then_resume_is_exact(tiny_imagenet, tmp_path, full_se
     assert [h['epoch'] for h in history] == [1, 2, 3]
 
 
-KILL_HOOK = '''
-import os, signal
-from mmdet.registry import HOOKS
-from mmengine.hooks import Hook
-
-
-@HOOKS.register_module()
-class KillAfterIter(Hook):
-    """SIGKILLs its own process after iteration KILL_AT_ITER, once the CheckpointHook has saved."""
-    priority = 'LOWEST'
-
-    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
-        if runner.iter + 1 == int(os.environ.get('KILL_AT_ITER', '0')):
-            os.kill(os.getpid(), signal.SIGKILL)
-'''
 MID_EPOCH = """
 # checkpoints every 4 iterations (5 per epoch): iter_12 is taken after batch 2 of epoch 3
 default_hooks['checkpoint'].update(by_epoch=False, interval=4)  # in place: keep the logger's interval

@@ -85,7 +85,7 @@ def test_singlepath_movement_is_the_thresholds_share_of_their_norms():
     assert m['distance'] == 0. and m['details']['decisions_off'] == 0
     assert m['details']['decisions'] == 2 + 3
     assert judge(None, m).learned_nothing
-    norms = torch.stack([d.norms for d in s.supernet.decisions(s.arch())])
+    norms = torch.stack([d.norms for d in s.backbone.decisions(s.arch())])
     with torch.no_grad():
         s.arch.thresholds[1, 0] = 0.5 * norms[1, 0]  # half way to dropping the 5x5 ring
     m = s.movement()

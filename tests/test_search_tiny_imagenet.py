@@ -76,6 +76,6 @@ def test_darts_first_and_second_order_take_real_steps(config, tiny_imagenet, tmp
     algo = runner.model
     before = [p.detach().clone() for p in algo.arch_parameters()]
     runner.train()
-    assert algo.architecture.supernet.partial_k == 1 and algo.architecture.arch.betas_normal is None
+    assert algo.architecture.backbone.partial_k == 1 and algo.architecture.arch.betas_normal is None
     assert all((p - b).abs().max() > 0 for p, b in zip(algo.arch_parameters(), before))
     assert (tmp_path / 'work/genotype.json').is_file()

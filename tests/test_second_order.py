@@ -35,18 +35,21 @@ def second_order(algo, train, val, opt, **kw):
 
 def exact_grad(algo, train, val, lr, mu, wd, bufs):
     """d/dalpha L_val(w - lr*(mu*buf + dL_train/dw + wd*w), alpha), by autograd through the step."""
-    net = algo.architecture.supernet
+    space = algo.architecture
+    net, bb = space.supernet, space.backbone
     names = [n for n, _ in net.named_parameters()]
     params = [p for _, p in net.named_parameters()]
     alphas = algo.arch_parameters()
     buffers = {n: b.clone() for n, b in net.named_buffers()}
-    labels_t = train['data_samples']
-    loss_t = F.cross_entropy(functional_call(net, {**buffers, **dict(zip(names, params))},
-                                             (train['inputs'], algo.architecture.arch())), labels_t)
+
+    def logits(weights, x):  # the search classifier with these weights, fed alpha/beta by the space
+        with bb.arch_weights_as(bb.arch_weights(space.arch)):
+            return functional_call(net, {**buffers, **dict(zip(names, weights))}, (x,))
+
+    loss_t = F.cross_entropy(logits(params, train['inputs']), train['data_samples'])
     g = torch.autograd.grad(loss_t, params, create_graph=True)
     w_prime = [p - lr * (mu * b + gi + wd * p) for p, gi, b in zip(params, g, bufs)]
-    loss_v = F.cross_entropy(functional_call(net, {**buffers, **dict(zip(names, w_prime))},
-                                             (val['inputs'], algo.architecture.arch())), val['data_samples'])
+    loss_v = F.cross_entropy(logits(w_prime, val['inputs']), val['data_samples'])
     return torch.autograd.grad(loss_v, alphas)
 
 
@@ -102,15 +105,16 @@ def momentum_optimizer(algo, lr=0.1, mu=0.9, wd=3e-2):
 
 def reference_formula(algo, train, val, lr, mu, wd, bufs, r=1e-2):
     """DARTS' architect.py, written out: dalpha - lr * (g+ - g-) / (2R), R = r / ||v||, at w +- R v."""
-    net = algo.architecture.supernet
+    space = algo.architecture
+    net, bb = space.supernet, space.backbone
     names = [n for n, _ in net.named_parameters()]
     w = [p.detach() for _, p in net.named_parameters()]
     alphas = algo.arch_parameters()
 
     def loss(batch, weights):
         buffers = {n: b.clone() for n, b in net.named_buffers()}
-        logits = functional_call(net, {**buffers, **dict(zip(names, weights))},
-                                 (batch['inputs'], algo.architecture.arch()))
+        with bb.arch_weights_as(bb.arch_weights(space.arch)):  # alpha/beta as the space feeds them
+            logits = functional_call(net, {**buffers, **dict(zip(names, weights))}, (batch['inputs'],))
         return F.cross_entropy(logits, batch['data_samples'])
 
     wt = [x.clone().requires_grad_() for x in w]

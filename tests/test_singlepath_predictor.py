@@ -56,7 +56,7 @@ def test_soft_encoding_of_hard_decisions_is_the_hard_encoding():
     seen = set()
     for seed in range(6):  # thresholds around the norms: every op turns up
         g = torch.Generator().manual_seed(seed)
-        norms = torch.stack([d.norms for d in s.supernet.decisions(s.arch())])
+        norms = torch.stack([d.norms for d in s.backbone.decisions(s.arch())])
         with torch.no_grad():
             s.arch.thresholds.copy_(norms * 2 * torch.rand(norms.shape, generator=g))
         arch = s.derive()

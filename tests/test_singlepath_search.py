@@ -160,7 +160,7 @@ def test_resume_across_the_warmup_is_exact(tiny_imagenet, tmp_path):
 
 @pytest.mark.slow
 def test_two_process_search_ranks_agree_and_share_one_latency_table(tiny_imagenet, tmp_path):
-    from tests.test_search_distributed import free_port
+    from tests.conftest import free_port
     cfg = config_file(tiny_imagenet, tmp_path, f"""
 model['architecture']['runtime'] = dict(metric='latency', input_size=32,
                                         latency_table='{tmp_path / 'latency.json'}')

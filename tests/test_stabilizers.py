@@ -177,7 +177,7 @@ def test_aux_skip_cell_is_the_formula_at_a_known_weight(impl):
     from nas_backbones.spaces.darts.ops import FactorizedReduce
     algo, _ = make(aux_skip=dict(start=1.))
     space = algo.architecture
-    net = space.supernet
+    net = space.backbone
     net.impl = impl
     for c in net.cells:
         c.impl = impl
@@ -250,7 +250,7 @@ def test_aux_skip_is_not_in_the_derivation():
     with torch.no_grad():
         for p in arch.parameters():
             p.normal_()
-        for aux in algo.architecture.supernet.cells[1].aux_ops:  # whatever the aux convs hold
+        for aux in algo.architecture.backbone.cells[1].aux_ops:  # whatever the aux convs hold
             for p in aux.parameters():
                 p.mul_(-3.)
     plain.architecture.arch.load_state_dict(arch.state_dict())

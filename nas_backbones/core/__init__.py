@@ -8,8 +8,9 @@ from .algorithm import DifferentiableSearch
 from .cost import ExpectedCost
 from .detector_space import DetectorSearchSpace, SearchableBackbone
 from .latency import LatencyTable, time_module
+from .model_space import ModelSearchSpace
 from .search_space import SearchResult, SearchSpace, Tracking
 from .second_order import unrolled_arch_grads
 
-__all__ = ['DifferentiableSearch', 'DetectorSearchSpace', 'ExpectedCost', 'LatencyTable', 'time_module',
-           'SearchableBackbone', 'SearchResult', 'SearchSpace', 'Tracking', 'unrolled_arch_grads']
+__all__ = ['DifferentiableSearch', 'DetectorSearchSpace', 'ExpectedCost', 'LatencyTable', 'ModelSearchSpace',
+           'time_module', 'SearchableBackbone', 'SearchResult', 'SearchSpace', 'Tracking', 'unrolled_arch_grads']

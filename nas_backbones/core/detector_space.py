@@ -1,166 +1,37 @@
 """A search space that is a whole MMDetection detector: the backbone is searched on the detector's own loss.
 
-Any detector config works (SSD, RetinaNet, Faster R-CNN, ...) whose
-``backbone`` is a :class:`SearchableBackbone`: a space family's supernet
-trunk that returns the stages a neck needs and takes its architecture
-weights from the space (``spaces/darts/search_backbone.py`` for PC-DARTS
-cells). The space keeps the architecture parameters in ``self.arch``, beside
-the detector (``self.supernet``), not inside it, so the weight optimizer,
-built over the detector, never sees them, and second order overrides
-``supernet.*`` (every detector weight) through ``torch.func.functional_call``
-as for any space.
+Any detector config works (SSD, SSDLite, RetinaNet, Faster R-CNN, ...) whose
+``backbone`` is a :class:`SearchableBackbone` (``spaces/darts/search_backbone.py``
+for PC-DARTS cells, ``spaces/singlepath/search_backbone.py`` for Single-Path
+superkernels). It is :class:`~.model_space.ModelSearchSpace` with the model
+given as ``detector``.
 """
 from __future__ import annotations
 
-import copy
-from contextlib import contextmanager
-from typing import Any, Iterator, Optional
+from typing import Optional
 
-import torch
-import torch.nn as nn
 from mmdet.registry import MODELS
-from mmengine.config import ConfigDict
 
-from .search_space import SearchResult, SearchSpace, Tracking
+from .model_space import ModelSearchSpace, SearchableBackbone
 
-
-class SearchableBackbone:
-    """What :class:`DetectorSearchSpace` needs of a backbone (a mixin for ``nn.Module`` backbones).
-
-    A space family implements the four methods; the weights are fed by the
-    space through :meth:`arch_weights_as` around each detector forward, and
-    the backbone's ``forward(x)`` (the one argument a detector passes) reads
-    them with :meth:`current_arch_weights`. What is fed is
-    :meth:`arch_weights`, by default what the family's architecture module
-    returns when called (``arch()``): for DARTS cells the softmaxed
-    alpha/beta per cell kind. Anything kept for backward (recomputation)
-    must take them as an explicit input: the context is closed when
-    backward runs.
-    """
-
-    def build_arch(self, **cfg) -> nn.Module:
-        """The architecture parameters of this backbone (``nn.Parameter``s only); ``cfg`` from
-        the search config's ``model.architecture.arch``."""
-        raise NotImplementedError
-
-    def derive(self, arch: nn.Module) -> SearchResult:
-        """The discrete architecture ``arch`` selects (saved as ``result.filename``)."""
-        raise NotImplementedError
-
-    def snapshot(self, arch: nn.Module) -> dict:
-        """Plain values for ``search_history.json``: the derived result and the parameters' state."""
-        raise NotImplementedError
-
-    def movement(self, arch: nn.Module) -> Optional[dict]:
-        """The space's ``movement()`` (how far ``arch`` is from its start); None: not measured."""
-        return None
-
-    def tracking(self, arch: nn.Module, images: bool = True) -> Tracking:
-        """What an experiment tracker shows of ``arch`` (:meth:`SearchSpace.tracking`); default nothing."""
-        return Tracking()
-
-    def build_cost(self, **cfg) -> Optional[nn.Module]:
-        """A module ``cost(arch) -> Tensor`` (the differentiable resource term), from
-        ``model.architecture.cost``."""
-        raise NotImplementedError(f'{type(self).__name__} states no resource cost')
-
-    # ------------------------------------------------- the weights of a forward
-    def arch_weights(self, arch: nn.Module) -> Any:
-        """What one forward takes from ``arch`` (override to add, e.g., a phase-dependent setting)."""
-        return arch()
-
-    @contextmanager
-    def arch_weights_as(self, weights: Any) -> Iterator[None]:
-        """``forward`` uses ``weights`` inside the block (and only there)."""
-        previous = getattr(self, '_arch_weights', None)
-        self._arch_weights = weights
-        try:
-            yield
-        finally:
-            self._arch_weights = previous
-
-    def current_arch_weights(self) -> Any:
-        weights = getattr(self, '_arch_weights', None)
-        if weights is None:
-            raise RuntimeError(
-                f'{type(self).__name__} is a searchable backbone: it runs inside a '
-                'DetectorSearchSpace (model.architecture.detector.backbone of a search config), '
-                'which feeds it the architecture weights. To train a found architecture, build '
-                'its derived backbone instead (e.g. DartsBackbone with genotype=<genotype.json>).')
-        return weights
+__all__ = ['DetectorSearchSpace', 'SearchableBackbone']
 
 
 @MODELS.register_module()
-class DetectorSearchSpace(SearchSpace):
+class DetectorSearchSpace(ModelSearchSpace):
     """An MMDetection detector with a searchable backbone, searched on the detector's loss.
 
     Args:
         detector: an mmdet detector config (``SingleStageDetector``, ...)
-            whose ``backbone`` is a :class:`SearchableBackbone`. Its
-            ``data_preprocessor`` belongs to the search
-            (``model.data_preprocessor``, e.g. ``DetDataPreprocessor``), which
-            preprocesses each batch once before either step.
-        arch: keyword arguments of the backbone's ``build_arch`` (DARTS:
-            ``edge_norm``).
-        cost: keyword arguments of the backbone's ``build_cost`` (DARTS: a
-            ``ResourceCost``: ``weight``, ``metric``, ``input_size``, ...),
-            or None: no resource term.
+            whose ``backbone`` is a :class:`SearchableBackbone`; its
+            ``data_preprocessor`` belongs to the search (``model.data_preprocessor``,
+            e.g. ``DetDataPreprocessor``).
+        arch, cost: as :class:`ModelSearchSpace`'s.
     """
+
+    key = 'detector'
+    kind = 'a detector config'
 
     def __init__(self, detector: dict, arch: Optional[dict] = None, cost: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
-        super().__init__(init_cfg=init_cfg)
-        # attribute access, as mmdet's heads read their train_cfg / test_cfg
-        detector = ConfigDict(copy.deepcopy(dict(detector)))
-        if detector.get('data_preprocessor') is not None:
-            raise ValueError(
-                'model.architecture.detector.data_preprocessor: the search preprocesses each batch '
-                'once for both steps; move this preprocessor to model.data_preprocessor '
-                f"(got type={detector['data_preprocessor'].get('type')!r})")
-        if 'backbone' not in detector:
-            raise KeyError('model.architecture.detector: a detector config with a backbone '
-                           f'(got keys {sorted(detector)})')
-        detector.setdefault('_scope_', 'mmdet')
-        self.supernet = MODELS.build(detector)
-        backbone = getattr(self.supernet, 'backbone', None)
-        if not isinstance(backbone, SearchableBackbone):
-            raise TypeError(
-                f"model.architecture.detector.backbone: {type(backbone).__name__} is not a "
-                'searchable backbone (nas_backbones.core.detector_space.SearchableBackbone), '
-                'e.g. PCDartsSearchBackbone')
-        self.arch = backbone.build_arch(**(arch or {}))
-        # A child of the space, outside supernet and arch: no parameters, only cost tables.
-        self.resource_cost = backbone.build_cost(**cost) if cost else None
-
-    @property
-    def backbone(self) -> SearchableBackbone:
-        return self.supernet.backbone
-
-    def _run(self, inputs: torch.Tensor, data_samples: Any, mode: str):
-        with self.backbone.arch_weights_as(self.backbone.arch_weights(self.arch)):
-            return self.supernet(inputs, data_samples, mode=mode)
-
-    def loss(self, inputs: torch.Tensor, data_samples: Any) -> dict[str, torch.Tensor]:
-        """The detector's loss dict (``loss_cls``, ``loss_bbox``, ...: lists are summed by parse_losses)."""
-        return self._run(inputs, data_samples, 'loss')
-
-    def predict(self, inputs: torch.Tensor, data_samples: Any) -> list:
-        return self._run(inputs, data_samples, 'predict')
-
-    def tensor(self, inputs: torch.Tensor) -> Any:
-        return self._run(inputs, None, 'tensor')
-
-    def derive(self) -> SearchResult:
-        return self.backbone.derive(self.arch)
-
-    def snapshot(self) -> dict:
-        return self.backbone.snapshot(self.arch)
-
-    def movement(self) -> Optional[dict]:
-        return self.backbone.movement(self.arch)
-
-    def tracking(self, images: bool = True) -> Tracking:
-        return self.backbone.tracking(self.arch, images)
-
-    def cost(self) -> Optional[torch.Tensor]:
-        return None if self.resource_cost is None else self.resource_cost(self.arch)
+        super().__init__(detector, arch=arch, cost=cost, init_cfg=init_cfg)

@@ -13,6 +13,7 @@ from .classifier import (
                          check_head_args,
                          class_labels,
 )
+from .search_classifier import SearchClassifier
 
 __all__ = ['DEFAULT_PREPROCESSOR', 'FrozenStagesMixin', 'IMAGENET_MEAN', 'IMAGENET_STD',
-           'attach_scores', 'build_trunk', 'check_head_args', 'class_labels']
+           'SearchClassifier', 'attach_scores', 'build_trunk', 'check_head_args', 'class_labels']

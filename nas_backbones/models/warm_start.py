@@ -51,6 +51,11 @@ def load_trunk_weights(module: nn.Module, checkpoint: str, prefix: str,
                        "'architecture.supernet.' (classification) or 'architecture.supernet.backbone.' "
                        '(detection)')
     own = module.state_dict()
+    # A classification search keeps its trunk as the model's backbone ('architecture.supernet.backbone.');
+    # checkpoints from before keep it under 'architecture.supernet.'. The one prefix finds either.
+    nested = {k[len('backbone.'):]: v for k, v in found.items() if k.startswith('backbone.')}
+    if nested and not any(k in found for k in own) and any(k in nested for k in own):
+        found = nested
     missing = sorted(k for k in own if k not in found)
     shapes = sorted(f'{k} ({tuple(found[k].shape)} in the checkpoint, {tuple(v.shape)} here)'
                     for k, v in own.items() if k in found and found[k].shape != v.shape)

@@ -1,13 +1,35 @@
-"""The architecture parameters alpha (op weights) and beta (edge weights)."""
+"""The architecture parameters alpha (op weights) and beta (edge weights), with the search's stabilisers.
+
+Every task space of the DARTS family (the classifier's
+:class:`~.search_space.DartsClassifierSpace`, the detector's
+:class:`~nas_backbones.core.detector_space.DetectorSearchSpace` through
+:class:`~.search_backbone.PCDartsSearchBackbone`) takes the stabilisers of
+:mod:`.stabilizers` from here: the derivation (``max_skips``), the weights a
+forward takes (``perturb``'s noise inside the weight step, ``aux_skip``'s
+weight), the regularisers of the architecture loss (``beta_decay``,
+``fair_darts``' zero-one loss) and the relaxation (``fair_darts``: sigmoid).
+"""
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from contextlib import contextmanager
+from typing import Iterator, Optional, Sequence
 
 import torch
 import torch.nn as nn
 
-from .genotype import Genotype
 from .derive import RELAXATIONS, derive_genotype, node_softmax, relaxed
+from .genotype import Genotype
+from .stabilizers import (
+    POSITIVE,
+    aux_skip_weight,
+    beta_decay_loss,
+    check_aux_skip,
+    check_max_skips,
+    check_option,
+    perturb_op_weights,
+    search_progress,
+    zero_one_loss,
+)
 from .topology import node_edge_ranges, num_edges
 
 
@@ -22,14 +44,36 @@ class ArchParameters(nn.Module):
     ``relaxation``: op weights softmax(alpha) over each edge (DARTS, the
     default) or sigmoid(alpha) for each op on its own (Fair DARTS), in the
     forward, the derivation and the snapshots alike.
+
+    Stabilisers (:mod:`.stabilizers` has the papers; all off by default, which
+    is the reference search): ``max_skips`` (P-DARTS' cap on the normal cell's
+    skips, in :meth:`derive`), ``beta_decay=dict(weight=...)`` and
+    ``fair_darts=dict(zero_one=10.0)`` (terms of :meth:`regularizers`; Fair
+    DARTS also sets ``relaxation='sigmoid'``), ``perturb=dict(epsilon=...)``
+    (SDARTS-RS: :meth:`search_weights` is noisy inside :meth:`weight_step`) and
+    ``aux_skip=dict(start=1.0, schedule='linear')`` (DARTS-: :meth:`aux_weight`;
+    the trunk's cells must be built with ``aux_skip=True``).
     """
 
     def __init__(self, steps: int, primitives: Sequence[str], multiplier: int,
                  edge_norm: bool = True, init_std: float = 1e-3,
-                 relaxation: str = 'softmax') -> None:
+                 relaxation: str = 'softmax', max_skips: Optional[int] = None,
+                 beta_decay: Optional[dict] = None, perturb: Optional[dict] = None,
+                 aux_skip: Optional[dict] = None, fair_darts: Optional[dict] = None) -> None:
         super().__init__()
+        self.max_skips = check_max_skips(max_skips)
+        self.beta_decay = check_option('beta_decay', beta_decay, {'weight': POSITIVE})
+        self.perturb = check_option('perturb', perturb, {'epsilon': POSITIVE})
+        self.aux_skip = check_aux_skip(aux_skip)
+        self.fair_darts = check_option('fair_darts', fair_darts,
+                                       {'zero_one': (10., lambda v: v >= 0, 'a number >= 0')})
+        if self.fair_darts is not None:
+            if relaxation != 'softmax':
+                raise ValueError(f'fair_darts sets the relaxation to sigmoid; got relaxation={relaxation!r} too')
+            relaxation = 'sigmoid'
         if relaxation not in RELAXATIONS:
             raise ValueError(f'relaxation must be one of {RELAXATIONS}, got {relaxation!r}')
+        self._perturbing = False
         self.relaxation = relaxation
         self.steps = steps
         self.multiplier = multiplier
@@ -55,6 +99,45 @@ class ArchParameters(nn.Module):
     def forward(self) -> dict[bool, tuple[torch.Tensor, Optional[torch.Tensor]]]:
         """The weights a supernet forward needs, keyed by ``reduction``."""
         return {r: (self.op_weights(r), self.edge_weights(r)) for r in (False, True)}
+
+    # ------------------------------------------------------------ the search's use
+    def search_weights(self) -> dict[bool, tuple[torch.Tensor, Optional[torch.Tensor]]]:
+        """What a supernet forward of the search takes: :meth:`forward`, with SDARTS-RS' noise
+        inside :meth:`weight_step` (detached there: the weight step does not train alpha)."""
+        weights = self()
+        if self._perturbing:
+            eps = self.perturb['epsilon']
+            weights = {r: (perturb_op_weights(w.detach(), eps), None if ew is None else ew.detach())
+                       for r, (w, ew) in weights.items()}
+        return weights
+
+    @contextmanager
+    def weight_step(self) -> Iterator[None]:
+        """Around the weight step of a bilevel search: SDARTS-RS perturbs the op weights there."""
+        self._perturbing = self.perturb is not None
+        try:
+            yield
+        finally:
+            self._perturbing = False
+
+    def aux_weight(self) -> float:
+        """DARTS-' auxiliary-skip weight now (0 without ``aux_skip``, and at the end of the search)."""
+        return 0. if self.aux_skip is None else aux_skip_weight(self.aux_skip, search_progress())
+
+    def regularizers(self) -> list[torch.Tensor]:
+        """The configured terms of the architecture loss: beta-DARTS', then Fair DARTS' zero-one."""
+        alphas = [self.alphas_normal, self.alphas_reduce]
+        terms = []
+        if self.beta_decay is not None:
+            terms.append(beta_decay_loss(alphas, self.beta_decay['weight'] * search_progress()))
+        if self.fair_darts is not None and self.fair_darts['zero_one'] > 0:
+            keep = [k for k, p in enumerate(self.primitives) if p != 'none']
+            terms.append(zero_one_loss(alphas, self.fair_darts['zero_one'], keep))
+        return terms
+
+    def derive(self) -> Genotype:
+        """The search's result: the genotype, with this search's skip cap."""
+        return self.genotype(max_skips=self.max_skips)
 
     @torch.no_grad()
     def genotype(self, max_skips: Optional[int] = None) -> Genotype:

@@ -1,4 +1,5 @@
-"""Remedies for DARTS' known failures, each a switch of :class:`DartsClassifierSpace` (all off by default).
+"""Remedies for DARTS' known failures, each a switch of the architecture parameters
+(:class:`~.arch_params.ArchParameters`, so every task space has them; all off by default).
 
 - ``max_skips`` (P-DARTS, Chen et al., ICCV 2019): the derived normal cell
   keeps at most M ``skip_connect`` genes; while it has more, the weakest kept
@@ -68,6 +69,14 @@ def check_option(name: str, cfg: Optional[dict], keys: dict) -> Optional[dict]:
 
 
 POSITIVE = (None, lambda v: v > 0, 'a number > 0')
+
+
+def check_max_skips(max_skips: Optional[int]) -> Optional[int]:
+    """P-DARTS' cap validated: None (no cap) or an integer >= 0."""
+    if max_skips is not None and (isinstance(max_skips, bool) or not isinstance(max_skips, int)
+                                  or max_skips < 0):
+        raise ValueError(f'max_skips must be None or an integer >= 0, got {max_skips!r}')
+    return max_skips
 
 # DARTS-' decay of the auxiliary skip's weight, as a factor of its start value at progress t
 AUX_SCHEDULES: dict[str, Callable[[float], float]] = {

@@ -1,29 +1,33 @@
 """Single-Path NAS: a superkernel MBConv space searched with a differentiable runtime loss.
 
 Importing this package registers its models (``SinglePathSupernet``,
-``SinglePathSpace``, ``SinglePathBackbone``, ``SinglePathClassifier``) in
+``SinglePathSpace``, ``SinglePathBackbone``, ``SinglePathClassifier``,
+``SinglePathSearchBackbone``) in
 MMDetection's registry.
 """
+from . import chance  # noqa: F401,E402  registers the family for tools/against_chance.py
 from .architecture import Architecture, ArchitectureError, LayerChoice
 from .backbone import SinglePathBackbone
 from .blocks import DEFAULT_BLOCKS, VARIANTS, BlockSpec, Layout, LayoutError, make_layout
 from .classifier import SinglePathClassifier
-from .indicator import indicator, indicator_dropout
 from .encoding import SinglePathEncoding
+from .indicator import indicator, indicator_dropout
 from .mbconv import MBConv
 from .published import PUBLISHED, load_architecture
 from .random_architecture import random_architecture, random_architectures
 from .runtime import RuntimeModel, expected_runtime, layer_runtimes
+from .search_backbone import RuntimeCost, SinglePathArch, SinglePathSearchBackbone
 from .search_space import SinglePathSpace, SinglePathThresholds
 from .superkernel import SuperKernelMBConv
-from .supernet import SinglePathSupernet
+from .supernet import SinglePathSupernet, SinglePathTrunk
 from .tf_optim import RMSpropTF, StaircaseExponentialLR
-from . import chance  # noqa: F401,E402  registers the family for tools/against_chance.py
 
 __all__ = [
     'Architecture', 'ArchitectureError', 'LayerChoice', 'SinglePathBackbone', 'DEFAULT_BLOCKS',
     'VARIANTS', 'BlockSpec', 'Layout', 'LayoutError', 'make_layout', 'SinglePathClassifier',
     'indicator', 'indicator_dropout', 'SinglePathEncoding', 'MBConv', 'PUBLISHED',
-    'load_architecture', 'random_architecture', 'random_architectures', 'RuntimeModel', 'expected_runtime', 'layer_runtimes', 'SinglePathSpace', 'SinglePathThresholds',
+    'load_architecture', 'random_architecture', 'random_architectures', 'RuntimeModel', 'expected_runtime',
+    'layer_runtimes', 'SinglePathSpace', 'SinglePathThresholds',
     'SuperKernelMBConv', 'SinglePathSupernet', 'RMSpropTF', 'StaircaseExponentialLR',
+    'RuntimeCost', 'SinglePathArch', 'SinglePathSearchBackbone', 'SinglePathTrunk',
 ]

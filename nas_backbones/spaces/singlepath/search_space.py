@@ -17,20 +17,18 @@ should be 0 (the gradient is the same).
 """
 from __future__ import annotations
 
+import warnings
 from typing import Any, Optional
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from mmdet.registry import MODELS
-from mmengine.logging import MessageHub
 
-from ...core.search_space import SearchSpace, Tracking
-from .architecture import Architecture, LayerChoice
-from ...models.classifier import attach_scores, class_labels
+from ...core.model_space import ModelSearchSpace
 from .runtime import RuntimeModel, layer_runtimes
-from .superkernel import THRESHOLDS, SuperKernelMBConv
-from .supernet import SinglePathSupernet
+from .superkernel import THRESHOLDS
+from .supernet import SinglePathTrunk
+from .warmup import check_warmup
 
 
 class SinglePathThresholds(nn.Module):
@@ -48,9 +46,33 @@ class SinglePathThresholds(nn.Module):
         return self.thresholds
 
 
+DEPRECATION = ("model.architecture.type='SinglePathSpace' is deprecated and will be removed in the "
+               "next release: write model.architecture=dict(type='ModelSearchSpace', model=dict("
+               "type='SearchClassifier', num_classes=..., label_smoothing=0.1, dropout=0.2, "
+               "loss_name='loss_cls', backbone=dict(type='SinglePathSearchBackbone', out_indices=(-1,), "
+               "initialise=False, width_mult=...)), arch=dict(warmup_epochs=...), cost=dict("
+               "runtime_lambda=..., metric=..., num_classes=...)) (docs/design.md); the L2 term in "
+               "the loss stays SinglePathSpace's until then")
+
+
+def remap_classifier_keys(module, state_dict: dict, prefix: str, *args) -> None:
+    """Checkpoints from before keep the trunk under ``supernet.`` (``supernet.stem``, ``supernet.layers``,
+    ``supernet.head``): move those keys under ``supernet.backbone.`` so such a search resumes."""
+    head = prefix + 'supernet.'
+    for key in [k for k in state_dict if k.startswith(head)]:
+        rest = key[len(head):]
+        if not rest.startswith(('backbone.', 'classifier.')):
+            state_dict[head + 'backbone.' + rest] = state_dict.pop(key)
+
+
 @MODELS.register_module()
-class SinglePathSpace(SearchSpace):
-    """Single-Path NAS as a search space of the search core.
+class SinglePathSpace(ModelSearchSpace):
+    """Single-Path NAS on a classification task, as a search space of the search core (deprecated name).
+
+    It is :class:`~nas_backbones.core.model_space.ModelSearchSpace` around a
+    ``SearchClassifier`` whose trunk is :class:`~.search_backbone.SinglePathSearchBackbone`,
+    with the reference's L2 term in the loss. Configs written for it keep working (with a
+    deprecation warning) and search bit for bit as before.
 
     Args:
         supernet: :class:`SinglePathSupernet` keyword arguments (num_classes, blocks,
@@ -79,53 +101,59 @@ class SinglePathSpace(SearchSpace):
                  keep_prob: float = 0.6,
                  dropout_rescale: bool = True,
                  init_cfg: Optional[dict] = None) -> None:
-        super().__init__(init_cfg=init_cfg)
+        warnings.warn(DEPRECATION, FutureWarning, stacklevel=2)
         cfg = dict(supernet or {})
-        cfg.setdefault('type', 'SinglePathSupernet')
-        cfg.setdefault('_scope_', 'mmdet')
-        self.supernet: SinglePathSupernet = MODELS.build(cfg)
-        if not isinstance(self.supernet, SinglePathSupernet):
-            raise TypeError(f'SinglePathSpace: supernet {cfg["type"]!r} is not a SinglePathSupernet')
-        self.arch = SinglePathThresholds(self.supernet.num_searchable)
-        self.runtime = (RuntimeModel(self.supernet.layout, num_classes=self.supernet.num_classes,
-                                     **runtime) if runtime is not None else None)
+        if cfg.pop('type', 'SinglePathSupernet') != 'SinglePathSupernet':
+            raise TypeError(f'SinglePathSpace: supernet {supernet["type"]!r} is not a SinglePathSupernet')
+        cfg.pop('_scope_', None)
         for name, v in (('runtime_lambda', runtime_lambda), ('runtime_scale', runtime_scale),
                         ('weight_decay', weight_decay)):
             if v < 0:
                 raise ValueError(f'SinglePathSpace: {name} must be >= 0, got {v}')
         if not 0. <= label_smoothing < 1.:
             raise ValueError(f'SinglePathSpace: label_smoothing must be in [0, 1), got {label_smoothing}')
-        if not 0. < keep_prob <= 1.:
-            raise ValueError(f'SinglePathSpace: keep_prob must be in (0, 1], got {keep_prob}')
-        if warmup_epochs is not None and warmup_iters is not None:
-            raise ValueError('SinglePathSpace: give warmup_epochs or warmup_iters, not both')
-        for name, v in (('warmup_epochs', warmup_epochs), ('warmup_iters', warmup_iters)):
-            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
-                raise ValueError(f'SinglePathSpace: {name} must be an integer >= 0, got {v!r}')
+        check_warmup('SinglePathSpace', warmup_epochs, warmup_iters, keep_prob)
+        num_classes, dropout = cfg.pop('num_classes', 1000), cfg.pop('dropout', 0.2)
+        if num_classes < 1:
+            raise ValueError(f'num_classes must be >= 1, got {num_classes}')
+        if not 0 <= dropout < 1:
+            raise ValueError(f'dropout must be in [0, 1), got {dropout}')
+        backbone = dict(type='SinglePathSearchBackbone', out_indices=(-1,), initialise=False, **cfg)
+        super().__init__(
+            model=dict(type='SearchClassifier', backbone=backbone, num_classes=num_classes,
+                       label_smoothing=label_smoothing, dropout=dropout, loss_name='loss_cls'),
+            arch=dict(warmup_epochs=warmup_epochs, warmup_iters=warmup_iters, keep_prob=keep_prob,
+                      dropout_rescale=dropout_rescale),
+            cost=(None if runtime is None else
+                  dict(runtime, runtime_lambda=runtime_lambda, runtime_scale=runtime_scale,
+                       num_classes=num_classes)))
+        self.register_load_state_dict_pre_hook(remap_classifier_keys)
         self.runtime_lambda, self.runtime_scale = runtime_lambda, runtime_scale
         self.label_smoothing, self.weight_decay = label_smoothing, weight_decay
         self.warmup_epochs, self.warmup_iters = warmup_epochs, warmup_iters
         self.keep_prob, self.dropout_rescale = keep_prob, dropout_rescale
-        # Tests and benchmarks set this; a search follows the runner's progress.
-        self.warmup_override: Optional[bool] = None
+
+    UNMOVED = SinglePathTrunk.UNMOVED
 
     # --------------------------------------------------------------- phases
     @property
-    def in_warmup(self) -> bool:
-        """Indicator dropout on and lambda off: before ``warmup_epochs`` / ``warmup_iters``.
+    def warmup_override(self) -> Optional[bool]:
+        """Tests and benchmarks set this; a search follows the runner's progress."""
+        return self.arch.warmup_override
 
-        The runner's position comes from the message hub (MMEngine's
-        RuntimeInfoHook writes it before every iteration), so a resumed
-        search continues in the right phase.
-        """
-        if self.warmup_override is not None:
-            return self.warmup_override
-        if self.warmup_iters is None and self.warmup_epochs is None:
-            return False
-        hub = MessageHub.get_current_instance()
-        if self.warmup_iters is not None:
-            return (hub.get_info('iter') or 0) < self.warmup_iters
-        return (hub.get_info('epoch') or 0) < self.warmup_epochs
+    @warmup_override.setter
+    def warmup_override(self, value: Optional[bool]) -> None:
+        self.arch.warmup_override = value
+
+    @property
+    def in_warmup(self) -> bool:
+        """Indicator dropout on and lambda off: before ``warmup_epochs`` / ``warmup_iters``
+        (:func:`.warmup.runner_in_warmup`)."""
+        return self.arch.in_warmup
+
+    @property
+    def runtime(self) -> Optional[RuntimeModel]:
+        return None if self.resource_cost is None else self.resource_cost.runtime
 
     def decayed_parameters(self) -> list[nn.Parameter]:
         """What the L2 term covers: every parameter but BatchNorm's, thresholds included."""
@@ -134,22 +162,9 @@ class SinglePathSpace(SearchSpace):
         return [p for p in self.supernet.parameters() if id(p) not in norm] + self.arch_parameters()
 
     # -------------------------------------------------------------- forward
-    def tensor(self, inputs: torch.Tensor) -> torch.Tensor:
-        """Logits; during the warm-up and in training, with the indicator dropout."""
-        keep = self.keep_prob if self.training and self.in_warmup else None
-        return self.supernet(inputs, self.arch(), keep, self.dropout_rescale)
-
-    def predict(self, inputs: torch.Tensor, data_samples: Any = None) -> list:
-        return attach_scores(self.tensor(inputs), data_samples)
-
     def loss(self, inputs: torch.Tensor, data_samples: Any) -> dict[str, torch.Tensor]:
         """CE with label smoothing and the L2 term; ``runtime`` (R, no gradient) is logged."""
-        logits = self.tensor(inputs)
-        labels = (data_samples.long().flatten().to(logits.device)
-                  if isinstance(data_samples, torch.Tensor)
-                  else class_labels(data_samples, logits.device, type(self).__name__))
-        losses = {'loss_cls': F.cross_entropy(logits, labels, label_smoothing=self.label_smoothing),
-                  'acc': (logits.argmax(1) == labels).float().mean().detach()}
+        losses = super().loss(inputs, data_samples)
         if self.weight_decay:
             losses['loss_wd'] = 0.5 * self.weight_decay * sum(
                 p.pow(2).sum() for p in self.decayed_parameters())
@@ -161,103 +176,22 @@ class SinglePathSpace(SearchSpace):
     # ----------------------------------------------------------------- cost
     def decision_tensor(self) -> torch.Tensor:
         """(searchable layers, 3) straight-through indicators (d5x5, d100c, d50c), undropped."""
-        return torch.stack([torch.stack(d[:3]) for d in self.supernet.decisions(self.arch())])
+        return self.backbone.decision_tensor(self.arch())
 
     def expected_runtime(self) -> torch.Tensor:
         if self.runtime is None:
             raise RuntimeError('SinglePathSpace: no runtime model configured (runtime=None)')
-        return self.runtime(self.decision_tensor())
+        return self.resource_cost.expected_runtime(self.arch)
 
     def current_lambda(self) -> float:
         return 0. if self.in_warmup else self.runtime_lambda
 
-    def cost(self) -> Optional[torch.Tensor]:
-        """``lambda * scale * ln R`` (lambda 0 during the warm-up); None without a runtime model."""
-        if self.runtime is None:
-            return None
-        return self.current_lambda() * self.runtime_scale * torch.log(self.expected_runtime())
 
-    # ------------------------------------------------------------- results
-    def derive(self) -> Architecture:
-        """The architecture the current hard indicators select."""
-        decisions = iter(self.supernet.decisions(self.arch()))
-        layout = self.supernet.layout
-        choices: list[list[LayerChoice]] = [[] for _ in layout.blocks]
-        for spec in layout.layers:
-            if spec.searchable:
-                c = SuperKernelMBConv.choice_of(next(decisions))
-                choice = LayerChoice(skip=True) if c['skip'] else LayerChoice(c['kernel'], c['expansion'])
-            else:
-                choice = LayerChoice(spec.kernel, spec.expansion)
-            choices[spec.block].append(choice)
-        return Architecture(layout.blocks, tuple(tuple(c) for c in choices), layout.width_mult,
-                            layout.stem_channels, layout.head_channels)
-
-    # Below this share of the way to flipping a decision the thresholds are "unmoved" (not
-    # calibrated by measurement: docs/search_quality.md, "Is there a signal?").
-    UNMOVED = 0.1
-
-    @torch.no_grad()
-    def movement(self) -> dict:
-        """How far the thresholds went from their start at 0 (every indicator on), for ``core.signal``.
-
-        ``distance``: the largest |threshold| / the norm it is compared with, over the decisions
-        that exist (a layer without a shortcut has no skip decision): 1 is where a decision flips.
-        ``details``: decisions now off (all start on), the largest |threshold|, the smallest margin
-        norm - threshold.
-        """
-        decisions = self.supernet.decisions(self.arch())
-        t = self.arch().detach().float().cpu()
-        norms = torch.stack([d.norms for d in decisions]).float().cpu()
-        d = torch.stack([torch.stack(x[:3]) for x in decisions]).detach().cpu()
-        live = norms > 0
-        ratio = (t.abs() / norms.clamp_min(1e-12))[live]
-        return {'distance': float(ratio.max()) if ratio.numel() else 0.,
-                'threshold': self.UNMOVED,
-                'measure': 'largest |threshold| / norm',
-                'details': {'decisions_off': int((d[live] == 0).sum()),
-                            'decisions': int(live.sum()),
-                            'max_abs_threshold': float(t[live].abs().max()) if live.any() else 0.,
-                            'min_margin': float((norms - t)[live].min()) if live.any() else 0.}}
-
-    @torch.no_grad()
-    def tracking(self, images: bool = True) -> Tracking:
-        """Each searchable layer's thresholds (``thresholds/layer<i>/<t5x5|t100c|t50c>``, ``<i>`` its
-        index in the supernet), the runtime estimate R and lambda (``runtime/R``,
-        ``runtime/lambda``), the derived architecture as JSON text and as the network strip of
-        the report (image ``architecture``)."""
-        arch = self.derive()
-        scalars = {f'thresholds/layer{i}/{name}': float(t)
-                   for i, row in zip(self.supernet.searchable_index, self.arch().detach().cpu())
-                   for name, t in zip(THRESHOLDS, row)}
-        if self.runtime is not None:
-            scalars['runtime/R'] = float(self.expected_runtime())
-            scalars['runtime/lambda'] = float(self.current_lambda())
-        out = Tracking(scalars=scalars, texts={'architecture': arch.to_json()})
-        if images:
-            from ...visualization.figure import figure_rgb, new_figure
-            from ...visualization.singlepath_strip import draw_architecture
-            fig = new_figure(max(6., 0.42 * len(arch.flat_choices) + 2.5), 2.)
-            draw_architecture(fig.add_axes((0.01, 0.02, 0.98, 0.9)), arch)
-            out.images['architecture'] = figure_rgb(fig)
-        return out
-
-    @torch.no_grad()
-    def snapshot(self) -> dict:
-        """Plain values for the per-epoch history: thresholds, norms, decisions, runtime, result."""
-        decisions = self.supernet.decisions(self.arch())
-        d = torch.stack([torch.stack(x[:3]) for x in decisions])
-        entry = {
-            'thresholds': self.arch().detach().cpu().tolist(),
-            'norms': torch.stack([x.norms for x in decisions]).cpu().tolist(),
-            'decisions': d.cpu().tolist(),
-            'searchable_layers': list(self.supernet.searchable_index),
-            'in_warmup': self.in_warmup,
-            'architecture': self.derive().to_dict(),
-        }
-        if self.runtime is not None:
-            entry.update(runtime=float(self.runtime(d)), runtime_unit=self.runtime.unit,
-                         runtime_metric=self.runtime.metric, runtime_lambda=self.current_lambda())
-            if self.runtime.costs is not None:  # a predictor has no per-layer costs
-                entry['layer_runtimes'] = layer_runtimes(d, self.runtime.costs.to(d)).cpu().tolist()
-        return entry
+def runtime_entry(runtime: RuntimeModel, decisions: torch.Tensor, runtime_lambda: float) -> dict:
+    """The runtime fields of a snapshot: R of ``decisions``, its unit and metric, lambda now, and
+    the per-layer runtimes where the model has a table."""
+    entry = dict(runtime=float(runtime(decisions)), runtime_unit=runtime.unit,
+                 runtime_metric=runtime.metric, runtime_lambda=runtime_lambda)
+    if runtime.costs is not None:  # a predictor has no per-layer costs
+        entry['layer_runtimes'] = layer_runtimes(decisions, runtime.costs.to(decisions)).cpu().tolist()
+    return entry

@@ -1,0 +1,197 @@
+"""The Single-Path supernet's trunk as an MMDetection backbone: the superkernel search inside a detector.
+
+Single-Path NAS is one-level (as :class:`.search_space.SinglePathSpace`):
+one optimizer over the detector's weights and the thresholds together
+(``optim_wrapper`` with a ``weights`` entry only, ``train_cfg.arch_dataloader=None``),
+on the detector's loss plus ``lambda * scale * ln R``. During the warm-up the
+indicators are dropped with probability ``1 - keep_prob`` and lambda is 0;
+the architecture module (:class:`SinglePathArch`) holds the warm-up, the
+backbone drops the indicators (:meth:`SinglePathSearchBackbone.arch_weights`)
+and the cost module (:class:`RuntimeCost`) switches lambda, both reading the
+same phase.
+"""
+from __future__ import annotations
+
+from typing import Iterable, Optional, Sequence
+
+import torch
+import torch.nn as nn
+from mmdet.registry import MODELS
+
+from ...core.detector_space import SearchableBackbone
+from ...core.search_space import Tracking
+from .architecture import Architecture
+from .blocks import DEFAULT_HEAD, DEFAULT_STEM, BlockLike
+from .mbconv import DEFAULT_ACT, reference_init
+from .runtime import RuntimeModel
+from .search_space import SinglePathThresholds, runtime_entry
+from .superkernel import THRESHOLDS
+from .supernet import SinglePathTrunk
+from .warmup import check_warmup, runner_in_warmup
+
+
+class SinglePathArch(SinglePathThresholds):
+    """The thresholds of a detection search, with the warm-up they are searched under.
+
+    Args:
+        num_layers: searchable layers.
+        warmup_epochs / warmup_iters: length of the warm-up (one of them; neither: none).
+        keep_prob: indicator keep probability during the warm-up (0.6, the reference's).
+        dropout_rescale: scale kept indicators by 1/keep_prob (TF dropout, as the reference).
+    """
+
+    def __init__(self, num_layers: int, warmup_epochs: Optional[int] = None,
+                 warmup_iters: Optional[int] = None, keep_prob: float = 0.6,
+                 dropout_rescale: bool = True) -> None:
+        check_warmup('model.architecture.arch', warmup_epochs, warmup_iters, keep_prob)
+        super().__init__(num_layers)
+        self.warmup_epochs, self.warmup_iters = warmup_epochs, warmup_iters
+        self.keep_prob, self.dropout_rescale = keep_prob, dropout_rescale
+        # Tests set this; a search follows the runner's progress.
+        self.warmup_override: Optional[bool] = None
+
+    @property
+    def in_warmup(self) -> bool:
+        if self.warmup_override is not None:
+            return self.warmup_override
+        return runner_in_warmup(self.warmup_epochs, self.warmup_iters)
+
+
+class RuntimeCost(nn.Module):
+    """``lambda * scale * ln R`` of the trunk's decisions, lambda 0 during the architecture's warm-up.
+
+    ``R`` counts the trunk (stem, layers, head conv), pooling and a classifier of
+    ``num_classes`` outputs (1 by default: negligible), not a detector's neck or
+    head, which the search does not change. A classification search counts its
+    classifier (``SinglePathSpace`` passes its ``num_classes``).
+    """
+
+    def __init__(self, trunk: SinglePathTrunk, runtime_lambda: float = 0.02,
+                 runtime_scale: float = 1e3, num_classes: int = 1, **runtime) -> None:
+        super().__init__()
+        for name, v in (('runtime_lambda', runtime_lambda), ('runtime_scale', runtime_scale)):
+            if v < 0:
+                raise ValueError(f'model.architecture.cost.{name} must be >= 0, got {v}')
+        self.runtime = RuntimeModel(trunk.layout, num_classes=num_classes, **runtime)
+        self.runtime_lambda, self.runtime_scale = runtime_lambda, runtime_scale
+        self._trunk = [trunk]  # a plain reference: the trunk is the detector's, not this module's
+
+    def current_lambda(self, arch: SinglePathArch) -> float:
+        return 0. if arch.in_warmup else self.runtime_lambda
+
+    def expected_runtime(self, arch: SinglePathArch) -> torch.Tensor:
+        return self.runtime(self._trunk[0].decision_tensor(arch()))
+
+    def forward(self, arch: SinglePathArch) -> torch.Tensor:
+        return self.current_lambda(arch) * self.runtime_scale * torch.log(self.expected_runtime(arch))
+
+
+@MODELS.register_module()
+class SinglePathSearchBackbone(SearchableBackbone, SinglePathTrunk):
+    """The Single-Path supernet's stem, superkernel layers and head conv, returning a neck's stages.
+
+    Stages as :class:`~nas_backbones.spaces.singlepath.backbone.SinglePathBackbone`
+    numbers them (block ``i``'s output, then the head conv), so the
+    ``architecture.json`` derived from it builds a ``SinglePathBackbone`` whose
+    ``out_indices`` tap the same places: SSDLite's ``(4, 7)`` are the stride-16
+    block and the head conv. The thresholds are the space's
+    (:class:`DetectorSearchSpace` feeds them, see :class:`SearchableBackbone`);
+    ``build_arch`` makes them, ``build_cost`` the runtime term.
+
+    Args:
+        blocks, width_mult, stem_channels, head_channels: the layout (default the
+            reference's table at width 1).
+        out_indices: which stages to return (negative: from the last, as in Python).
+        norm_cfg, act_cfg: BN and activation of every layer (the reference's by default).
+        initialise: the reference's initialisation now; False leaves it to the model around the
+            trunk (``SearchClassifier`` calls :meth:`init_classifier` once its linear layer
+            exists, so trunk and classifier are initialised together, as in ``SinglePathSupernet``).
+    """
+
+    def __init__(self, blocks: Optional[Iterable[BlockLike]] = None, width_mult: float = 1.0,
+                 stem_channels: int = DEFAULT_STEM, head_channels: int = DEFAULT_HEAD,
+                 out_indices: Sequence[int] = (4, 7), norm_cfg: Optional[dict] = None,
+                 act_cfg: Optional[dict] = DEFAULT_ACT, initialise: bool = True) -> None:
+        super().__init__(blocks, width_mult, stem_channels, head_channels, norm_cfg, act_cfg)
+        L = self.layout
+        out_indices = tuple(L.num_stages + i if isinstance(i, int) and not isinstance(i, bool)
+                            and i < 0 else i for i in out_indices)
+        if not out_indices:
+            raise ValueError('SinglePathSearchBackbone: out_indices is empty')
+        for i in out_indices:
+            if isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < L.num_stages:
+                raise ValueError(f'SinglePathSearchBackbone: out_indices: stage {i!r} does not exist '
+                                 f'(0..{L.num_stages - 1}: blocks, then the head conv)')
+        self.out_indices = out_indices
+        self.num_stages = L.num_stages
+        self.out_channels = list(L.block_out) + [L.head_out]
+        self.strides = list(L.stage_strides)
+        self._cost: list[RuntimeCost] = []  # what build_cost made, for the snapshot's runtime
+        if initialise:
+            reference_init(self)
+
+    def init_classifier(self, model: nn.Module) -> None:
+        """The reference's initialisation of a classifier around this trunk, trunk included."""
+        reference_init(model)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        thresholds, keep_prob, rescale = self.current_arch_weights()
+        stages = self.forward_stages(x, thresholds, keep_prob, rescale, max(self.out_indices))
+        return tuple(stages[i] for i in self.out_indices)
+
+    # ------------------------------------------------------ SearchableBackbone
+    def build_arch(self, **cfg) -> SinglePathArch:
+        """The thresholds (all 0: the full k5/e6 supernet) and the warm-up (``warmup_epochs`` or
+        ``warmup_iters``, ``keep_prob``, ``dropout_rescale``)."""
+        return SinglePathArch(self.num_searchable, **cfg)
+
+    def arch_weights(self, arch: SinglePathArch) -> tuple:
+        """The thresholds, and the indicator keep probability in a training forward of the warm-up."""
+        keep = arch.keep_prob if self.training and arch.in_warmup else None
+        return arch(), keep, arch.dropout_rescale
+
+    def derive(self, arch: nn.Module) -> Architecture:
+        return self.derive_architecture(arch())
+
+    def movement(self, arch: nn.Module) -> dict:
+        return self.threshold_movement(arch())
+
+    @torch.no_grad()
+    def snapshot(self, arch: SinglePathArch) -> dict:
+        entry = self.threshold_snapshot(arch())
+        entry.update(in_warmup=arch.in_warmup, architecture=self.derive(arch).to_dict())
+        if self._cost:
+            cost = self._cost[-1]
+            entry.update(runtime_entry(cost.runtime, self.decision_tensor(arch()),
+                                       cost.current_lambda(arch)))
+        return entry
+
+    @torch.no_grad()
+    def tracking(self, arch: SinglePathArch, images: bool = True) -> Tracking:
+        """Each searchable layer's thresholds (``thresholds/layer<i>/<t5x5|t100c|t50c>``, ``<i>`` its
+        index in the trunk), the runtime estimate R and lambda (``runtime/R``, ``runtime/lambda``,
+        with a runtime cost), the derived architecture as JSON text and as the report's network
+        strip (image ``architecture``)."""
+        result = self.derive(arch)
+        scalars = {f'thresholds/layer{i}/{name}': float(t)
+                   for i, row in zip(self.searchable_index, arch().detach().cpu())
+                   for name, t in zip(THRESHOLDS, row)}
+        if self._cost:
+            cost = self._cost[-1]
+            scalars['runtime/R'] = float(cost.expected_runtime(arch))
+            scalars['runtime/lambda'] = float(cost.current_lambda(arch))
+        out = Tracking(scalars=scalars, texts={'architecture': result.to_json()})
+        if images:
+            from ...visualization.figure import figure_rgb, new_figure
+            from ...visualization.singlepath_strip import draw_architecture
+            fig = new_figure(max(6., 0.42 * len(result.flat_choices) + 2.5), 2.)
+            draw_architecture(fig.add_axes((0.01, 0.02, 0.98, 0.9)), result)
+            out.images['architecture'] = figure_rgb(fig)
+        return out
+
+    def build_cost(self, **cfg) -> RuntimeCost:
+        """``lambda * scale * ln R``: ``runtime_lambda`` (0.02), ``runtime_scale`` (1e3) and the
+        :class:`RuntimeModel`'s ``metric``, ``input_size`` (the detector's), ``latency_table``, ..."""
+        cost = RuntimeCost(self, **cfg)
+        self._cost = [cost]
+        return cost
