@@ -51,6 +51,8 @@ RECIPES = {  # config -> (epochs, lr(e)) of the weight optimizer
     'search/pcdarts_tiny_imagenet.py': (4, cosine(0.05, 4)),
     'search/pcdarts_demo.py': (2, cosine(0.05, 2)),
     'templates/search_own_images.py': (10, cosine(0.05, 10)),
+    # the own-data detection search: 8 warm-up iterations from 1% (within epoch 0), then cosine
+    'templates/search_own_coco.py': (30, lambda e: 0.02 * 0.01 if e == 0 else cosine(0.02, 30)(e)),
     'cls_pcdarts_imagenet.py': (250, pcdarts_imagenet_classifier),
     # no warm-up below a total batch of 256 (as the reference), linear decay over 3 epochs
     'cls_pcdarts_tiny_imagenet.py': (3, lambda e: 0.5 * 64 / 1024 * (3 - e) / 3),

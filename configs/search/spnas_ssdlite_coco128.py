@@ -13,7 +13,7 @@
 #   python tools/train.py configs/ssdlite_spnas_coco128.py \
 #       --cfg-options model.backbone.arch=work_dirs/spnas_ssdlite_coco128/architecture.json \
 #                     model.backbone.width_mult=1.0
-_base_ = '../_base_/search_runtime.py'
+_base_ = '../_base_/runtime/search.py'
 # + SearchCocoDataset, imported on its own (mmdet's datasets pull in matplotlib)
 custom_imports = dict(imports=['nas_backbones', 'nas_backbones.datasets.coco',
                                'nas_backbones.visualization.report_hook'], allow_failed_imports=False)

@@ -35,8 +35,9 @@ from typing import Any, Optional
 import torch
 from mmengine.config import Config
 
+from ..utils.result_file import write_json
 from .evaluate import check_training, macs_and_params, measured_latency, short_training
-from .pareto import CANDIDATES_FORMAT, PARETO_FORMAT, write_json
+from .pareto import CANDIDATES_FORMAT, PARETO_FORMAT
 from .space import NetworkSpace, SpaceDeclarationError, build_network_space
 
 DIRECTIONS = {'accuracy': 'maximize', 'macs': 'minimize', 'params': 'minimize', 'latency': 'minimize'}
