@@ -37,6 +37,9 @@ def test_verdict_on_given_numbers():
     assert verdict(39.5, group) == 'below chance'
     assert verdict(43.9, group) == 'within noise' and verdict(40.1, group) == 'within noise'
     assert verdict(50.0, [40.0]) == 'too few random cells' and verdict(50.0, []) == 'too few random cells'
+    # the candidate's own seed spread widens the margin: sd of (43.1, 45.1) is 1.41, se 1, margin sqrt(4 + 1)
+    assert verdict(44.1, group) == 'beats chance' and verdict(44.1, group, [43.1, 45.1]) == 'within noise'
+    assert verdict(44.3, group, [44.3, 44.3]) == 'beats chance' and verdict(44.3, group, [40.3, 48.3]) == 'within noise'
     assert share_beaten(43.0, group) == pytest.approx(2 / 3)
     assert share_beaten(42.0, group) == pytest.approx(0.5)  # a tie counts half
     assert share_beaten(42.0, []) is None

@@ -49,21 +49,28 @@ def mean_sd(values: Sequence[float]) -> tuple[float, float]:
     return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.)
 
 
-def verdict(mean: float, group_means: Sequence[float]) -> str:
+def verdict(mean: float, group_means: Sequence[float], seed_values: Sequence[float] = ()) -> str:
     """A candidate's mean against a random group's per-candidate means.
 
-    ``'beats chance'`` when it exceeds the group's mean by more than the
-    group's standard deviation, ``'below chance'`` when it falls short by
-    more than that, else ``'within noise'``; ``'too few random cells'`` when
-    the group has fewer than two (no spread to compare with).
+    The margin is the group's standard deviation (how far apart random cells
+    land) combined with the candidate's own standard error over its training
+    seeds (how far its mean would move with other seeds):
+    ``sqrt(sd_group**2 + sd_seeds**2 / n_seeds)``. ``'beats chance'`` when the
+    candidate's mean exceeds the group's by more than that margin, ``'below
+    chance'`` when it falls short by more, else ``'within noise'``; ``'too few
+    random cells'`` when the group has fewer than two (no spread to compare
+    with). Without the seed term, three random cells that happen to agree
+    make a tiny margin that one lucky training seed clears.
     """
-    group_means = list(group_means)
+    group_means, seed_values = list(group_means), list(seed_values)
     if len(group_means) < 2:
         return 'too few random cells'
     m, sd = mean_sd(group_means)
-    if mean > m + sd:
+    se2 = mean_sd(seed_values)[1] ** 2 / len(seed_values) if len(seed_values) > 1 else 0.
+    margin = math.sqrt(sd ** 2 + se2)
+    if mean > m + margin:
         return 'beats chance'
-    if mean < m - sd:
+    if mean < m - margin:
         return 'below chance'
     return 'within noise'
 
@@ -311,7 +318,7 @@ def summarise(manifest: dict, names: Sequence[str], seeds: Sequence[int], result
                       and o['name'] != r['name']]
             r['beats'][g] = share_beaten(r['mean'], others)
             if r['kind'] not in GROUPS:
-                r['verdict'][g] = verdict(r['mean'], others)
+                r['verdict'][g] = verdict(r['mean'], others, list(r['per_seed'].values()))
     return dict(rows=rows, groups=groups)
 
 
@@ -372,8 +379,9 @@ def markdown(summary: dict) -> str:
             continue
         said = '; '.join(f'against {GROUP_LABEL[g]}: **{r["verdict"][g]}**' for g in GROUPS)
         lines.append(f'- {r["kind"]} `{r["name"]}` ({_mean_sd(r)}): {said}')
-    lines += ['', '"beats chance": the mean exceeds the group\'s mean by more than the group\'s standard '
-              'deviation (of its candidates\' means); "below chance": it falls short by more than that; '
+    lines += ['', '"beats chance": the mean exceeds the group\'s mean by more than sqrt(sd_group^2 + '
+              'sd_seeds^2 / n_seeds) (the spread of the group\'s means and the standard error of the '
+              'candidate\'s mean over its seeds); "below chance": it falls short by more than that; '
               '"within noise": neither. With few seeds and few random candidates, "within noise" is '
               'the honest reading of small differences.', '']
     failed = [(r['name'], k, v) for r in s['rows'] for k, v in r['failed'].items()]
