@@ -96,7 +96,7 @@ def test_two_process_cpu_search_ranks_agree(tiny_imagenet, tmp_path):
 def test_slurm_launcher_runs_a_one_task_search_on_cpu(tiny_imagenet, tmp_path):
     """srun's variables for one task on one CPU node: the search starts its own gloo group (mmengine's
     slurm set-up would divide by the number of GPUs) and runs as a distributed job of one rank."""
-    cfg = search_config(tiny_imagenet, tmp_path, "\ntrain_cfg['max_epochs'] = 1\n")
+    cfg = search_config(tiny_imagenet, tmp_path, "\ntrain_cfg['max_epochs'] = 1\ntrain_cfg['arch_warmup_epochs'] = 0\n")
     env = dict(os.environ, SLURM_PROCID='0', SLURM_NTASKS='1', SLURM_LOCALID='0',
                SLURM_NODELIST='cpu-node-1', MASTER_ADDR='127.0.0.1', MASTER_PORT=str(free_port()),
                OMP_NUM_THREADS='1')
