@@ -40,7 +40,10 @@ def plot_chance(summary: dict, path: Union[str, os.PathLike]) -> str:
     ax.set_xticks(range(len(rows)))
     ax.set_xticklabels([r['name'] for r in rows], rotation=60, ha='right', fontsize=7)
     ax.set_ylabel(f'{summary["metric"]} ({summary["split"]})')
-    ax.set_title(f'{len(summary["seeds"])} training seed(s) per candidate', fontsize=9)
+    counts = sorted({len(r['per_seed']) for r in summary['rows'] if r['per_seed']})
+    seeds = '-'.join(str(c) for c in (counts[0], counts[-1]) if counts) if len(counts) > 1 \
+        else str(counts[0] if counts else 0)
+    ax.set_title(f'{seeds} training seed(s) per candidate', fontsize=9)
     ax.grid(axis='y', alpha=0.3)
     ax.legend(fontsize=7, loc='best')
     for r in rows:
