@@ -62,6 +62,15 @@ def darts_search(supernet: dict, edge_norm: bool = True, cost=None, **kwargs):
                                                   edge_norm=edge_norm, cost=cost), **kwargs)
 
 
+# SSD's training and test settings (mmdet's SSD300 recipe, fewer detections) for the tiny detectors
+SSD_TRAIN_CFG = dict(assigner=dict(type='MaxIoUAssigner', pos_iou_thr=0.5, neg_iou_thr=0.5, min_pos_iou=0.,
+                                   ignore_iof_thr=-1, gt_max_assign_all=False),
+                     sampler=dict(type='PseudoSampler'), smoothl1_beta=1., allowed_border=-1, pos_weight=-1,
+                     neg_pos_ratio=3, debug=False)
+SSD_TEST_CFG = dict(nms_pre=100, nms=dict(type='nms', iou_threshold=0.45), min_bbox_size=0, score_thr=0.02,
+                    max_per_img=20)
+
+
 def tiny_ssd(size: int = 64, num_classes: int = 3, **backbone) -> dict:
     """An SSD detector config around a small ``PCDartsSearchBackbone`` (4 feature maps at 64 px)."""
     bb = dict(type='PCDartsSearchBackbone', C=4, layers=3, partial_k=2, out_indices=(1, 2, 3))
@@ -80,12 +89,7 @@ def tiny_ssd(size: int = 64, num_classes: int = 3, **backbone) -> dict:
                                   min_sizes=[6, 16, 28, 44], max_sizes=[16, 28, 44, 64]),
             bbox_coder=dict(type='DeltaXYWHBBoxCoder', target_means=[.0] * 4,
                             target_stds=[0.1, 0.1, 0.2, 0.2])),
-        train_cfg=dict(assigner=dict(type='MaxIoUAssigner', pos_iou_thr=0.5, neg_iou_thr=0.5,
-                                     min_pos_iou=0., ignore_iof_thr=-1, gt_max_assign_all=False),
-                       sampler=dict(type='PseudoSampler'), smoothl1_beta=1., allowed_border=-1,
-                       pos_weight=-1, neg_pos_ratio=3, debug=False),
-        test_cfg=dict(nms_pre=100, nms=dict(type='nms', iou_threshold=0.45), min_bbox_size=0,
-                      score_thr=0.02, max_per_img=20))
+        train_cfg=SSD_TRAIN_CFG, test_cfg=SSD_TEST_CFG)
 
 
 def detector_search(detector: dict, arch=None, cost=None, preprocess: bool = False, **kwargs):

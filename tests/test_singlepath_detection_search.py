@@ -23,7 +23,18 @@ from nas_backbones.spaces.singlepath import (
     SinglePathSearchBackbone,
     load_architecture,
 )
-from tests.conftest import KILL_HOOK, ROOT, assert_same_search, det_batch, log_text, search, shared_data, with_path
+from tests.conftest import (
+    KILL_HOOK,
+    ROOT,
+    SSD_TEST_CFG,
+    SSD_TRAIN_CFG,
+    assert_same_search,
+    det_batch,
+    log_text,
+    search,
+    shared_data,
+    with_path,
+)
 
 TINY = [dict(channels=8, repeats=1, stride=1, searchable=False, kernel=3, expansion=1, residual=False),
         dict(channels=16, repeats=2, stride=2),
@@ -50,12 +61,7 @@ def tiny_ssdlite(out_indices=(2, 3)) -> dict:
                                   min_sizes=[8, 20, 36], max_sizes=[20, 36, 64]),
             bbox_coder=dict(type='DeltaXYWHBBoxCoder', target_means=[.0] * 4,
                             target_stds=[0.1, 0.1, 0.2, 0.2])),
-        train_cfg=dict(assigner=dict(type='MaxIoUAssigner', pos_iou_thr=0.5, neg_iou_thr=0.5,
-                                     min_pos_iou=0., ignore_iof_thr=-1, gt_max_assign_all=False),
-                       sampler=dict(type='PseudoSampler'), smoothl1_beta=1., allowed_border=-1,
-                       pos_weight=-1, neg_pos_ratio=3, debug=False),
-        test_cfg=dict(nms_pre=100, nms=dict(type='nms', iou_threshold=0.45), min_bbox_size=0,
-                      score_thr=0.02, max_per_img=20))
+        train_cfg=SSD_TRAIN_CFG, test_cfg=SSD_TEST_CFG)
 
 
 def sp_search(arch=None, cost=dict(metric='flops', input_size=64)) -> DifferentiableSearch:
