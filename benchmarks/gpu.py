@@ -19,7 +19,7 @@ Sections (JSON ``gpu.json`` + markdown ``gpu.md`` under ``--out``, default ``$OU
   and 32 next to MMDetection's SSD300-VGG16 and SSDLite-MobileNetV2, and every
   other model ``benchmarks/derived.py`` builds (SSDLite with the Single-Path and
   the PC-DARTS backbone), float32 and bfloat16 autocast;
-- ``layouts``: the fast path's device policy (``mixed_op.fast_policy``): NCHW or
+- ``layouts``: the fast path's device policy (``search_op.fast_policy``): NCHW or
   channels-last, fused or plain, at batch 128;
 - ``singlepath``: the Single-Path supernet's one-level step (as
   ``benchmarks/singlepath_step.py`` builds it), where ``nas_backbones/spaces/singlepath``
@@ -482,7 +482,7 @@ def section_derived(args, device, budget: Budget) -> dict:
 
 
 def section_layouts(args, device, budget: Budget) -> dict:
-    from nas_backbones.spaces.darts.mixed_op import fast_policy
+    from nas_backbones.spaces.darts.search_op import fast_policy
     rows, skipped = [], []
     k = 2 if 2 in args.ks else args.ks[0]
     default = fast_policy(device)

@@ -126,7 +126,7 @@ def run(args) -> dict:
     from nas_backbones.spaces.darts import PCDartsSupernet, build_op
     from nas_backbones.spaces.darts.cost import edge_cost_tables
     from nas_backbones.spaces.darts.encoding import DartsEncoding, network_of, sample_networks, stage_cells_of
-    from nas_backbones.spaces.darts.macro import reduction_indices
+    from nas_backbones.spaces.darts.layout import reduction_indices
     init_default_scope('mmdet')
     stage_cells = stage_cells_of(args.layers, reduction_indices(args.layers))
     samples = sample_networks(args.n, args.seed, [args.C], [args.input_size], [[n] for n in stage_cells])

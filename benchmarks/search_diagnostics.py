@@ -49,7 +49,7 @@ SETTINGS: dict[str, dict] = {
 
 def chance_agreement(n: int = 2000) -> float:
     """Gene agreement of two independently drawn random genotypes (the level of 'no relation')."""
-    from nas_backbones.spaces.darts.random_genotype import random_genotypes
+    from nas_backbones.spaces.darts.sample import random_genotypes
     a, b = random_genotypes(101, n), random_genotypes(202, n)
     return statistics.fmean(gene_agreement(x, y) for x, y in zip(a, b))
 

@@ -532,7 +532,7 @@ def evaluate(genotype, task: Task, args: argparse.Namespace) -> dict:
 
 def run(args: argparse.Namespace) -> dict:
     from nas_backbones.spaces.darts import PUBLISHED
-    from nas_backbones.spaces.darts.random_genotype import random_genotypes
+    from nas_backbones.spaces.darts.sample import random_genotypes
     result = dict(machine=setup(args), settings={k: v for k, v in vars(args).items()
                                                   if k not in ('json',)}, tasks={})
     work = Path(args.work_dir) if args.work_dir else Path(tempfile.mkdtemp(prefix='search_vs_random_'))

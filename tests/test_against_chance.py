@@ -11,7 +11,7 @@ from nas_backbones.evaluation.candidates import CANDIDATE_FAMILIES, CandidateErr
 from nas_backbones.evaluation.chance import Comparison, Request, compare, share_beaten, verdict
 from nas_backbones.evaluation.complexity import backbone_cost
 from nas_backbones.evaluation.jobs import result_path
-from nas_backbones.spaces.darts.random_genotype import parameter_free_genes
+from nas_backbones.spaces.darts.sample import parameter_free_genes
 from nas_backbones.utils.result_file import write_json
 from tests.conftest import ROOT, tiny_ssd_demo_config
 

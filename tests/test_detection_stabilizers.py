@@ -1,5 +1,5 @@
 """The DARTS stabilisers and P-DARTS' skip cap in a detection search: the detector space takes them
-from the family's architecture parameters, as the classifier space does (spaces/darts/arch_params.py)."""
+from the family's architecture parameters, as the classifier space does (spaces/darts/arch.py)."""
 import pytest
 import torch
 from mmengine.logging import MessageHub

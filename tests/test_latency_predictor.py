@@ -14,7 +14,7 @@ from nas_backbones.core.predictor import (
 )
 from nas_backbones.spaces.darts import node_softmax
 from nas_backbones.spaces.darts.encoding import DartsEncoding, network_of, sample_networks
-from nas_backbones.spaces.darts.random_genotype import random_genotype
+from nas_backbones.spaces.darts.sample import random_genotype
 from nas_backbones.spaces.darts.topology import node_edge_ranges
 from tests.conftest import darts_search
 

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from nas_backbones.spaces.darts import PUBLISHED, DartsBackbone, GenotypeClassifier, cell_plan
-from nas_backbones.spaces.darts.macro import reduction_indices
+from nas_backbones.spaces.darts.layout import reduction_indices
 
 
 def dart_plan(C, layers, stem_channels, stem, mult):

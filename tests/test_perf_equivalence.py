@@ -14,9 +14,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from nas_backbones.spaces.darts import DEFAULT_PRIMITIVES, ArchParameters, PCDartsSupernet
-from nas_backbones.spaces.darts.macro import CellSpec
-from nas_backbones.spaces.darts.mixed_op import PartialMixedOp, bn_scaled, shuffle_cat
+from nas_backbones.spaces.darts.layout import CellSpec
 from nas_backbones.spaces.darts.search_cell import SearchCell
+from nas_backbones.spaces.darts.search_op import PartialMixedOp, bn_scaled, shuffle_cat
 from tests.conftest import darts_search
 
 EXTRA_PRIMITIVES = DEFAULT_PRIMITIVES + ('sep_conv_7x7', 'conv_7x1_1x7')
@@ -232,7 +232,7 @@ def test_train_step_matches_naive():
 
 def test_device_policy():
     """One decision per device: channels-last on CPU, NCHW elsewhere, fused everywhere; both forceable."""
-    from nas_backbones.spaces.darts.mixed_op import FastPolicy, fast_policy
+    from nas_backbones.spaces.darts.search_op import FastPolicy, fast_policy
     assert fast_policy(torch.device('cpu')) == FastPolicy(channels_last=True, fused=True)
     assert fast_policy(torch.device('cuda', 0)) == FastPolicy(channels_last=False, fused=True)
     assert fast_policy(torch.device('cuda'), channels_last=True, fused=False) == \

@@ -4,10 +4,10 @@ import pytest
 import torch
 
 from nas_backbones.core.signal import agreement, judge, shared_genes
-from nas_backbones.spaces.darts.arch_params import ArchParameters
-from nas_backbones.spaces.darts.genotype import Genotype
+from nas_backbones.spaces.darts.arch import ArchParameters
 from nas_backbones.spaces.darts.ops import DEFAULT_PRIMITIVES
-from nas_backbones.spaces.darts.random_genotype import random_genotype
+from nas_backbones.spaces.darts.result import Genotype
+from nas_backbones.spaces.darts.sample import random_genotype
 from nas_backbones.visualization.report import signal_markdown
 from tests.conftest import ROOT, run_tiny_search
 

@@ -4,7 +4,7 @@ import torch
 import torch.nn as nn
 
 from nas_backbones.spaces.darts import DEFAULT_PRIMITIVES, PCDartsSupernet
-from nas_backbones.spaces.darts.mixed_op import PartialMixedOp, channel_shuffle
+from nas_backbones.spaces.darts.search_op import PartialMixedOp, channel_shuffle
 from tests.conftest import darts_search
 
 

@@ -21,9 +21,9 @@ import sys
 from typing import Optional, Sequence
 
 from nas_backbones.engine.launch import read_only
-from nas_backbones.spaces.darts.genotype import Genotype, GenotypeError
 from nas_backbones.spaces.darts.ops import DEFAULT_PRIMITIVES
-from nas_backbones.spaces.darts.random_genotype import random_genotypes
+from nas_backbones.spaces.darts.result import Genotype, GenotypeError
+from nas_backbones.spaces.darts.sample import random_genotypes
 
 
 def file_name(seed: int, index: int) -> str:

@@ -15,8 +15,8 @@ import os
 import sys
 from typing import Optional, Sequence
 
-from nas_backbones.spaces.darts.genotype import GenotypeError
 from nas_backbones.spaces.darts.published import PUBLISHED
+from nas_backbones.spaces.darts.result import GenotypeError
 
 
 def default_out(genotype: str, cell: str) -> str:

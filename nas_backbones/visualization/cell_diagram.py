@@ -16,8 +16,8 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional, Sequence, Union
 
-from ..spaces.darts.genotype import Genotype
 from ..spaces.darts.published import GenotypeSpec, load_genotype
+from ..spaces.darts.result import Genotype
 from .figure import image_format, new_figure, save_figure
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Optional
 
-from ..spaces.darts.genotype import Genotype
+from ..spaces.darts.result import Genotype
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Optional, Sequence, Union
 
 from ..engine.derivation_hook import HISTORY_FILE
-from ..spaces.darts.genotype import Genotype, GenotypeError
 from ..spaces.darts.ops import PARAMETER_FREE_OPS
+from ..spaces.darts.result import Genotype, GenotypeError
 from .figure import new_figure, save_figure
 
 KINDS = ('normal', 'reduce')

@@ -21,7 +21,7 @@ import sys
 from typing import Optional, Sequence
 
 from nas_backbones.core.signal import Agreement, agreement
-from nas_backbones.spaces.darts.genotype import Genotype
+from nas_backbones.spaces.darts.result import Genotype
 from nas_backbones.spaces.singlepath.architecture import Architecture
 
 RESULT_TYPES = (Genotype, Architecture)

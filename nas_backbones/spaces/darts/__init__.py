@@ -1,6 +1,6 @@
 """The DARTS / PC-DARTS cell space: ops, topology, genotypes, the supernet and the derived networks."""
 from . import chance  # noqa: F401,E402  registers the family for tools/against_chance.py
-from .arch_params import ArchParameters
+from .arch import ArchParameters
 from .aux_head import AuxiliaryHeadCIFAR, AuxiliaryHeadImageNet
 from .backbone import DartsBackbone
 from .cell import GenotypeCell
@@ -8,12 +8,12 @@ from .classifier import GenotypeClassifier
 from .cost import ResourceCost
 from .derive import derive_genes, derive_genotype, node_softmax
 from .encoding import DartsEncoding
-from .genotype import Genotype, GenotypeError
-from .macro import CellSpec, cell_plan
+from .layout import CellSpec, cell_plan
 from .network_space import DartsNetworkSpace
 from .ops import DEFAULT_PRIMITIVES, OPS, PARAMETER_FREE_OPS, build_op
 from .published import PUBLISHED, load_genotype
-from .random_genotype import random_genotype, random_genotypes
+from .result import Genotype, GenotypeError
+from .sample import random_genotype, random_genotypes
 from .search_backbone import PCDartsSearchBackbone
 from .search_space import DartsClassifierSpace
 from .supernet import PCDartsSupernet, SearchTrunk

@@ -11,7 +11,7 @@ from mmengine.model import BaseModule
 from ...models.backbone import FrozenStagesMixin
 from ...utils.recompute import recomputed
 from .cell import GenotypeCell
-from .macro import build_stem, cell_plan, check_input
+from .layout import build_stem, cell_plan, check_input
 from .published import GenotypeSpec, load_genotype
 
 

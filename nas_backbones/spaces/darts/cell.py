@@ -4,9 +4,9 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from .genotype import Genotype
-from .macro import CellSpec
+from .layout import CellSpec
 from .ops import FactorizedReduce, Identity, ReLUConvBN, build_op, drop_path
+from .result import Genotype
 from .topology import edge_stride
 
 

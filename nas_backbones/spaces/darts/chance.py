@@ -1,9 +1,9 @@
 """The DARTS family's part of the comparison against chance (``tools/against_chance.py``).
 
 ``DartsBackbone(genotype=...)`` takes the result; random candidates are
-:func:`~.random_genotype.random_genotypes` (uniform ops other than ``none``);
+:func:`~.sample.random_genotypes` (uniform ops other than ``none``);
 cost-matched ones keep the reference's count of parameter-free genes per cell
-(:func:`~.random_genotype.matched_genotype`), and ``--match-by param_free``
+(:func:`~.sample.matched_genotype`), and ``--match-by param_free``
 asks for exactly that, ``macs`` in addition for backbone MACs within the band.
 """
 from __future__ import annotations
@@ -11,9 +11,9 @@ from __future__ import annotations
 import random
 
 from ...evaluation.candidates import CandidateFamily, register_candidate_family
-from .genotype import Genotype
 from .published import PUBLISHED, load_genotype
-from .random_genotype import matched_genotype, parameter_free_genes, random_genotypes
+from .result import Genotype
+from .sample import matched_genotype, parameter_free_genes, random_genotypes
 
 
 def _random(backbone_cfg: dict, seed: int, index: int) -> Genotype:

@@ -5,7 +5,7 @@ from typing import Optional, Sequence
 
 import torch
 
-from .genotype import Genotype
+from .result import Genotype
 from .topology import node_edge_ranges
 
 RELAXATIONS = ('softmax', 'sigmoid')

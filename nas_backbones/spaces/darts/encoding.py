@@ -30,10 +30,10 @@ from typing import Optional, Sequence
 import torch
 
 from ...core.predictor import MeasureTask, PredictorError, register_predictor_task
-from .genotype import Genotype
-from .macro import reduction_indices
+from .layout import reduction_indices
 from .ops import DEFAULT_PRIMITIVES
-from .random_genotype import random_genotype
+from .result import Genotype
+from .sample import random_genotype
 from .topology import node_edge_ranges, num_edges
 
 ENCODING_VERSION = 2

@@ -27,9 +27,9 @@ from mmdet.registry import MODELS
 
 from ...network_search.space import NETWORK_SPACES, NetworkSpace, SpaceDeclarationError, choices, int_at_least
 from .encoding import DartsEncoding, layout_of, macro_values
-from .genotype import Genotype, GenotypeError
-from .macro import STEMS, cell_plan
+from .layout import STEMS, cell_plan
 from .published import PUBLISHED, load_genotype
+from .result import Genotype, GenotypeError
 
 
 def _even_width(v: Any) -> Optional[str]:

@@ -10,10 +10,10 @@ from mmdet.registry import MODELS
 from ...core.detector_space import SearchableBackbone
 from ...core.search_space import Tracking
 from ...models.warm_start import load_trunk_weights
-from .arch_params import ArchParameters
+from .arch import ArchParameters
 from .cost import ResourceCost
-from .genotype import Genotype
 from .ops import DEFAULT_PRIMITIVES
+from .result import Genotype
 from .stabilizers import check_max_skips
 from .supernet import STEM_TAP, SearchTrunk
 from .tracking import darts_tracking

@@ -8,9 +8,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ...utils.recompute import recomputed
-from .macro import CellSpec
-from .mixed_op import EdgeInput, OpWeights, PartialMixedOp, check_impl, dense_grad, fast_policy, shuffle_cat
+from .layout import CellSpec
 from .ops import FactorizedReduce, ReLUConvBN, build_op
+from .search_op import EdgeInput, OpWeights, PartialMixedOp, check_impl, dense_grad, fast_policy, shuffle_cat
 from .topology import cell_edges, node_edge_ranges
 
 

@@ -44,7 +44,7 @@ class DartsClassifierSpace(ModelSearchSpace):
         edge_norm: learn beta (PC-DARTS edge normalization); off for DARTS.
         cost: the ``ResourceCost`` config, or None.
         max_skips, beta_decay, perturb, aux_skip, fair_darts: the stabilisers of the
-            architecture parameters (:class:`~.arch_params.ArchParameters`).
+            architecture parameters (:class:`~.arch.ArchParameters`).
     """
 
     def __init__(self, supernet: dict, edge_norm: bool = True, cost: Optional[dict] = None,

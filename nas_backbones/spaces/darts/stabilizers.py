@@ -1,5 +1,5 @@
 """Remedies for DARTS' known failures, each a switch of the architecture parameters
-(:class:`~.arch_params.ArchParameters`, so every task space has them; all off by default).
+(:class:`~.arch.ArchParameters`, so every task space has them; all off by default).
 
 - ``max_skips`` (P-DARTS, Chen et al., ICCV 2019): the derived normal cell
   keeps at most M ``skip_connect`` genes; while it has more, the weakest kept

@@ -16,11 +16,11 @@ from mmdet.registry import MODELS
 from mmengine.model import BaseModule
 
 from ...utils.recompute import recomputed
-from .genotype import KNOWN_OPS
-from .macro import build_stem, cell_plan, check_input
-from .mixed_op import check_impl
+from .layout import build_stem, cell_plan, check_input
 from .ops import DEFAULT_PRIMITIVES
+from .result import KNOWN_OPS
 from .search_cell import SearchCell
+from .search_op import check_impl
 
 STEM_TAP = -1  # forward_cells(taps=...): the stem's output (stage 0 of a backbone)
 
@@ -33,7 +33,7 @@ class SearchTrunk(BaseModule):
     benchmarked against; identical parameters). ``channels_last``, ``fused``:
     the fast path's memory layout and whether it folds the op weights into
     the BatchNorms (None: by device, see
-    :func:`~nas_backbones.spaces.darts.mixed_op.fast_policy`).
+    :func:`~nas_backbones.spaces.darts.search_op.fast_policy`).
 
     ``recompute``: the stem and the cells' 1x1 preprocessing keep only their
     inputs for backward and recompute the rest there. These layers do not

@@ -14,8 +14,8 @@ from __future__ import annotations
 import torch
 
 from ...core.search_space import Tracking
-from .arch_params import ArchParameters
-from .genotype import Genotype
+from .arch import ArchParameters
+from .result import Genotype
 from .topology import cell_edges
 
 KINDS = ('normal', 'reduce')

@@ -18,7 +18,7 @@ import torch
 import torch.nn as nn
 
 from .derive import RELAXATIONS, derive_genotype, node_softmax, relaxed
-from .genotype import Genotype
+from .result import Genotype
 from .stabilizers import (
     POSITIVE,
     aux_skip_weight,

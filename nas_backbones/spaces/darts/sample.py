@@ -19,8 +19,8 @@ from __future__ import annotations
 import random
 from typing import Sequence, Union
 
-from .genotype import Genotype, GenotypeError
 from .ops import DEFAULT_PRIMITIVES, OPS
+from .result import Genotype, GenotypeError
 
 RandomLike = Union[int, str, random.Random]
 

@@ -199,7 +199,7 @@ class Genotype(ResultFile):
 
     def random_like(self, seed: str) -> 'Genotype':
         """A random genotype of this space (its steps, concatenated nodes and ops), drawn with ``seed``."""
-        from .random_genotype import random_genotype
+        from .sample import random_genotype
         return random_genotype(seed, self.steps, len(self.normal_concat), self.primitives)
 
 
