@@ -76,9 +76,9 @@ def run_singlepath(args, info) -> dict:
     from nas_backbones.core.latency import time_module
     from nas_backbones.core.predictor import backends, measure_latency
     from nas_backbones.spaces.singlepath import SinglePathEncoding, expected_runtime, make_layout
+    from nas_backbones.spaces.singlepath.cost import measure_costs
     from nas_backbones.spaces.singlepath.encoding import _network
-    from nas_backbones.spaces.singlepath.random_architecture import random_architecture
-    from nas_backbones.spaces.singlepath.runtime import measure_costs
+    from nas_backbones.spaces.singlepath.sample import random_architecture
     layout = make_layout(None, args.width_mult)
     rng = random.Random(args.seed)
     archs = [random_architecture(layout, rng) for _ in range(args.n)]

@@ -65,7 +65,7 @@ class MultiPathLayer(torch.nn.Module):
 
     def __init__(self, layer) -> None:
         super().__init__()
-        from nas_backbones.spaces.singlepath.mbconv import MBConv
+        from nas_backbones.spaces.singlepath.ops import MBConv
         self.ops = torch.nn.ModuleList(
             MBConv(layer.in_channels, layer.out_channels, k, e, layer.stride, layer.residual)
             for k, e in ((3, 3), (3, 6), (5, 3), (5, 6)))

@@ -105,7 +105,7 @@ def test_not_json_and_unknown_names_are_named(tmp_path):
 def test_width_rounding_is_mmdetections_make_divisible():
     from mmdet.models.utils import make_divisible
 
-    from nas_backbones.spaces.singlepath.blocks import round_channels
+    from nas_backbones.spaces.singlepath.layout import round_channels
     for c in (16, 24, 32, 40, 80, 96, 192, 320, 1280):
         for w in (0.1, 0.25, 0.35, 0.5, 0.75, 1.0, 1.3, 1.4, 2.0):
             assert round_channels(c, w) == make_divisible(c * w, 8), (c, w)

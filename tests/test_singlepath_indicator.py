@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from nas_backbones.spaces.singlepath.indicator import indicator, indicator_dropout
+from nas_backbones.spaces.singlepath.relaxation import indicator, indicator_dropout
 
 
 def sigmoid_slope(x: float) -> float:

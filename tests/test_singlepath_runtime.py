@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from nas_backbones.spaces.singlepath import MBConv, make_layout
-from nas_backbones.spaces.singlepath.runtime import RuntimeModel, expected_runtime, layer_runtimes, module_macs
+from nas_backbones.spaces.singlepath.cost import RuntimeModel, expected_runtime, layer_runtimes, module_macs
 
 # (k3e3, k3e6, k5e3, k5e6) per layer, ms
 TABLE = torch.tensor([[1., 2., 3., 4.],

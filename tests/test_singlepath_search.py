@@ -177,7 +177,7 @@ train_cfg['max_epochs'] = 3
     table = json.loads((tmp_path / 'latency.json').read_text())
     # every piece timed once (same-shaped layers share an entry), by rank 0
     from nas_backbones.spaces.singlepath import make_layout
-    from nas_backbones.spaces.singlepath.runtime import pieces
+    from nas_backbones.spaces.singlepath.cost import pieces
     variants, fixed = pieces(make_layout(width_mult=0.25), (32, 32), 10)
     keys = {k for layer in variants for k, _, _ in layer} | {k for k, _, _ in fixed}
     assert set(table['entries']) == keys and len(keys) == 36

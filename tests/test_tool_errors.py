@@ -11,7 +11,7 @@ import nas_backbones  # noqa: F401
 from nas_backbones.engine.launch import run_tool, user_error
 from nas_backbones.spaces.darts import GenotypeError, load_genotype
 from nas_backbones.spaces.singlepath import load_architecture
-from nas_backbones.spaces.singlepath.architecture import ArchitectureError
+from nas_backbones.spaces.singlepath.result import ArchitectureError
 
 ROOT = Path(__file__).resolve().parents[1]
 

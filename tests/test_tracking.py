@@ -10,7 +10,7 @@ import torch
 
 from nas_backbones.spaces.darts.ops import PARAMETER_FREE_OPS
 from nas_backbones.spaces.singlepath import SinglePathSpace
-from nas_backbones.spaces.singlepath.superkernel import THRESHOLDS
+from nas_backbones.spaces.singlepath.search_op import THRESHOLDS
 from tests.conftest import ROOT, darts_search, shared_data
 
 TINY_BLOCKS = [dict(channels=8, repeats=1, stride=1, searchable=False, kernel=3, expansion=1, residual=False),

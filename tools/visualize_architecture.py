@@ -13,8 +13,8 @@ import os
 import sys
 from typing import Optional, Sequence
 
-from nas_backbones.spaces.singlepath.architecture import ArchitectureError
 from nas_backbones.spaces.singlepath.published import PUBLISHED
+from nas_backbones.spaces.singlepath.result import ArchitectureError
 
 
 def main(argv: Optional[Sequence[str]] = None) -> str:

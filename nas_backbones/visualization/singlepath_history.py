@@ -12,8 +12,8 @@ import os
 import os.path as osp
 from typing import Optional, Sequence, Union
 
-from ..spaces.singlepath.architecture import Architecture
-from ..spaces.singlepath.superkernel import THRESHOLDS
+from ..spaces.singlepath.result import Architecture
+from ..spaces.singlepath.search_op import THRESHOLDS
 from .figure import new_figure, save_figure
 from .singlepath_strip import OP_COLORS, draw_architecture, legend_handles
 

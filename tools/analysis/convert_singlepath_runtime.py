@@ -24,7 +24,7 @@ from typing import Optional, Sequence
 
 from nas_backbones.core.latency import LATENCY_TABLE_FORMAT
 from nas_backbones.spaces.singlepath import VARIANTS, make_layout
-from nas_backbones.spaces.singlepath.runtime import fixed_key, pieces
+from nas_backbones.spaces.singlepath.cost import fixed_key, pieces
 from nas_backbones.utils.io import atomic_write_text
 
 INPUT_SIZE, NUM_CLASSES = (224, 224), 1000

@@ -72,7 +72,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 def singlepath_table(space: dict, args: argparse.Namespace) -> int:
     """The Single-Path runtime model's latency table: 4 variants per searchable layer, the fixed parts."""
     from nas_backbones.spaces.singlepath import make_layout
-    from nas_backbones.spaces.singlepath.runtime import RuntimeModel
+    from nas_backbones.spaces.singlepath.cost import RuntimeModel
     net = dict(space.get('supernet') or {})
     layout = make_layout(net.get('blocks'), net.get('width_mult', 1.0), net.get('stem_channels', 32),
                          net.get('head_channels', 1280))

@@ -22,7 +22,7 @@ from typing import Optional, Sequence
 
 from nas_backbones.core.signal import Agreement, agreement
 from nas_backbones.spaces.darts.result import Genotype
-from nas_backbones.spaces.singlepath.architecture import Architecture
+from nas_backbones.spaces.singlepath.result import Architecture
 
 RESULT_TYPES = (Genotype, Architecture)
 

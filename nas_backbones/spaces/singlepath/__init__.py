@@ -6,19 +6,19 @@ Importing this package registers its models (``SinglePathSupernet``,
 MMDetection's registry.
 """
 from . import chance  # noqa: F401,E402  registers the family for tools/against_chance.py
-from .architecture import Architecture, ArchitectureError, LayerChoice
 from .backbone import SinglePathBackbone
-from .blocks import DEFAULT_BLOCKS, VARIANTS, BlockSpec, Layout, LayoutError, make_layout
 from .classifier import SinglePathClassifier
+from .cost import RuntimeModel, expected_runtime, layer_runtimes
 from .encoding import SinglePathEncoding
-from .indicator import indicator, indicator_dropout
-from .mbconv import MBConv
+from .layout import DEFAULT_BLOCKS, VARIANTS, BlockSpec, Layout, LayoutError, make_layout
+from .ops import MBConv
 from .published import PUBLISHED, load_architecture
-from .random_architecture import random_architecture, random_architectures
-from .runtime import RuntimeModel, expected_runtime, layer_runtimes
+from .relaxation import indicator, indicator_dropout
+from .result import Architecture, ArchitectureError, LayerChoice
+from .sample import random_architecture, random_architectures
 from .search_backbone import RuntimeCost, SinglePathArch, SinglePathSearchBackbone
+from .search_op import SuperKernelMBConv
 from .search_space import SinglePathSpace, SinglePathThresholds
-from .superkernel import SuperKernelMBConv
 from .supernet import SinglePathSupernet, SinglePathTrunk
 from .tf_optim import RMSpropTF, StaircaseExponentialLR
 

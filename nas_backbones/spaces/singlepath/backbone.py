@@ -9,9 +9,9 @@ from mmdet.registry import MODELS
 from mmengine.model import BaseModule
 
 from ...models.backbone import FrozenStagesMixin
-from .architecture import Architecture
-from .mbconv import DEFAULT_ACT, ConvBNAct, MBConv, reference_init
+from .ops import DEFAULT_ACT, ConvBNAct, MBConv, reference_init
 from .published import ArchitectureSpec, load_architecture
+from .result import Architecture
 
 
 @MODELS.register_module()

@@ -1,7 +1,7 @@
 """The Single-Path family's part of the comparison against chance (``tools/against_chance.py``).
 
 ``SinglePathBackbone(arch=...)`` takes the result. Random candidates are
-:func:`~.random_architecture.random_architectures` of the layout of the
+:func:`~.sample.random_architectures` of the layout of the
 config's ``arch`` (every searchable layer picks one of its ops uniformly).
 A cost-matched proposal keeps the reference's ops, as many of each (k3e3,
 k3e6, k5e3, k5e6, skip), and places them at random among the searchable
@@ -13,9 +13,9 @@ from __future__ import annotations
 import random
 
 from ...evaluation.candidates import CandidateFamily, register_candidate_family
-from .architecture import Architecture, LayerChoice
 from .published import PUBLISHED, load_architecture
-from .random_architecture import random_architectures
+from .result import Architecture, LayerChoice
+from .sample import random_architectures
 
 
 def _random(backbone_cfg: dict, seed: int, index: int) -> Architecture:

@@ -20,7 +20,7 @@ from mmengine.structures import BaseDataElement
 
 # DEFAULT_PREPROCESSOR: BGR uint8 in (LoadImageFromFile), ImageNet mean/std on RGB.
 from ...models.classifier import DEFAULT_PREPROCESSOR, attach_scores, build_trunk, check_head_args, class_labels
-from .mbconv import reference_init
+from .ops import reference_init
 
 
 @MODELS.register_module()

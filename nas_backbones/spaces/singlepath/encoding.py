@@ -3,7 +3,7 @@
 Per searchable layer, the weight of each of its five ops, in the order
 ``k3e3, k3e6, k5e3, k5e6, skip``: an :class:`Architecture` puts 1 on the op
 it picks; the supernet's decisions ``(d5x5, d100c, d50c)`` give the weights
-the runtime formula (:mod:`.runtime`) gives the variants::
+the runtime formula (:mod:`.cost`) gives the variants::
 
     w(k5e6) = d50 d100 d5        w(k5e3) = d50 (1 - d100) d5
     w(k3e6) = d50 d100 (1 - d5)  w(k3e3) = d50 (1 - d100) (1 - d5)    w(skip) = 1 - d50
@@ -27,8 +27,8 @@ from typing import Optional
 import torch
 
 from ...core.predictor import MeasureTask, PredictorError, register_predictor_task
-from .architecture import Architecture
-from .blocks import DEFAULT_HEAD, DEFAULT_STEM, VARIANTS, Layout, make_layout
+from .layout import DEFAULT_HEAD, DEFAULT_STEM, VARIANTS, Layout, make_layout
+from .result import Architecture
 
 OPS = VARIANTS + ('skip',)
 ENCODING_VERSION = 1
@@ -85,7 +85,7 @@ def _network(arch: Architecture, num_classes: int):
 def predictor_task(cfg, n: int, seed: int, input_size: Optional[int] = None) -> MeasureTask:
     """Random architectures of a Single-Path search config's layout, as deployed classifiers, at
     ``input_size`` (default: the runtime model's, else 224)."""
-    from .random_architecture import random_architectures
+    from .sample import random_architectures
     space = cfg.get('model', {}).get('architecture', {})
     net = dict(space.get('supernet') or {})
     layout = make_layout(net.get('blocks'), net.get('width_mult', 1.0), net.get('stem_channels', DEFAULT_STEM),

@@ -13,8 +13,8 @@ import os
 from typing import Union
 
 from ...engine.preflight import did_you_mean
-from .architecture import Architecture, ArchitectureError, LayerChoice
-from .blocks import DEFAULT_BLOCKS
+from .layout import DEFAULT_BLOCKS
+from .result import Architecture, ArchitectureError, LayerChoice
 
 
 def _ops(text: str) -> tuple[LayerChoice, ...]:

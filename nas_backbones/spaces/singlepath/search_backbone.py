@@ -20,12 +20,12 @@ from mmdet.registry import MODELS
 
 from ...core.detector_space import SearchableBackbone
 from ...core.search_space import Tracking
-from .architecture import Architecture
-from .blocks import DEFAULT_HEAD, DEFAULT_STEM, BlockLike
-from .mbconv import DEFAULT_ACT, reference_init
-from .runtime import RuntimeModel
+from .cost import RuntimeModel
+from .layout import DEFAULT_HEAD, DEFAULT_STEM, BlockLike
+from .ops import DEFAULT_ACT, reference_init
+from .result import Architecture
+from .search_op import THRESHOLDS
 from .search_space import SinglePathThresholds, runtime_entry
-from .superkernel import THRESHOLDS
 from .supernet import SinglePathTrunk
 from .warmup import check_warmup, runner_in_warmup
 

@@ -7,7 +7,7 @@ space, no architecture split). The loss is::
     CE(label smoothing) + weight_decay/2 * ||non-BN parameters and thresholds||^2
                         + lambda * scale * ln R
 
-with ``R`` the runtime model's estimate (:mod:`.runtime`); the last term is
+with ``R`` the runtime model's estimate (:mod:`.cost`); the last term is
 :meth:`SinglePathSpace.cost`, which the search algorithm adds. During the
 warm-up (the reference: 5 epochs, 6,255 steps at batch 1024) lambda is 0
 and the indicators are dropped with probability ``1 - keep_prob`` (0.4);
@@ -25,8 +25,8 @@ import torch.nn as nn
 from mmdet.registry import MODELS
 
 from ...core.model_space import ModelSearchSpace
-from .runtime import RuntimeModel, layer_runtimes
-from .superkernel import THRESHOLDS
+from .cost import RuntimeModel, layer_runtimes
+from .search_op import THRESHOLDS
 from .supernet import SinglePathTrunk
 from .warmup import check_warmup
 

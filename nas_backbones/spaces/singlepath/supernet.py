@@ -15,10 +15,10 @@ import torch
 import torch.nn as nn
 from mmdet.registry import MODELS
 
-from .architecture import Architecture, LayerChoice
-from .blocks import DEFAULT_HEAD, DEFAULT_STEM, BlockLike, Layout, make_layout
-from .mbconv import DEFAULT_ACT, ConvBNAct, MBConv, reference_init
-from .superkernel import Decisions, SuperKernelMBConv
+from .layout import DEFAULT_HEAD, DEFAULT_STEM, BlockLike, Layout, make_layout
+from .ops import DEFAULT_ACT, ConvBNAct, MBConv, reference_init
+from .result import Architecture, LayerChoice
+from .search_op import Decisions, SuperKernelMBConv
 
 
 class SinglePathTrunk(nn.Module):
@@ -29,7 +29,7 @@ class SinglePathTrunk(nn.Module):
     head conv), so a derived network is tapped where its supernet was.
 
     Args:
-        blocks, width_mult, stem_channels, head_channels: the layout (:func:`.blocks.make_layout`).
+        blocks, width_mult, stem_channels, head_channels: the layout (:func:`.layout.make_layout`).
         norm_cfg, act_cfg: BN (default the reference's) and activation (ReLU) of every layer.
     """
 

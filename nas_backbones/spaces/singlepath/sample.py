@@ -9,8 +9,8 @@ from __future__ import annotations
 import random
 from typing import Union
 
-from .architecture import Architecture, LayerChoice
-from .blocks import EXPANSIONS, KERNELS, Layout
+from .layout import EXPANSIONS, KERNELS, Layout
+from .result import Architecture, LayerChoice
 
 
 def layer_ops(residual: bool) -> list[LayerChoice]:

@@ -45,8 +45,8 @@ from mmengine.dist import get_rank
 from ...core.cost import shared_from_rank0
 from ...core.latency import LatencyTable
 from ...core.predictor import LatencyPredictor
-from .blocks import VARIANTS, LayerSpec, Layout
-from .mbconv import ConvBNAct, MBConv
+from .layout import VARIANTS, LayerSpec, Layout
+from .ops import ConvBNAct, MBConv
 
 METRICS = ('flops', 'latency', 'predictor')
 UNITS = {'flops': 'M MACs', 'latency': 'ms', 'predictor': 'ms'}

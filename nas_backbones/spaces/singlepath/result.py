@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Iterator, Mapping, Sequence
 
 from ...utils.result_file import ResultFile
-from .blocks import DEFAULT_HEAD, DEFAULT_STEM, EXPANSIONS, KERNELS, BlockSpec, LayerSpec, Layout, LayoutError
+from .layout import DEFAULT_HEAD, DEFAULT_STEM, EXPANSIONS, KERNELS, BlockSpec, LayerSpec, Layout, LayoutError
 
 FORMAT = 'nas_backbones.singlepath/1'
 
@@ -149,7 +149,7 @@ class Architecture(ResultFile):
         """A random architecture of this layout (every searchable layer's op uniform), drawn with ``seed``."""
         import random
 
-        from .random_architecture import random_architecture
+        from .sample import random_architecture
         return random_architecture(self.layout, random.Random(f'nas_backbones.random_architecture:{seed}'))
 
     @classmethod

@@ -32,9 +32,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .blocks import EXPANSIONS, KERNELS, SUPER_EXPANSION, SUPER_KERNEL
-from .indicator import indicator, indicator_dropout
-from .mbconv import DEFAULT_ACT, ConvBNAct, MBConv
+from .layout import EXPANSIONS, KERNELS, SUPER_EXPANSION, SUPER_KERNEL
+from .ops import DEFAULT_ACT, ConvBNAct, MBConv
+from .relaxation import indicator, indicator_dropout
 
 # Threshold columns, in this order everywhere (thresholds, norms, decisions).
 THRESHOLDS = ('t5x5', 't100c', 't50c')
