@@ -6,12 +6,13 @@ from .backbone import DartsBackbone
 from .cell import GenotypeCell
 from .classifier import GenotypeClassifier
 from .cost import ResourceCost
-from .derive import derive_genes, derive_genotype, node_softmax
+from .derive import derive_genes, derive_genotype
 from .encoding import DartsEncoding
 from .layout import CellSpec, cell_plan
 from .network_space import DartsNetworkSpace
 from .ops import DEFAULT_PRIMITIVES, OPS, PARAMETER_FREE_OPS, build_op
 from .published import PUBLISHED, load_genotype
+from .relaxation import node_softmax
 from .result import Genotype, GenotypeError
 from .sample import random_genotype, random_genotypes
 from .search_backbone import PCDartsSearchBackbone

@@ -17,7 +17,8 @@ from typing import Iterator, Optional, Sequence
 import torch
 import torch.nn as nn
 
-from .derive import RELAXATIONS, derive_genotype, node_softmax, relaxed
+from .derive import derive_genotype
+from .relaxation import RELAXATIONS, node_softmax, relaxed
 from .result import Genotype
 from .stabilizers import (
     POSITIVE,

@@ -1,29 +1,16 @@
-"""Derivation of a discrete genotype from alpha/beta, exactly as PC-DARTS' ``genotype()``."""
+"""Derivation of a discrete genotype from alpha/beta, exactly as PC-DARTS' ``genotype()``.
+
+The weights it ranks are the relaxation's (:mod:`.relaxation`), the ones the search ran with.
+"""
 from __future__ import annotations
 
 from typing import Optional, Sequence
 
 import torch
 
+from .relaxation import node_softmax, relaxed
 from .result import Genotype
 from .topology import node_edge_ranges
-
-RELAXATIONS = ('softmax', 'sigmoid')
-
-
-def relaxed(alphas: torch.Tensor, relaxation: str = 'softmax') -> torch.Tensor:
-    """The op weights from alpha: softmax over each edge's ops (DARTS), or an independent sigmoid each (Fair DARTS)."""
-    if relaxation == 'softmax':
-        return torch.softmax(alphas, dim=-1)
-    if relaxation == 'sigmoid':
-        return torch.sigmoid(alphas)
-    raise ValueError(f'relaxation must be one of {RELAXATIONS}, got {relaxation!r}')
-
-
-def node_softmax(betas: torch.Tensor, steps: int) -> torch.Tensor:
-    """Edge normalization: softmax of beta over each node's incoming edges (2, 3, 4, ... edges)."""
-    return torch.cat([torch.softmax(betas[start:start + n], dim=-1)
-                      for start, n in node_edge_ranges(steps)])
 
 
 def derive_genes(op_weights: torch.Tensor, edge_weights: Optional[torch.Tensor],
