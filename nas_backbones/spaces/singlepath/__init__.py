@@ -6,9 +6,10 @@ Importing this package registers its models (``SinglePathSupernet``,
 MMDetection's registry.
 """
 from . import chance  # noqa: F401,E402  registers the family for tools/against_chance.py
+from .arch import SinglePathArch, SinglePathThresholds
 from .backbone import SinglePathBackbone
 from .classifier import SinglePathClassifier
-from .cost import RuntimeModel, expected_runtime, layer_runtimes
+from .cost import RuntimeCost, RuntimeModel, expected_runtime, layer_runtimes
 from .encoding import SinglePathEncoding
 from .layout import DEFAULT_BLOCKS, VARIANTS, BlockSpec, Layout, LayoutError, make_layout
 from .ops import MBConv
@@ -16,9 +17,9 @@ from .published import PUBLISHED, load_architecture
 from .relaxation import indicator, indicator_dropout
 from .result import Architecture, ArchitectureError, LayerChoice
 from .sample import random_architecture, random_architectures
-from .search_backbone import RuntimeCost, SinglePathArch, SinglePathSearchBackbone
+from .search_backbone import SinglePathSearchBackbone
 from .search_op import SuperKernelMBConv
-from .search_space import SinglePathSpace, SinglePathThresholds
+from .search_space import SinglePathSpace
 from .supernet import SinglePathSupernet, SinglePathTrunk
 from .tf_optim import RMSpropTF, StaircaseExponentialLR
 

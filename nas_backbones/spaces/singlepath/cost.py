@@ -1,5 +1,6 @@
-"""The runtime model of Single-Path NAS: per-layer costs of the four MBConv variants and the
-reference's differentiable runtime formula.
+"""The cost of Single-Path NAS: the runtime model (per-layer costs of the four MBConv variants and
+the reference's differentiable runtime formula, :class:`RuntimeModel`) and the search's cost term
+``lambda * scale * ln R`` (:class:`RuntimeCost`, what the searchable backbone's ``build_cost`` makes).
 
 Per searchable layer ``l`` the costs ``R(k3e3), R(k3e6), R(k5e3), R(k5e6)``
 come from a device (``metric='latency'``: the stand-alone MBConv timed at the
@@ -36,7 +37,7 @@ from __future__ import annotations
 import json
 import math
 import os.path as osp
-from typing import Callable, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Callable, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
@@ -47,6 +48,10 @@ from ...core.latency import LatencyTable
 from ...core.predictor import LatencyPredictor
 from .layout import VARIANTS, LayerSpec, Layout
 from .ops import ConvBNAct, MBConv
+
+if TYPE_CHECKING:
+    from .arch import SinglePathArch
+    from .supernet import SinglePathTrunk
 
 METRICS = ('flops', 'latency', 'predictor')
 UNITS = {'flops': 'M MACs', 'latency': 'ms', 'predictor': 'ms'}
@@ -287,3 +292,42 @@ class RuntimeModel(nn.Module):
         d = torch.tensor([[float(c['kernel'] == 5), float(c['expansion'] == 6), float(not c['skip'])]
                           for c in choices], dtype=torch.float64)
         return float(self(d))
+
+
+def runtime_entry(runtime: RuntimeModel, decisions: torch.Tensor, runtime_lambda: float) -> dict:
+    """The runtime fields of a snapshot: R of ``decisions``, its unit and metric, lambda now, and
+    the per-layer runtimes where the model has a table."""
+    entry = dict(runtime=float(runtime(decisions)), runtime_unit=runtime.unit,
+                 runtime_metric=runtime.metric, runtime_lambda=runtime_lambda)
+    if runtime.costs is not None:  # a predictor has no per-layer costs
+        entry['layer_runtimes'] = layer_runtimes(decisions, runtime.costs.to(decisions)).cpu().tolist()
+    return entry
+
+
+class RuntimeCost(nn.Module):
+    """``lambda * scale * ln R`` of the trunk's decisions, lambda 0 during the architecture's warm-up.
+
+    ``R`` counts the trunk (stem, layers, head conv), pooling and a classifier of
+    ``num_classes`` outputs (1 by default: negligible), not a detector's neck or
+    head, which the search does not change. A classification search counts its
+    classifier (``SinglePathSpace`` passes its ``num_classes``).
+    """
+
+    def __init__(self, trunk: SinglePathTrunk, runtime_lambda: float = 0.02,
+                 runtime_scale: float = 1e3, num_classes: int = 1, **runtime) -> None:
+        super().__init__()
+        for name, v in (('runtime_lambda', runtime_lambda), ('runtime_scale', runtime_scale)):
+            if v < 0:
+                raise ValueError(f'model.architecture.cost.{name} must be >= 0, got {v}')
+        self.runtime = RuntimeModel(trunk.layout, num_classes=num_classes, **runtime)
+        self.runtime_lambda, self.runtime_scale = runtime_lambda, runtime_scale
+        self._trunk = [trunk]  # a plain reference: the trunk is the detector's, not this module's
+
+    def current_lambda(self, arch: SinglePathArch) -> float:
+        return 0. if arch.in_warmup else self.runtime_lambda
+
+    def expected_runtime(self, arch: SinglePathArch) -> torch.Tensor:
+        return self.runtime(self._trunk[0].decision_tensor(arch()))
+
+    def forward(self, arch: SinglePathArch) -> torch.Tensor:
+        return self.current_lambda(arch) * self.runtime_scale * torch.log(self.expected_runtime(arch))

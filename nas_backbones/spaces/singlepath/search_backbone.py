@@ -5,9 +5,9 @@ one optimizer over the detector's weights and the thresholds together
 (``optim_wrapper`` with a ``weights`` entry only, ``train_cfg.arch_dataloader=None``),
 on the detector's loss plus ``lambda * scale * ln R``. During the warm-up the
 indicators are dropped with probability ``1 - keep_prob`` and lambda is 0;
-the architecture module (:class:`SinglePathArch`) holds the warm-up, the
+the architecture module (:class:`~.arch.SinglePathArch`) holds the warm-up, the
 backbone drops the indicators (:meth:`SinglePathSearchBackbone.arch_weights`)
-and the cost module (:class:`RuntimeCost`) switches lambda, both reading the
+and the cost module (:class:`~.cost.RuntimeCost`) switches lambda, both reading the
 same phase.
 """
 from __future__ import annotations
@@ -20,70 +20,13 @@ from mmdet.registry import MODELS
 
 from ...core.detector_space import SearchableBackbone
 from ...core.search_space import Tracking
-from .cost import RuntimeModel
+from .arch import SinglePathArch
+from .cost import RuntimeCost, runtime_entry
 from .layout import DEFAULT_HEAD, DEFAULT_STEM, BlockLike
 from .ops import DEFAULT_ACT, reference_init
 from .result import Architecture
-from .search_op import THRESHOLDS
-from .search_space import SinglePathThresholds, runtime_entry
 from .supernet import SinglePathTrunk
-from .warmup import check_warmup, runner_in_warmup
-
-
-class SinglePathArch(SinglePathThresholds):
-    """The thresholds of a detection search, with the warm-up they are searched under.
-
-    Args:
-        num_layers: searchable layers.
-        warmup_epochs / warmup_iters: length of the warm-up (one of them; neither: none).
-        keep_prob: indicator keep probability during the warm-up (0.6, the reference's).
-        dropout_rescale: scale kept indicators by 1/keep_prob (TF dropout, as the reference).
-    """
-
-    def __init__(self, num_layers: int, warmup_epochs: Optional[int] = None,
-                 warmup_iters: Optional[int] = None, keep_prob: float = 0.6,
-                 dropout_rescale: bool = True) -> None:
-        check_warmup('model.architecture.arch', warmup_epochs, warmup_iters, keep_prob)
-        super().__init__(num_layers)
-        self.warmup_epochs, self.warmup_iters = warmup_epochs, warmup_iters
-        self.keep_prob, self.dropout_rescale = keep_prob, dropout_rescale
-        # Tests set this; a search follows the runner's progress.
-        self.warmup_override: Optional[bool] = None
-
-    @property
-    def in_warmup(self) -> bool:
-        if self.warmup_override is not None:
-            return self.warmup_override
-        return runner_in_warmup(self.warmup_epochs, self.warmup_iters)
-
-
-class RuntimeCost(nn.Module):
-    """``lambda * scale * ln R`` of the trunk's decisions, lambda 0 during the architecture's warm-up.
-
-    ``R`` counts the trunk (stem, layers, head conv), pooling and a classifier of
-    ``num_classes`` outputs (1 by default: negligible), not a detector's neck or
-    head, which the search does not change. A classification search counts its
-    classifier (``SinglePathSpace`` passes its ``num_classes``).
-    """
-
-    def __init__(self, trunk: SinglePathTrunk, runtime_lambda: float = 0.02,
-                 runtime_scale: float = 1e3, num_classes: int = 1, **runtime) -> None:
-        super().__init__()
-        for name, v in (('runtime_lambda', runtime_lambda), ('runtime_scale', runtime_scale)):
-            if v < 0:
-                raise ValueError(f'model.architecture.cost.{name} must be >= 0, got {v}')
-        self.runtime = RuntimeModel(trunk.layout, num_classes=num_classes, **runtime)
-        self.runtime_lambda, self.runtime_scale = runtime_lambda, runtime_scale
-        self._trunk = [trunk]  # a plain reference: the trunk is the detector's, not this module's
-
-    def current_lambda(self, arch: SinglePathArch) -> float:
-        return 0. if arch.in_warmup else self.runtime_lambda
-
-    def expected_runtime(self, arch: SinglePathArch) -> torch.Tensor:
-        return self.runtime(self._trunk[0].decision_tensor(arch()))
-
-    def forward(self, arch: SinglePathArch) -> torch.Tensor:
-        return self.current_lambda(arch) * self.runtime_scale * torch.log(self.expected_runtime(arch))
+from .tracking import singlepath_tracking
 
 
 @MODELS.register_module()
@@ -166,28 +109,9 @@ class SinglePathSearchBackbone(SearchableBackbone, SinglePathTrunk):
                                        cost.current_lambda(arch)))
         return entry
 
-    @torch.no_grad()
     def tracking(self, arch: SinglePathArch, images: bool = True) -> Tracking:
-        """Each searchable layer's thresholds (``thresholds/layer<i>/<t5x5|t100c|t50c>``, ``<i>`` its
-        index in the trunk), the runtime estimate R and lambda (``runtime/R``, ``runtime/lambda``,
-        with a runtime cost), the derived architecture as JSON text and as the report's network
-        strip (image ``architecture``)."""
-        result = self.derive(arch)
-        scalars = {f'thresholds/layer{i}/{name}': float(t)
-                   for i, row in zip(self.searchable_index, arch().detach().cpu())
-                   for name, t in zip(THRESHOLDS, row)}
-        if self._cost:
-            cost = self._cost[-1]
-            scalars['runtime/R'] = float(cost.expected_runtime(arch))
-            scalars['runtime/lambda'] = float(cost.current_lambda(arch))
-        out = Tracking(scalars=scalars, texts={'architecture': result.to_json()})
-        if images:
-            from ...visualization.figure import figure_rgb, new_figure
-            from ...visualization.singlepath_strip import draw_architecture
-            fig = new_figure(max(6., 0.42 * len(result.flat_choices) + 2.5), 2.)
-            draw_architecture(fig.add_axes((0.01, 0.02, 0.98, 0.9)), result)
-            out.images['architecture'] = figure_rgb(fig)
-        return out
+        """Thresholds, R and lambda, the derived architecture's text and strip (:mod:`.tracking`)."""
+        return singlepath_tracking(self, arch, self._cost[-1] if self._cost else None, images)
 
     def build_cost(self, **cfg) -> RuntimeCost:
         """``lambda * scale * ln R``: ``runtime_lambda`` (0.02), ``runtime_scale`` (1e3) and the

@@ -25,26 +25,9 @@ import torch.nn as nn
 from mmdet.registry import MODELS
 
 from ...core.model_space import ModelSearchSpace
-from .cost import RuntimeModel, layer_runtimes
-from .search_op import THRESHOLDS
+from .cost import RuntimeModel
 from .supernet import SinglePathTrunk
 from .warmup import check_warmup
-
-
-class SinglePathThresholds(nn.Module):
-    """The architecture parameters: one row ``(t5x5, t100c, t50c)`` per searchable layer.
-
-    All start at 0, so the search starts from the full k5/e6 supernet (every
-    norm is >= 0). On a layer without a shortcut ``t50c`` has no effect.
-    """
-
-    def __init__(self, num_layers: int) -> None:
-        super().__init__()
-        self.thresholds = nn.Parameter(torch.zeros(num_layers, len(THRESHOLDS)))
-
-    def forward(self) -> torch.Tensor:
-        return self.thresholds
-
 
 DEPRECATION = ("model.architecture.type='SinglePathSpace' is deprecated and will be removed in the "
                "next release: write model.architecture=dict(type='ModelSearchSpace', model=dict("
@@ -185,13 +168,3 @@ class SinglePathSpace(ModelSearchSpace):
 
     def current_lambda(self) -> float:
         return 0. if self.in_warmup else self.runtime_lambda
-
-
-def runtime_entry(runtime: RuntimeModel, decisions: torch.Tensor, runtime_lambda: float) -> dict:
-    """The runtime fields of a snapshot: R of ``decisions``, its unit and metric, lambda now, and
-    the per-layer runtimes where the model has a table."""
-    entry = dict(runtime=float(runtime(decisions)), runtime_unit=runtime.unit,
-                 runtime_metric=runtime.metric, runtime_lambda=runtime_lambda)
-    if runtime.costs is not None:  # a predictor has no per-layer costs
-        entry['layer_runtimes'] = layer_runtimes(decisions, runtime.costs.to(decisions)).cpu().tolist()
-    return entry

@@ -2,7 +2,7 @@
 
 Shared by the classification space (:class:`.search_space.SinglePathSpace`)
 and the detection search's architecture module
-(:class:`.search_backbone.SinglePathArch`), so both read the phase the same way.
+(:class:`.arch.SinglePathArch`), so both read the phase the same way.
 """
 from __future__ import annotations
 
