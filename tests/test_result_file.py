@@ -6,7 +6,7 @@ from typing import ClassVar
 
 import pytest
 
-from nas_backbones.utils.result_file import ResultFile, check_format, read_json, write_json
+from nas_backbones.utils.result_file import ResultFile, check_format, load_result, read_json, write_json
 
 
 class ToyError(ValueError):
@@ -75,3 +75,33 @@ def test_plain_dict_helpers(tmp_path):
     assert data['points'] == []
     with pytest.raises(ValueError, match=f'{path}: "format"'):
         check_format(data, 'nas_backbones.e/1', str(path))
+
+
+def test_one_loader_for_every_family(tmp_path):
+    """``load_result``: a published name, a file, a dict or the result itself, for any result class."""
+    published = {'Small': Toy(1), 'Large': Toy(9)}
+    path = tmp_path / 'mine.json'
+    Toy(4).save(path)
+    assert load_result('Large', Toy, published) is published['Large']
+    assert load_result(path, Toy, published) == Toy(4)
+    assert load_result(str(path), Toy, published) == Toy(4)
+    assert load_result({'format': Toy.FORMAT, 'size': 5}, Toy, published) == Toy(5)
+    mine = Toy(6)
+    assert load_result(mine, Toy, published) is mine
+    with pytest.raises(ToyError, match=r"toy dict: \"size\" must be an integer"):
+        load_result({'format': Toy.FORMAT, 'size': 'x'}, Toy, published)
+
+
+@pytest.mark.parametrize('spec,fragments', [
+    ('large', ["toy 'large' is neither a published name (Large, Small) nor an existing file",
+               "Did you mean 'Large'?"]),
+    ('runs/toy.json', ["toy 'runs/toy.json' is neither", 'nor an existing file.']),
+    (3, ['toy: expected a name, a path, a dict or a Toy, got 3']),
+])
+def test_loader_errors_name_the_spec_and_the_published_names(spec, fragments):
+    with pytest.raises(ToyError) as info:
+        load_result(spec, Toy, {'Small': Toy(1), 'Large': Toy(9)})
+    for frag in fragments:
+        assert frag in str(info.value)
+    if spec == 'runs/toy.json':  # a path is not a mistyped name: no suggestion
+        assert 'Did you mean' not in str(info.value)

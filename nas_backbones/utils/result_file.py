@@ -8,12 +8,14 @@ atomically (:func:`nas_backbones.utils.io.atomic_write_text`), and fails to
 load with the file named: missing, not JSON, not an object, another format.
 :class:`ResultFile` is the base of the result classes; :func:`read_json`,
 :func:`check_format` and :func:`write_json` serve results kept as plain dicts.
+:func:`load_result` is every family's loader of what a user writes where a result
+is expected (a published name, a file, a dict, the result itself).
 """
 from __future__ import annotations
 
 import json
 import os
-from typing import Any, ClassVar, Union
+from typing import Any, ClassVar, Mapping, Union
 
 from .io import atomic_write_text
 
@@ -95,3 +97,37 @@ class ResultFile:
         path = os.fspath(path)
         data = read_json(path, cls.WHAT, cls.ERROR)
         return cls.from_dict(data, path)
+
+
+def _did_you_mean(name: str, known: Mapping[str, Any]) -> str:
+    """The nearest published name, where ``name`` looks like a name rather than a file path."""
+    if '/' in name or os.sep in name or '.' in name:
+        return ''
+    # imported here: the engine package imports the core, and the core imports this module
+    from ..engine.preflight import did_you_mean
+    return did_you_mean(name, known)
+
+
+def load_result(spec: Any, cls: type, published: Mapping[str, Any]) -> Any:
+    """A family's result (an instance of ``cls``, a :class:`ResultFile`) from a published name in
+    ``published``, a result file (``cls.load``), a dict (``cls.from_dict``) or the result itself.
+
+    The one loader of every family: a family names its result class and its table of published
+    results (``load_genotype``, ``load_architecture``). Errors are ``cls.ERROR`` naming the spec,
+    the published names and, for a mistyped name, the nearest one.
+    """
+    what = cls.WHAT
+    if isinstance(spec, cls):
+        return spec
+    if isinstance(spec, dict):
+        return cls.from_dict(spec, source=f'{what} dict')
+    if isinstance(spec, (str, os.PathLike)):
+        s = os.fspath(spec)
+        if s in published:
+            return published[s]
+        if os.path.isfile(s):
+            return cls.load(s)
+        raise cls.ERROR(f'{what} {s!r} is neither a published name ({", ".join(sorted(published))}) '
+                        f'nor an existing file.{_did_you_mean(s, published)}')
+    article = 'an' if cls.__name__[0] in 'AEIOU' else 'a'
+    raise cls.ERROR(f'{what}: expected a name, a path, a dict or {article} {cls.__name__}, got {spec!r}')

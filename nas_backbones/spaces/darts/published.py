@@ -4,8 +4,8 @@ from __future__ import annotations
 import os
 from typing import Union
 
-from ...engine.preflight import did_you_mean
-from .result import Genotype, GenotypeError
+from ...utils.result_file import load_result
+from .result import Genotype
 
 _TEXT = {
     'NASNet': "Genotype(normal=[('sep_conv_5x5', 1), ('sep_conv_3x3', 0), ('sep_conv_5x5', 0), ('sep_conv_3x3', 0), ('avg_pool_3x3', 1), ('skip_connect', 0), ('avg_pool_3x3', 0), ('avg_pool_3x3', 0), ('sep_conv_3x3', 1), ('skip_connect', 1)], normal_concat=[2, 3, 4, 5, 6], reduce=[('sep_conv_5x5', 1), ('sep_conv_7x7', 0), ('max_pool_3x3', 1), ('sep_conv_7x7', 0), ('avg_pool_3x3', 1), ('sep_conv_5x5', 0), ('skip_connect', 3), ('avg_pool_3x3', 2), ('sep_conv_3x3', 2), ('max_pool_3x3', 1)], reduce_concat=[4, 5, 6])",
@@ -32,24 +32,6 @@ PUBLISHED['PCDARTS'] = PUBLISHED['PC_DARTS_cifar']  # PC-DARTS' default --arch
 GenotypeSpec = Union[str, os.PathLike, dict, Genotype]
 
 
-def _did_you_mean(name: str, known) -> str:
-    """The nearest published name, where ``name`` looks like a name rather than a file path."""
-    return '' if '/' in name or os.sep in name or '.' in name else did_you_mean(name, known)
-
-
 def load_genotype(spec: GenotypeSpec) -> Genotype:
-    """A genotype from a published name, a file (JSON or ``Genotype(...)`` text) or a dict."""
-    if isinstance(spec, Genotype):
-        return spec
-    if isinstance(spec, dict):
-        return Genotype.from_dict(spec, source='genotype dict')
-    if isinstance(spec, (str, os.PathLike)):
-        s = os.fspath(spec)
-        if s in PUBLISHED:
-            return PUBLISHED[s]
-        if os.path.isfile(s):
-            return Genotype.load(s)
-        raise GenotypeError(
-            f'genotype {s!r} is neither a published name ({", ".join(sorted(PUBLISHED))}) '
-            f'nor an existing file.{_did_you_mean(s, PUBLISHED)}')
-    raise GenotypeError(f'genotype: expected a name, a path, a dict or a Genotype, got {spec!r}')
+    """A genotype from a published name, a file (JSON or ``Genotype(...)`` text), a dict or a Genotype."""
+    return load_result(spec, Genotype, PUBLISHED)

@@ -12,9 +12,9 @@ from __future__ import annotations
 import os
 from typing import Union
 
-from ...engine.preflight import did_you_mean
+from ...utils.result_file import load_result
 from .layout import DEFAULT_BLOCKS
-from .result import Architecture, ArchitectureError, LayerChoice
+from .result import Architecture, LayerChoice
 
 
 def _ops(text: str) -> tuple[LayerChoice, ...]:
@@ -39,25 +39,6 @@ PUBLISHED: dict[str, Architecture] = {
 ArchitectureSpec = Union[str, os.PathLike, dict, Architecture]
 
 
-def _did_you_mean(name: str, known) -> str:
-    """The nearest published name, where ``name`` looks like a name rather than a file path."""
-    return '' if '/' in name or os.sep in name or '.' in name else did_you_mean(name, known)
-
-
 def load_architecture(spec: ArchitectureSpec) -> Architecture:
-    """An architecture from a published name, an ``architecture.json`` file or a dict."""
-    if isinstance(spec, Architecture):
-        return spec
-    if isinstance(spec, dict):
-        return Architecture.from_dict(spec, source='architecture dict')
-    if isinstance(spec, (str, os.PathLike)):
-        s = os.fspath(spec)
-        if s in PUBLISHED:
-            return PUBLISHED[s]
-        if os.path.isfile(s):
-            return Architecture.load(s)
-        raise ArchitectureError(f'architecture {s!r} is neither a published name '
-                                f'({", ".join(sorted(PUBLISHED))}) nor an existing file.'
-                                f'{_did_you_mean(s, PUBLISHED)}')
-    raise ArchitectureError(f'architecture: expected a name, a path, a dict or an Architecture, '
-                            f'got {spec!r}')
+    """An architecture from a published name, an ``architecture.json`` file, a dict or an Architecture."""
+    return load_result(spec, Architecture, PUBLISHED)
