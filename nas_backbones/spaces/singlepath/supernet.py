@@ -15,9 +15,10 @@ import torch
 import torch.nn as nn
 from mmdet.registry import MODELS
 
+from .derive import derive_architecture
 from .layout import DEFAULT_HEAD, DEFAULT_STEM, BlockLike, Layout, make_layout
 from .ops import DEFAULT_ACT, ConvBNAct, MBConv, reference_init
-from .result import Architecture, LayerChoice
+from .result import Architecture
 from .search_op import Decisions, SuperKernelMBConv
 
 
@@ -104,19 +105,8 @@ class SinglePathTrunk(nn.Module):
         return torch.stack([torch.stack(d[:3]) for d in self.decisions(thresholds)])
 
     def derive_architecture(self, thresholds: torch.Tensor) -> Architecture:
-        """The architecture the hard indicators of ``thresholds`` select."""
-        decisions = iter(self.decisions(thresholds))
-        layout = self.layout
-        choices: list[list[LayerChoice]] = [[] for _ in layout.blocks]
-        for spec in layout.layers:
-            if spec.searchable:
-                c = SuperKernelMBConv.choice_of(next(decisions))
-                choice = LayerChoice(skip=True) if c['skip'] else LayerChoice(c['kernel'], c['expansion'])
-            else:
-                choice = LayerChoice(spec.kernel, spec.expansion)
-            choices[spec.block].append(choice)
-        return Architecture(layout.blocks, tuple(tuple(c) for c in choices), layout.width_mult,
-                            layout.stem_channels, layout.head_channels)
+        """The architecture the hard indicators of ``thresholds`` select (:mod:`.derive`)."""
+        return derive_architecture(self.layout, self.decisions(thresholds))
 
     @torch.no_grad()
     def threshold_movement(self, thresholds: torch.Tensor) -> dict:
