@@ -49,6 +49,19 @@ def test_imports_are_resolved_as_the_interpreter_does():
     assert 'nas_backbones.core.detector_space' in mods and 'nas_backbones.spaces.darts.arch' in mods
 
 
+# One file name per role in every family (docs/design.md, "Adding a family").
+ROLE_FILES = ('ops.py', 'layout.py', 'relaxation.py', 'search_op.py', 'supernet.py', 'search_backbone.py',
+              'arch.py', 'derive.py', 'cost.py', 'encoding.py', 'tracking.py', 'result.py', 'published.py',
+              'sample.py', 'chance.py', 'backbone.py', 'classifier.py')
+
+
+def test_every_family_names_its_files_by_role():
+    families = sorted(p for p in (PKG / 'spaces').iterdir() if (p / '__init__.py').is_file())
+    assert len(families) >= 2
+    missing = {f.name: [r for r in ROLE_FILES if not (f / r).is_file()] for f in families}
+    assert not any(missing.values()), f'a family lacks files of the shared roles: {missing}'
+
+
 def test_no_file_cites_notes_outside_the_repository():
     """Someone who clones the repository has only its own docs/: code, configs and tests cite those."""
     needles = ('../shared/reference', 'pcdarts.md', 'singlepath.md')
