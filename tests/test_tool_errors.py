@@ -55,7 +55,8 @@ def test_an_error_of_the_users_input_is_one_line(capsys, monkeypatch):
 
 
 def test_debug_flag_or_variable_gives_the_traceback(monkeypatch):
-    monkeypatch.delenv('NAS_DEBUG', raising=False)
+    # set (empty: off), so that monkeypatch restores it: --debug sets NAS_DEBUG=1 for the process
+    monkeypatch.setenv('NAS_DEBUG', '')
     argv = ['tools/search.py', 'cfg.py', '--debug']
     with pytest.raises(GenotypeError):
         run_tool(bad_genotype, argv)
