@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from nas_backbones.spaces.singlepath import PUBLISHED
-from nas_backbones.visualization.singlepath_history import singlepath_section
-from nas_backbones.visualization.singlepath_strip import render_architecture
+from nas_backbones.spaces.singlepath.diagram import render_architecture
+from nas_backbones.spaces.singlepath.pictures import singlepath_section
 from tests.test_singlepath_space import space
 
 

@@ -16,10 +16,10 @@ from mmengine.config import Config
 import nas_backbones  # noqa: F401
 from nas_backbones.engine.launch import build_runner
 from nas_backbones.spaces.darts import Genotype
+from nas_backbones.spaces.darts.classifier_cost import CostSpec
+from nas_backbones.spaces.darts.diagram import cell_geometry, cells_figure
 from nas_backbones.spaces.darts.published import PUBLISHED
 from nas_backbones.visualization import report_hook  # noqa: F401  registers SearchReportHook
-from nas_backbones.visualization.cell_diagram import cell_geometry, cells_figure
-from nas_backbones.visualization.cost import CostSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 PNG_MAGIC = b'\x89PNG\r\n\x1a\n'

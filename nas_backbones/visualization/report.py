@@ -15,9 +15,8 @@ from typing import Any, Optional, Union
 
 from ..core.signal import CHANCE_CHECK, judge_entry
 from ..engine.preflight import RUNNER_KEYS
-from ..utils.io import atomic_write_text
-from .cost import CostCache, CostSpec
-from .history import (
+from ..spaces.darts.classifier_cost import CostCache, CostSpec
+from ..spaces.darts.pictures import (
     KINDS,
     SearchHistory,
     load_history,
@@ -28,6 +27,7 @@ from .history import (
     plot_parameter_free,
     read_entries,
 )
+from ..utils.io import atomic_write_text
 
 REPORT_DIR = 'report'
 
@@ -161,8 +161,8 @@ def write_report(work_dir: Union[str, os.PathLike], cost: Optional[CostSpec] = C
     ``cost=None`` leaves out parameters and FLOPs (which build and trace the
     network once per distinct genotype).
     """
-    from .cell_diagram import render_genotype
-    from .singlepath_history import is_singlepath_history
+    from ..spaces.darts.diagram import render_genotype
+    from ..spaces.singlepath.pictures import is_singlepath_history
     work_dir = os.fspath(work_dir)
     _, entries = read_entries(work_dir)
     if is_singlepath_history(entries):
@@ -337,7 +337,7 @@ def _settings_markdown(settings, config: Optional[str], work_dir: str) -> list[s
 def write_singlepath_report(work_dir: str, entries: list, out_dir: Optional[str] = None) -> str:
     """The report of a Single-Path NAS search: final architecture, its runtime, the thresholds,
     indicator margins, ops and runtime estimate per epoch, and the settings."""
-    from .singlepath_history import singlepath_section
+    from ..spaces.singlepath.pictures import singlepath_section
     out_dir = out_dir or osp.join(work_dir, REPORT_DIR)
     os.makedirs(out_dir, exist_ok=True)
     last = entries[-1]

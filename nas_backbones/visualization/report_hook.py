@@ -28,7 +28,7 @@ from mmengine.dist import get_rank
 from mmengine.hooks import Hook
 
 from ..engine.derivation_hook import unwrap
-from .cost import CostSpec
+from ..spaces.darts.classifier_cost import CostSpec
 
 
 @HOOKS.register_module()
@@ -39,7 +39,7 @@ class SearchReportHook(Hook):
         measure_cost: report parameters and FLOPs of the derived genotypes
             (one network build and trace per distinct genotype).
         cost: the network they are measured as, keys of
-            :class:`~nas_backbones.visualization.cost.CostSpec` (C, layers,
+            :class:`~nas_backbones.spaces.darts.classifier_cost.CostSpec` (C, layers,
             input_size, num_classes); default the DARTS ImageNet classifier,
             C=48, 14 cells, 224x224.
         out_dir: where to write (default WORK_DIR/report).

@@ -17,7 +17,7 @@ import sys
 from typing import Optional, Sequence
 
 import nas_backbones  # noqa: F401  registers modules (the classifier measured for the cost)
-from nas_backbones.visualization.cost import CostSpec
+from nas_backbones.spaces.darts.classifier_cost import CostSpec
 
 
 def main(argv: Optional[Sequence[str]] = None) -> str:

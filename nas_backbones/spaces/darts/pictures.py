@@ -14,10 +14,10 @@ import os
 from dataclasses import dataclass
 from typing import Optional, Sequence, Union
 
-from ..engine.derivation_hook import HISTORY_FILE
-from ..spaces.darts.genotype import Genotype, GenotypeError
-from ..spaces.darts.ops import PARAMETER_FREE_OPS
-from .figure import new_figure, save_figure
+from ...engine.derivation_hook import HISTORY_FILE
+from ...visualization.figure import new_figure, save_figure
+from .genotype import Genotype, GenotypeError
+from .ops import PARAMETER_FREE_OPS
 
 KINDS = ('normal', 'reduce')
 # One colour per op in every figure (the DARTS vocabulary plus NASNet/AmoebaNet extras).

@@ -16,9 +16,9 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional, Sequence, Union
 
-from ..spaces.darts.genotype import Genotype
-from ..spaces.darts.published import GenotypeSpec, load_genotype
-from .figure import image_format, new_figure, save_figure
+from ...visualization.figure import image_format, new_figure, save_figure
+from .genotype import Genotype
+from .published import GenotypeSpec, load_genotype
 
 if TYPE_CHECKING:
     from matplotlib.path import Path

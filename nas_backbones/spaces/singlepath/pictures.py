@@ -12,10 +12,10 @@ import os
 import os.path as osp
 from typing import Optional, Sequence, Union
 
-from ..spaces.singlepath.architecture import Architecture
-from ..spaces.singlepath.superkernel import THRESHOLDS
-from .figure import new_figure, save_figure
-from .singlepath_strip import OP_COLORS, draw_architecture, legend_handles
+from ...visualization.figure import new_figure, save_figure
+from .architecture import Architecture
+from .diagram import OP_COLORS, draw_architecture, legend_handles
+from .superkernel import THRESHOLDS
 
 DECISIONS = ('kernel: 5x5 ring', 'expansion: channels [C/2, C)', 'skip: channels [0, C/2)')
 OPS = ('k3e3', 'k3e6', 'k5e3', 'k5e6', 'skip')
