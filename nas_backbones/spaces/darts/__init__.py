@@ -2,6 +2,7 @@
 from . import (  # noqa: F401  imported for what they register
     chance,  # tools/against_chance.py's candidates
     drop_path_hook,  # DropPathHook, the evaluation training's drop-path ramp
+    report,  # the search report's DARTS sections (plotting is imported when one is written)
 )
 from .arch_params import ArchParameters
 from .aux_head import AuxiliaryHeadCIFAR, AuxiliaryHeadImageNet
