@@ -26,6 +26,7 @@ from .families import ReportContext, report_family
 
 REPORT_DIR = 'report'
 
+
 def find_config(work_dir: str) -> Optional[str]:
     """The latest run's config: ``<timestamp>/vis_data/config.py``, else the dumped ``*.py``."""
     runs = sorted(glob.glob(osp.join(glob.escape(work_dir), '*', 'vis_data', 'config.py')))
@@ -104,7 +105,7 @@ def read_entries(path: Union[str, os.PathLike]) -> tuple[str, list]:
     return path, entries
 
 
-def write_report(work_dir: Union[str, os.PathLike], cost: Union[bool, dict, Any] = True,
+def write_report(work_dir: Union[str, os.PathLike], cost: Any = True,
                  out_dir: Optional[str] = None, logger=None) -> str:
     """Write the report and its images; return the README path.
 
