@@ -173,6 +173,29 @@ def test_report_is_written_by_the_family_of_the_result_around_the_shared_parts(t
     assert seen['cost'] is None  # no cost network asked for: the family's builder is not called
 
 
+def test_report_of_a_darts_history_is_written_by_the_darts_family(tmp_path):
+    """A genotype history (two snapshots of a tiny space, the first frozen) gets the DARTS sections."""
+    from nas_backbones.visualization.report import write_report
+    from tests.conftest import darts_search
+    torch.manual_seed(0)
+    space = darts_search(supernet=dict(type='PCDartsSupernet', num_classes=4, C=4, layers=3, stem='cifar',
+                                       partial_k=2)).architecture
+    entries = [dict(space.snapshot(), epoch=1, iter=2, arch_active=False)]
+    with torch.no_grad():
+        space.arch.alphas_normal.normal_(0, 1)
+    entries.append(dict(space.snapshot(), epoch=2, iter=4, arch_active=True))
+    work = write_history(tmp_path / 'work', entries)
+    readme = Path(write_report(work, cost=False)).read_text()
+    assert readme.startswith('# Search report: work\n\n2 epoch(s) recorded in `search_history.json` (last: '
+                             'epoch 2, iteration 4; α/β frozen in 1 of them).')
+    assert readme.index('## Final genotype') < readme.index('## Search settings') \
+        < readme.index('## How the architecture evolved')
+    assert Genotype.from_text(re.search(r'```json\n(.*?)```', readme, re.S).group(1)) == space.derive()
+    assert sorted(p.name for p in (work / 'report').iterdir()) == [
+        'README.md', 'alpha_normal.png', 'alpha_reduce.png', 'beta.png', 'cell_normal.png', 'cell_reduce.png',
+        'parameter_free_ops.png']
+
+
 def test_report_of_a_result_no_family_registered_names_the_file_and_the_known_ones(tmp_path):
     from nas_backbones.visualization.report import write_report
     work = write_history(tmp_path / 'work', [dict(epoch=1, result=dict(format='someone.else/1'))])
