@@ -101,7 +101,7 @@ def gradient_snr(runner, batches: int = 12) -> dict:
 
 def summarise(found: dict) -> dict:
     from nas_backbones.spaces.darts.derive import derive_genotype
-    from nas_backbones.visualization.history import parameter_free_counts
+    from nas_backbones.spaces.darts.pictures import parameter_free_counts
     path = found['alpha_path']
     a0, aT = path[0], path[-1]
 

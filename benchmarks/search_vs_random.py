@@ -328,7 +328,7 @@ def costs(genotype, args: argparse.Namespace, num_classes: int) -> dict:
     from mmengine.analysis import FlopAnalyzer, parameter_count
 
     from nas_backbones.spaces.darts import DartsBackbone, GenotypeClassifier
-    from nas_backbones.visualization.history import parameter_free_counts
+    from nas_backbones.spaces.darts.pictures import parameter_free_counts
     net = GenotypeClassifier(genotype=genotype, C=args.eval_C, layers=args.eval_layers,
                              num_classes=num_classes, auxiliary=False).eval()
 

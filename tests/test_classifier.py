@@ -13,9 +13,9 @@ from mmengine.hooks import Hook
 from mmengine.registry import PARAM_SCHEDULERS
 from mmengine.structures import BaseDataElement
 
-from nas_backbones.engine.drop_path_hook import DropPathHook
 from nas_backbones.evaluation import ClsAccuracy
 from nas_backbones.spaces.darts import AuxiliaryHeadCIFAR, AuxiliaryHeadImageNet, GenotypeClassifier
+from nas_backbones.spaces.darts.drop_path_hook import DropPathHook
 
 ROOT = Path(__file__).resolve().parents[1]
 

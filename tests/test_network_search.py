@@ -9,7 +9,7 @@ from mmengine.config import Config
 
 from nas_backbones.network_search import SpaceDeclarationError, load_pareto, non_dominated, pareto_point
 from nas_backbones.network_search.evaluate import macs_and_params
-from nas_backbones.spaces.darts import DartsBackbone, GenotypeClassifier
+from nas_backbones.spaces.darts import DartsBackbone, DartsNetworkSpace, GenotypeClassifier
 from tests.conftest import ROOT, TINY_SPACE, kill_and_resume_network_search
 from tests.conftest import network_search_cfg as search_cfg
 
@@ -35,6 +35,8 @@ def test_front_is_non_dominated_feasible_reproducible_and_builds_the_networks(tm
     report = (tmp_path / 'a/report/README.md').read_text()
     assert '](../pareto.png)' in report and 'Constraints: macs >= 66000' in report
     assert report.count('\n| ') == 1 + len(a['points'])  # header + one row per point
+    # what a point builds is the network space's sentence (a DARTS one here), not the report's
+    assert report.endswith(f'\n\n{DartsNetworkSpace.builds}\n') and 'DartsBackbone(**architecture' in report
     assert load_pareto(tmp_path / 'a/pareto.json') == a
 
     cands = json.loads((tmp_path / 'a/candidates.json').read_text())['candidates']

@@ -170,3 +170,19 @@ def test_latency_table_tool_measures_then_completes(tmp_path):
     assert 'sep_conv_3x3|C=8|stride=1|8x8' in entries
     second = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert f'{len(entries)} ops (0 measured now)' in second.stdout
+
+
+def test_latency_table_is_measured_by_the_family_of_the_config_space(tmp_path):
+    """The tool dispatches on the space type through the families' registrations, as the predictor's does."""
+    from mmengine.config import Config
+
+    from nas_backbones.core.latency import LATENCY_TABLE_TASKS, measure_latency_table
+    from nas_backbones.spaces.darts.cost import latency_table as darts_table
+    from nas_backbones.spaces.singlepath.cost import latency_table as singlepath_table
+    assert LATENCY_TABLE_TASKS['DartsClassifierSpace'] is darts_table
+    assert LATENCY_TABLE_TASKS['SinglePathSpace'] is singlepath_table
+    cfg = Config(dict(model=dict(architecture=dict(type='DetectorSearchSpace'))))
+    with pytest.raises(ValueError, match=r"search.py: the latency table knows no search space 'DetectorSearchSpace' "
+                                         r"\(model.architecture.type\); known: \['DartsClassifierSpace', "):
+        measure_latency_table(cfg, str(tmp_path / 'lat.json'), source='search.py')
+    assert not (tmp_path / 'lat.json').exists()

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from nas_backbones.spaces.singlepath import PUBLISHED
-from nas_backbones.visualization.singlepath_history import singlepath_section
-from nas_backbones.visualization.singlepath_strip import render_architecture
+from nas_backbones.spaces.singlepath.diagram import render_architecture
+from nas_backbones.spaces.singlepath.report import singlepath_section
 from tests.test_singlepath_space import space
 
 
@@ -64,3 +64,20 @@ def test_command_line_draws_a_file_and_names_a_bad_one(tmp_path):
     proc = subprocess.run([sys.executable, 'tools/visualize_architecture.py', str(bad)], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and 'blocks[0].stride: expected 1 or 2' in proc.stderr
+
+
+def test_report_of_a_singlepath_history_is_its_family_and_names_a_broken_entry(tmp_path):
+    import json
+
+    from nas_backbones.visualization.report import write_report
+    s = space()
+    entries = [dict(s.snapshot(), epoch=epoch, in_warmup=epoch == 1) for epoch in (1, 2)]
+    (tmp_path / 'search_history.json').write_text(json.dumps({'history': entries}))
+    readme = (tmp_path / 'report' / 'README.md')
+    assert write_report(tmp_path, cost=dict(C=8)) == str(readme)  # DARTS cost options: not this family's
+    text = readme.read_text()
+    assert 'Single-Path NAS: 2 epoch(s)' in text and 'in 1 of them' in text and '## Final architecture' in text
+    del entries[0]['thresholds']
+    (tmp_path / 'search_history.json').write_text(json.dumps({'history': entries}))
+    with pytest.raises(ValueError, match=r"search_history.json: history\[0\]: missing field\(s\) \['thresholds'\]"):
+        write_report(tmp_path)

@@ -16,10 +16,10 @@ from mmengine.config import Config
 import nas_backbones  # noqa: F401
 from nas_backbones.engine.launch import build_runner
 from nas_backbones.spaces.darts import Genotype
+from nas_backbones.spaces.darts.classifier_cost import CostSpec
+from nas_backbones.spaces.darts.diagram import cell_geometry, cells_figure
 from nas_backbones.spaces.darts.published import PUBLISHED
 from nas_backbones.visualization import report_hook  # noqa: F401  registers SearchReportHook
-from nas_backbones.visualization.cell_diagram import cell_geometry, cells_figure
-from nas_backbones.visualization.cost import CostSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 PNG_MAGIC = b'\x89PNG\r\n\x1a\n'
@@ -121,6 +121,7 @@ def test_drawn_label_boxes_never_intersect(genotype):
 
 
 def test_report_full_config_shows_what_ran_not_stale_base_variables(tmp_path):
+    from nas_backbones.spaces.darts.report import SETTINGS
     from nas_backbones.visualization.report import load_settings
     (tmp_path / 'base.py').write_text(
         "arch_warmup_epochs = 35\narch_dataloader = dict(batch_size=128)\n"
@@ -130,10 +131,96 @@ def test_report_full_config_shows_what_ran_not_stale_base_variables(tmp_path):
         "_base_ = './base.py'\ntrain_cfg = dict(max_epochs=4, arch_warmup_epochs=1)\n")
     from mmengine.config import Config
     Config.fromfile(str(tmp_path / 'run.py')).dump(str(tmp_path / 'dumped.py'))  # as MMEngine does
-    rows, text, left_out = load_settings(str(tmp_path / 'dumped.py'))
+    rows, text, left_out = load_settings(str(tmp_path / 'dumped.py'), SETTINGS)
     assert ('α/β warm-up epochs (frozen)', '1') in rows
     assert 'arch_warmup_epochs=1' in text.replace(' ', '') and '35' not in text
     assert left_out == ['arch_dataloader', 'arch_warmup_epochs']
+
+
+# ------------------------------------------------------- fast: the family registry
+def write_history(work: Path, entries: list) -> Path:
+    work.mkdir(parents=True, exist_ok=True)
+    (work / 'search_history.json').write_text(json.dumps({'history': entries}))
+    return work
+
+
+def test_report_is_written_by_the_family_of_the_result_around_the_shared_parts(tmp_path, monkeypatch):
+    """A family registered for its format tag writes its sections and pictures; the report's frame,
+    the settings from its table and the cost options it takes come from the shared part."""
+    from nas_backbones.visualization import families
+    from nas_backbones.visualization.families import ReportFamily, ReportSections
+    from nas_backbones.visualization.report import write_report
+    seen = {}
+
+    def sections(history, ctx):
+        seen.update(history=history, cost=ctx.cost)
+        (Path(ctx.out_dir) / 'toy.png').write_bytes(b'toy')
+        return ReportSections(phases='frozen in none of them', result=['## Toy result', ''],
+                              evolution=['## Toy evolution', ''], settings=(('toy seed', 'randomness.seed'),))
+
+    toy = ReportFamily(format='tests.toy/1', field='toy', load=lambda entries, source: ('loaded', source),
+                       sections=sections, label='Toy NAS', cost=lambda options: dict(options, checked=True))
+    monkeypatch.setitem(families.REPORT_FAMILIES, toy.format, toy)
+    work = write_history(tmp_path / 'work', [dict(epoch=1, iter=5, toy=dict(format='tests.toy/1'))])
+    (work / 'run.py').write_text('randomness = dict(seed=7)\n')
+    readme = Path(write_report(work, cost=dict(size=3))).read_text()
+    assert seen == dict(history=('loaded', str(work / 'search_history.json')), cost=dict(size=3, checked=True))
+    assert readme.startswith('# Search report: work\n\nToy NAS: 1 epoch(s) recorded in `search_history.json` '
+                             '(last: epoch 1, iteration 5; frozen in none of them).')
+    assert readme.index('## Toy result') < readme.index('## Search settings') < readme.index('## Toy evolution')
+    assert '| toy seed | 7 |' in readme and (work / 'report' / 'toy.png').read_bytes() == b'toy'
+    write_report(work, cost=False)
+    assert seen['cost'] is None  # no cost network asked for: the family's builder is not called
+
+
+def test_report_of_a_darts_history_is_written_by_the_darts_family(tmp_path):
+    """A genotype history (two snapshots of a tiny space, the first frozen) gets the DARTS sections."""
+    from nas_backbones.visualization.report import write_report
+    from tests.conftest import darts_search
+    torch.manual_seed(0)
+    space = darts_search(supernet=dict(type='PCDartsSupernet', num_classes=4, C=4, layers=3, stem='cifar',
+                                       partial_k=2)).architecture
+    entries = [dict(space.snapshot(), epoch=1, iter=2, arch_active=False)]
+    with torch.no_grad():
+        space.arch.alphas_normal.normal_(0, 1)
+    entries.append(dict(space.snapshot(), epoch=2, iter=4, arch_active=True))
+    work = write_history(tmp_path / 'work', entries)
+    readme = Path(write_report(work, cost=False)).read_text()
+    assert readme.startswith('# Search report: work\n\n2 epoch(s) recorded in `search_history.json` (last: '
+                             'epoch 2, iteration 4; α/β frozen in 1 of them).')
+    assert readme.index('## Final genotype') < readme.index('## Search settings') \
+        < readme.index('## How the architecture evolved')
+    assert Genotype.from_text(re.search(r'```json\n(.*?)```', readme, re.S).group(1)) == space.derive()
+    assert sorted(p.name for p in (work / 'report').iterdir()) == [
+        'README.md', 'alpha_normal.png', 'alpha_reduce.png', 'beta.png', 'cell_normal.png', 'cell_reduce.png',
+        'parameter_free_ops.png']
+
+
+def test_report_of_a_result_no_family_registered_names_the_file_and_the_known_ones(tmp_path):
+    from nas_backbones.visualization.report import write_report
+    work = write_history(tmp_path / 'work', [dict(epoch=1, result=dict(format='someone.else/1'))])
+    with pytest.raises(ValueError) as e:
+        write_report(work)
+    assert str(work / 'search_history.json') in str(e.value) and "'genotype' (nas_backbones.genotype/1)" in str(e.value)
+    assert "'architecture' (nas_backbones.singlepath/1)" in str(e.value)
+    assert not (work / 'report').exists()
+
+
+def test_darts_cost_options_are_checked_before_the_search_starts():
+    from nas_backbones.spaces.darts.report import cost_network
+    from nas_backbones.visualization.report_hook import SearchReportHook
+    from tests.conftest import darts_search
+    assert cost_network({}) == CostSpec() and cost_network(dict(C=8)) == CostSpec(C=8)
+    algo = darts_search(supernet=dict(type='PCDartsSupernet', num_classes=4, C=4, layers=3, stem='cifar',
+                                      partial_k=2))
+
+    class Runner:
+        model = algo
+        visualizer = None
+
+    SearchReportHook(cost=dict(C=8)).before_train(Runner())  # options the family takes
+    with pytest.raises(ValueError, match=r"cost: \['channels'\] not known; a DARTS report .* \['C', 'layers'"):
+        SearchReportHook(cost=dict(channels=8)).before_train(Runner())
 
 
 def test_visualize_genotype_writes_png_svg_pdf(tmp_path):

@@ -25,7 +25,7 @@ def main(argv: Optional[Sequence[str]] = None) -> str:
     parser.add_argument('--out', help='the image to write: .png, .svg or .pdf')
     parser.add_argument('--title', help='title (default: the name or file name)')
     args = parser.parse_args(argv)
-    from nas_backbones.visualization.singlepath_strip import render_architecture
+    from nas_backbones.spaces.singlepath.diagram import render_architecture
     out = args.out or (args.arch if args.arch in PUBLISHED else os.path.splitext(args.arch)[0]) + '.png'
     title = args.title if args.title is not None else os.path.basename(args.arch)
     try:

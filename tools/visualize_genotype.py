@@ -35,7 +35,7 @@ def main(argv: Optional[Sequence[str]] = None) -> str:
     parser.add_argument('--title', help='title prefix (default: the genotype name or file name)')
     parser.add_argument('--dpi', type=int, default=150, help='resolution of a PNG (150)')
     args = parser.parse_args(argv)
-    from nas_backbones.visualization.cell_diagram import render_genotype
+    from nas_backbones.spaces.darts.diagram import render_genotype
     out = args.out or default_out(args.genotype, args.cell)
     title = args.title if args.title is not None else os.path.basename(args.genotype)
     try:

@@ -4,7 +4,9 @@ A space names each block it can cost by a string key (e.g.
 ``sep_conv_3x3|C=16|stride=1|28x28``) and says how to build it; the table
 times what it does not hold yet, on ``device`` at ``batch``, and writes
 itself back atomically, so a table measured on the deployment device can be
-brought along and a search measures only what is missing.
+brought along and a search measures only what is missing. Each family registers how a
+config's network is measured into a table (:func:`register_latency_table`), for
+``tools/analysis/latency_table.py``.
 """
 from __future__ import annotations
 
@@ -88,3 +90,30 @@ class LatencyTable:
             write_json(self.path, dict(
                 format=LATENCY_TABLE_FORMAT, device=self.device, batch=self.batch,
                 unit='seconds', entries=dict(sorted(self.entries.items()))))
+
+
+# ------------------------------------------------------------------ space families
+# Search-space type (``model.architecture.type``) -> the family's function that completes the latency
+# table of a config's network for ``tools/analysis/latency_table.py``:
+# ``fn(cfg, out, device, batch, input_size, source) -> one line saying what the table holds``.
+LATENCY_TABLE_TASKS: dict[str, Callable[..., str]] = {}
+
+
+def register_latency_table(*space_types: str) -> Callable:
+    """Register ``fn`` as the latency-table measurement for configs of these space types."""
+    def wrap(fn: Callable[..., str]) -> Callable[..., str]:
+        for t in space_types:
+            LATENCY_TABLE_TASKS[t] = fn
+        return fn
+    return wrap
+
+
+def measure_latency_table(cfg, out: str, device: str = 'cpu', batch: int = 1,
+                          input_size: Optional[int] = None, source: str = 'config') -> str:
+    """Measure what ``out`` lacks of the config's network, through its space's family; its summary."""
+    from .predictor import space_type_of
+    kind = space_type_of(cfg)
+    if kind not in LATENCY_TABLE_TASKS:
+        raise ValueError(f'{source}: the latency table knows no search space {kind!r} '
+                         f'(model.architecture.type); known: {sorted(LATENCY_TABLE_TASKS)}')
+    return LATENCY_TABLE_TASKS[kind](cfg, out, device, batch, input_size, source)

@@ -417,7 +417,7 @@ def export(settings: SearchSettings, study=None) -> dict:
     if settings.plot and front:
         from ..visualization.pareto import plot_pareto, write_network_report
         plot_pareto(rows, front, settings.objectives, osp.join(settings.work_dir, 'pareto.png'))
-        write_network_report(settings.work_dir, pareto, rows)
+        write_network_report(settings.work_dir, pareto, rows, space.builds)
     if settings.visualizer and front:
         from ..visualization.tracking import send_front
         send_front(settings.visualizer, settings.work_dir, pareto,

@@ -63,6 +63,8 @@ class NetworkSpace:
     """
 
     where = 'network_search.space'
+    # What a point's ``architecture`` builds, one sentence of the search report (empty: none).
+    builds = ''
 
     def __init__(self, **declaration: Any) -> None:
         self._declaration = declaration

@@ -74,8 +74,10 @@ def _cell(name: str, value) -> str:
     return f'{value:.4g}' if isinstance(value, float) else str(value)
 
 
-def write_network_report(work_dir: Union[str, os.PathLike], pareto: dict, candidates: Sequence[dict]) -> str:
-    """``WORK_DIR/report/README.md``: the search's settings, its front as a table, the plot."""
+def write_network_report(work_dir: Union[str, os.PathLike], pareto: dict, candidates: Sequence[dict],
+                         builds: str = '') -> str:
+    """``WORK_DIR/report/README.md``: the search's settings, its front as a table, the plot, and what
+    a point builds (``builds``: the network space's sentence, :attr:`NetworkSpace.builds`)."""
     from ..utils.io import atomic_write_text
     names = [o['name'] for o in pareto['objectives']]
     done = [c for c in candidates if c.get('state') == 'COMPLETE']
@@ -95,8 +97,7 @@ def write_network_report(work_dir: Union[str, os.PathLike], pareto: dict, candid
         arch = ', '.join(f'{k}={v}' for k, v in sorted(p.get('params', {}).items()))
         lines.append(f'| {p["trial"]} | ' + ' | '.join(_cell(n, p['objectives'][n]) for n in names)
                      + f' | {arch} |')
-    lines += ['', 'Each point of `../pareto.json` builds its networks: `DartsBackbone(**architecture["backbone"])`, '
-              '`GenotypeClassifier(backbone=architecture["backbone"], ...)`.', '']
+    lines += ['', builds, ''] if builds else ['']
     path = os.path.join(os.fspath(work_dir), 'report', 'README.md')
     atomic_write_text(path, '\n'.join(lines))
     return path

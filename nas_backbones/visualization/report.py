@@ -1,71 +1,30 @@
 """WORK_DIR/report/README.md: what a search found, its cost and how it got there, from its history.
 
 Inputs: ``search_history.json`` (DerivationHook) and, for the settings table,
-the config MMEngine dumped into the work dir (optional). Everything in the
-report folder is regenerated on every call, with deterministic file names
-and contents, so ``tools/analysis/search_report.py WORK_DIR`` can rebuild it
-at any time.
+the config MMEngine dumped into the work dir (optional). The space family
+whose result the history holds writes its sections and draws its pictures
+(``visualization.families``: each family registers them in its own
+``report.py``); this module writes what every search shares around them:
+the title and summary, the search-signal verdict, the settings table and the
+config that ran. Everything in the report folder is regenerated on every
+call, with deterministic file names and contents, so
+``tools/analysis/search_report.py WORK_DIR`` can rebuild it at any time.
 """
 from __future__ import annotations
 
 import glob
+import json
 import os
 import os.path as osp
-from typing import Any, Optional, Union
+from typing import Any, Optional, Sequence, Union
 
 from ..core.signal import CHANCE_CHECK, judge_entry
+from ..engine.derivation_hook import HISTORY_FILE
 from ..engine.preflight import RUNNER_KEYS
 from ..utils.io import atomic_write_text
-from .cost import CostCache, CostSpec
-from .history import (
-    KINDS,
-    SearchHistory,
-    load_history,
-    parameter_free_counts,
-    plot_alpha,
-    plot_beta,
-    plot_cost,
-    plot_parameter_free,
-    read_entries,
-)
+from .families import ReportContext, report_family
 
 REPORT_DIR = 'report'
-
-# (label, dotted key) rows of the settings table; missing keys are left out.
-SETTINGS = (
-    ('algorithm', 'model.type'),
-    ('supernet', 'model.architecture.supernet.type'),
-    ('channels per node C', 'model.architecture.supernet.C'),
-    ('cells (layers)', 'model.architecture.supernet.layers'),
-    ('nodes per cell (steps)', 'model.architecture.supernet.steps'),
-    ('partial channels K', 'model.architecture.supernet.partial_k'),
-    ('stem', 'model.architecture.supernet.stem'),
-    ('classes', 'model.architecture.supernet.num_classes'),
-    ('operations', 'model.architecture.supernet.primitives'),
-    ('edge normalization (β)', 'model.architecture.edge_norm'),
-    # a detection search (DetectorSearchSpace): the detector and its searchable backbone
-    ('detector', 'model.architecture.detector.type'),
-    ('searchable backbone', 'model.architecture.detector.backbone.type'),
-    ('channels per node C', 'model.architecture.detector.backbone.C'),
-    ('cells (layers)', 'model.architecture.detector.backbone.layers'),
-    ('partial channels K', 'model.architecture.detector.backbone.partial_k'),
-    ('neck', 'model.architecture.detector.neck.type'),
-    ('head', 'model.architecture.detector.bbox_head.type'),
-    ('classes', 'model.architecture.detector.bbox_head.num_classes'),
-    ('architecture parameters', 'model.architecture.arch'),
-    ('second order (unrolled)', 'model.unrolled'),
-    ('resource cost term', 'model.architecture.cost'),
-    ('epochs', 'train_cfg.max_epochs'),
-    ('α/β warm-up epochs (frozen)', 'train_cfg.arch_warmup_epochs'),
-    ('weight split', 'train_dataloader.dataset.ann_file'),
-    ('weight batch size', 'train_dataloader.batch_size'),
-    ('architecture split', 'train_cfg.arch_dataloader.dataset.ann_file'),
-    ('architecture batch size', 'train_cfg.arch_dataloader.batch_size'),
-    ('images', 'train_dataloader.dataset.data_prefix'),
-    ('weight optimizer', 'optim_wrapper.weights.optimizer'),
-    ('architecture optimizer', 'optim_wrapper.arch.optimizer'),
-    ('seed', 'randomness.seed'),
-)
 
 
 def find_config(work_dir: str) -> Optional[str]:
@@ -77,33 +36,9 @@ def find_config(work_dir: str) -> Optional[str]:
     return dumped[-1] if dumped else None
 
 
-# The same for a Single-Path NAS search (one level: no architecture split or optimizer).
-SINGLEPATH_SETTINGS = (
-    ('algorithm', 'model.type'),
-    ('search space', 'model.architecture.type'),
-    ('classes', 'model.architecture.supernet.num_classes'),
-    ('width multiplier', 'model.architecture.supernet.width_mult'),
-    ('block table', 'model.architecture.supernet.blocks'),
-    ('runtime model', 'model.architecture.runtime'),
-    ('λ (after the warm-up)', 'model.architecture.runtime_lambda'),
-    ('λ scale', 'model.architecture.runtime_scale'),
-    ('warm-up epochs', 'model.architecture.warmup_epochs'),
-    ('warm-up iterations', 'model.architecture.warmup_iters'),
-    ('indicator keep probability (warm-up)', 'model.architecture.keep_prob'),
-    ('label smoothing', 'model.architecture.label_smoothing'),
-    ('L2 in the loss', 'model.architecture.weight_decay'),
-    ('epochs', 'train_cfg.max_epochs'),
-    ('train split', 'train_dataloader.dataset.ann_file'),
-    ('batch size', 'train_dataloader.batch_size'),
-    ('images', 'train_dataloader.dataset.data_prefix'),
-    ('optimizer (weights and thresholds)', 'optim_wrapper.weights.optimizer'),
-    ('per-parameter settings', 'optim_wrapper.paramwise_cfg'),
-    ('seed', 'randomness.seed'),
-)
-
-
-def load_settings(path: str, table: tuple = SETTINGS) -> tuple[list[tuple[str, str]], str, list[str]]:
-    """Rows of the settings table, the config that ran, and the top-level names left out of it.
+def load_settings(path: str, table: Sequence[tuple[str, str]]) -> tuple[list[tuple[str, str]], str, list[str]]:
+    """Rows of the settings table (``(label, dotted key)`` rows, the family's), the config that ran,
+    and the top-level names left out of it.
 
     The config MMEngine dumps holds every top-level name of the config file
     and its bases, including parse-time variables (``arch_warmup_epochs``,
@@ -150,140 +85,70 @@ def _crop_size(cfg) -> Optional[Any]:
     return None
 
 
-def _mega(n: int) -> str:
-    return f'{n / 1e6:.3f} M'
+def read_entries(path: Union[str, os.PathLike]) -> tuple[str, list]:
+    """The history file's path and its per-epoch entries, unchecked (any search space)."""
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        path = os.path.join(path, HISTORY_FILE)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f'{path} not found: a search writes it through DerivationHook '
+                                "(custom_hooks=[dict(type='DerivationHook'), ...])")
+    with open(path, encoding='utf-8') as f:
+        try:
+            data = json.load(f)
+        except json.JSONDecodeError as e:
+            raise ValueError(f'{path}: invalid JSON: {e}') from None
+    entries = data.get('history') if isinstance(data, dict) else None
+    if not isinstance(entries, list) or not entries:
+        raise ValueError(f'{path}: expected {{"history": [ ...one entry per epoch... ]}} with at '
+                         'least one entry')
+    return path, entries
 
 
-def write_report(work_dir: Union[str, os.PathLike], cost: Optional[CostSpec] = CostSpec(),
+def write_report(work_dir: Union[str, os.PathLike], cost: Any = True,
                  out_dir: Optional[str] = None, logger=None) -> str:
     """Write the report and its images; return the README path.
 
-    ``cost=None`` leaves out parameters and FLOPs (which build and trace the
-    network once per distinct genotype).
+    ``cost``: what the family measures its results as (DARTS: the genotype's
+    classifier, one build and trace per distinct genotype): ``True`` its
+    default, a dict (or an object with ``to_dict``) of the family's options over
+    its defaults, ``False``/``None`` no cost. A family without a cost network
+    ignores it.
     """
-    from .cell_diagram import render_genotype
-    from .singlepath_history import is_singlepath_history
     work_dir = os.fspath(work_dir)
-    _, entries = read_entries(work_dir)
-    if is_singlepath_history(entries):
-        return write_singlepath_report(work_dir, entries, out_dir)
-    history = load_history(work_dir)
+    source, entries = read_entries(work_dir)
+    family = report_family(entries, source)
+    history = family.load(entries, source)
+    network = None
+    if cost is not None and cost is not False and family.cost is not None:
+        options = {} if cost is True else cost.to_dict() if hasattr(cost, 'to_dict') else dict(cost)
+        network = family.cost(options)
     out_dir = out_dir or osp.join(work_dir, REPORT_DIR)
     os.makedirs(out_dir, exist_ok=True)
     log = logger.info if logger is not None else (lambda msg: None)
+    sections = family.sections(history, ReportContext(work_dir, out_dir, network, log))
 
-    final = history.final
-    genotypes = history.genotypes
-    images: dict[str, Optional[str]] = {}
-    for kind in KINDS:
-        images[f'cell_{kind}'] = render_genotype(final, osp.join(out_dir, f'cell_{kind}.png'),
-                                                 cell=kind, title='final genotype')
-        images[f'alpha_{kind}'] = plot_alpha(history, kind, osp.join(out_dir, f'alpha_{kind}.png'))
-    images['beta'] = plot_beta(history, osp.join(out_dir, 'beta.png'))
-    images['param_free'] = plot_parameter_free(history, osp.join(out_dir, 'parameter_free_ops.png'))
-    costs = None
-    if cost is not None:
-        cache = CostCache(cost)
-        costs = []
-        for g in genotypes:
-            costs.append(cache(g))
-        log(f'search report: measured {len(cache)} distinct genotype(s)')
-        images['cost'] = plot_cost(history, costs, cost.describe(),
-                                   osp.join(out_dir, 'cost.png'))
     config = find_config(work_dir)
     settings = None
     if config is not None:
         try:
-            settings = load_settings(config)
+            settings = load_settings(config, sections.settings)
         except Exception as e:  # a report without settings beats no report
             settings = ([('config', f'{osp.relpath(config, work_dir)} could not be read: '
                                     f'{type(e).__name__}: {e}')], None, [])
+    last = entries[-1]
+    label = f'{family.label}: ' if family.label else ''
+    lines = [f'# Search report: {osp.basename(osp.abspath(work_dir))}', '',
+             f'{label}{len(entries)} epoch(s) recorded in `search_history.json` (last: epoch '
+             f'{last["epoch"]}, iteration {last.get("iter", "?")}; {sections.phases}). '
+             'Regenerate with `python tools/analysis/search_report.py WORK_DIR`.', '']
+    lines += sections.result
+    lines += signal_markdown(entries)
+    lines += settings_markdown(settings, config, work_dir)
+    lines += sections.evolution
     readme = osp.join(out_dir, 'README.md')
-    atomic_write_text(readme, _markdown(history, images, costs, cost, settings, config,
-                                        work_dir, out_dir))
+    atomic_write_text(readme, '\n'.join(lines))
     return readme
-
-
-# What the cost numbers are, and are not: users search for a detector and read them as its cost.
-_COST_SCOPE = (
-    'This is the network the genotype builds with the sizes above (SearchReportHook\'s `cost`, '
-    '`--cost-*` of tools/analysis/search_report.py) -- not the supernet that was searched, and '
-    'not your detector. For a detector with this cell, measure its config: `python '
-    'tools/analysis/complexity.py CONFIG --part backbone --input-size N --cfg-options '
-    'model.backbone.genotype=WORK_DIR/genotype.json` (drop `--part backbone` for the whole detector).')
-
-
-def _markdown(history: SearchHistory, images: dict, costs, spec: Optional[CostSpec], settings,
-              config: Optional[str], work_dir: str, out_dir: str) -> str:
-    def img(key: str, alt: str) -> str:
-        return f'![{alt}]({osp.relpath(images[key], out_dir)})'
-
-    final, last = history.final, history.entries[-1]
-    n = len(history.entries)
-    frozen = sum(not a for a in history.arch_active)
-    lines = [
-        f'# Search report: {osp.basename(osp.abspath(work_dir))}',
-        '',
-        f'{n} epoch(s) recorded in `search_history.json` (last: epoch {last["epoch"]}, '
-        f'iteration {last.get("iter", "?")}; α/β frozen in {frozen} of them). '
-        'Regenerate with `python tools/analysis/search_report.py WORK_DIR`.',
-        '',
-        '## Final genotype',
-        '',
-        img('cell_normal', 'normal cell'),
-        '',
-        img('cell_reduce', 'reduction cell'),
-        '',
-    ]
-    if costs is not None:
-        c = costs[-1]
-        lines += [f'**Cost**: {_mega(c["params"])} parameters, {c["flops"] / 1e6:.1f} M FLOPs '
-                  f'(multiply-adds, mmengine FlopAnalyzer) for the {spec.describe()}.', '',
-                  _COST_SCOPE, '']
-    counts = parameter_free_counts(final)
-    lines += [f'Parameter-free genes (pools, skip): normal {counts["normal_param_free"]}, reduce '
-              f'{counts["reduce_param_free"]} of {2 * final.steps} each '
-              f'(skip_connect: {counts["normal_skip"]}, {counts["reduce_skip"]}).', '',
-              '```json', final.to_json().rstrip(), '```', '']
-
-    lines += signal_markdown(history.entries)
-    lines += _settings_markdown(settings, config, work_dir)
-
-    lines += ['## How the architecture evolved', '',
-              '### softmax(α) per edge', '',
-              img('alpha_normal', 'alpha, normal cell'), '',
-              img('alpha_reduce', 'alpha, reduction cell'), '',
-              '### softmax(β) per node', '']
-    lines += [img('beta', 'beta') if images['beta'] else
-              'No β: this search ran without edge normalization (DARTS).', '']
-    lines += ['### Parameter-free ops in the derived genotype', '',
-              'A growing count of skip connections in the normal cell is the collapse that '
-              'DARTS searches are known for.', '', img('param_free', 'parameter-free ops'), '']
-    if costs is not None:
-        lines += ['### Cost of the derived genotype', '',
-                  f'Each epoch\'s derived genotype, measured as the {spec.describe()}.', '',
-                  img('cost', 'params and FLOPs'), '']
-    lines += ['### Per epoch', '']
-    header = '| epoch | α/β updated | normal: param-free (skip) | reduce: param-free (skip) |'
-    rule = '|---|---|---|---|'
-    if costs is not None:
-        # the column names say which network they cost (the table is read on its own)
-        header += f' params ({spec.short()}) | FLOPs ({spec.short()}) |'
-        rule += '---|---|'
-    lines += [header + ' genotype |', rule + '---|']
-    previous = None
-    for i, (entry, g) in enumerate(zip(history.entries, history.genotypes)):
-        c = parameter_free_counts(g)
-        row = (f'| {entry["epoch"]} | {"yes" if history.arch_active[i] else "no (warm-up)"} | '
-               f'{c["normal_param_free"]} ({c["normal_skip"]}) | '
-               f'{c["reduce_param_free"]} ({c["reduce_skip"]}) |')
-        if costs is not None:
-            row += f' {_mega(costs[i]["params"])} | {costs[i]["flops"] / 1e6:.1f} M |'
-        row += ' same |' if g == previous else (' first |' if previous is None else ' changed |')
-        lines.append(row)
-        previous = g
-    lines.append('')
-    return '\n'.join(lines)
 
 
 def signal_markdown(entries: list[dict]) -> list[str]:
@@ -312,8 +177,8 @@ def signal_markdown(entries: list[dict]) -> list[str]:
     return lines
 
 
-def _settings_markdown(settings, config: Optional[str], work_dir: str) -> list[str]:
-    """The settings table and the config that ran (any search space)."""
+def settings_markdown(settings, config: Optional[str], work_dir: str) -> list[str]:
+    """The settings table and the config that ran."""
     lines = ['## Search settings', '']
     if settings is None:
         lines += ['No dumped config found in the work dir.', '']
@@ -332,32 +197,3 @@ def _settings_markdown(settings, config: Optional[str], work_dir: str) -> list[s
                               f'where they were used): {", ".join(f"`{k}`" for k in left_out)}.')
             lines += ['', '```python', text.rstrip(), '```', '', '</details>', '']
     return lines
-
-
-def write_singlepath_report(work_dir: str, entries: list, out_dir: Optional[str] = None) -> str:
-    """The report of a Single-Path NAS search: final architecture, its runtime, the thresholds,
-    indicator margins, ops and runtime estimate per epoch, and the settings."""
-    from .singlepath_history import singlepath_section
-    out_dir = out_dir or osp.join(work_dir, REPORT_DIR)
-    os.makedirs(out_dir, exist_ok=True)
-    last = entries[-1]
-    warm = sum(bool(e.get('in_warmup')) for e in entries)
-    lines = [f'# Search report: {osp.basename(osp.abspath(work_dir))}', '',
-             f'Single-Path NAS: {len(entries)} epoch(s) recorded in `search_history.json` (last: '
-             f'epoch {last["epoch"]}, iteration {last.get("iter", "?")}; warm-up, with indicator '
-             f'dropout and λ = 0, in {warm} of them). Regenerate with '
-             '`python tools/analysis/search_report.py WORK_DIR`.', '']
-    lines += singlepath_section(entries, out_dir)
-    lines += signal_markdown(entries)
-    config = find_config(work_dir)
-    settings = None
-    if config is not None:
-        try:
-            settings = load_settings(config, SINGLEPATH_SETTINGS)
-        except Exception as e:  # a report without settings beats no report
-            settings = ([('config', f'{osp.relpath(config, work_dir)} could not be read: '
-                                    f'{type(e).__name__}: {e}')], None, [])
-    lines += _settings_markdown(settings, config, work_dir)
-    readme = osp.join(out_dir, 'README.md')
-    atomic_write_text(readme, '\n'.join(lines))
-    return readme

@@ -28,20 +28,24 @@ from mmengine.dist import get_rank
 from mmengine.hooks import Hook
 
 from ..engine.derivation_hook import unwrap
-from .cost import CostSpec
+from .families import REPORT_FAMILIES
 
 
 @HOOKS.register_module()
 class SearchReportHook(Hook):
-    """After training: plots of the alpha/beta history, the final cells, their cost, the settings.
+    """After training: the report of the search, its result's family writing its part (for DARTS the
+    alpha/beta history, the final cells and their cost), and the settings.
 
     Args:
-        measure_cost: report parameters and FLOPs of the derived genotypes
-            (one network build and trace per distinct genotype).
-        cost: the network they are measured as, keys of
-            :class:`~nas_backbones.visualization.cost.CostSpec` (C, layers,
-            input_size, num_classes); default the DARTS ImageNet classifier,
-            C=48, 14 cells, 224x224.
+        measure_cost: report the cost of the derived results where the family
+            measures one (DARTS: parameters and FLOPs of the genotype's
+            classifier, one network build and trace per distinct genotype).
+        cost: the network they are measured as, the family's options over its
+            defaults (DARTS: keys of
+            :class:`~nas_backbones.spaces.darts.classifier_cost.CostSpec`, C,
+            layers, input_size, num_classes; by default the ImageNet classifier,
+            C=48, 14 cells, 224x224). An option the family does not take stops
+            the search before its first epoch.
         out_dir: where to write (default WORK_DIR/report).
         track: send the space's state to ``runner.visualizer`` after every epoch
             (None: when a backend other than ``LocalVisBackend`` is configured).
@@ -53,11 +57,16 @@ class SearchReportHook(Hook):
     def __init__(self, measure_cost: bool = True, cost: Optional[dict] = None,
                  out_dir: Optional[str] = None, track: Optional[bool] = None,
                  track_images: bool = True) -> None:
-        self.cost = CostSpec(**(cost or {})) if measure_cost else None
+        self.cost = dict(cost or {}) if measure_cost else None
         self.out_dir = out_dir
         self.track, self.track_images = track, track_images
 
     def before_train(self, runner) -> None:
+        space = getattr(unwrap(runner.model), 'architecture', None)
+        if self.cost and space is not None:  # options given: the family says now if it takes them
+            family = REPORT_FAMILIES.get(getattr(space.derive(), 'FORMAT', None))
+            if family is not None and family.cost is not None:
+                family.cost(self.cost)
         if self.track is None:
             backends = getattr(runner.visualizer, '_vis_backends', {}).values()
             self.track = any(type(b).__name__ != 'LocalVisBackend' for b in backends)

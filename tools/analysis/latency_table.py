@@ -8,7 +8,8 @@ the file are kept; only missing ones are measured.
     python tools/analysis/latency_table.py configs/search/pcdarts_imagenet.py --out lat_gpu.json \\
         --device cuda --batch 8 --input-size 224
 
-The table is measured for the config's supernet (its width, cells and op
+The config's space type picks the space family that measures (``register_latency_table``).
+For a cell search the table is measured for the config's supernet (its width, cells and op
 vocabulary) at ``--input-size`` (default: the config's cost input size, else 224).
 For a Single-Path search (``SinglePathSpace``) it holds the four MBConv variants of
 every searchable layer and the fixed parts, at the runtime model's input size
@@ -20,18 +21,16 @@ at it:
 from __future__ import annotations
 
 import argparse
-import json
 import os.path as osp
 import sys
 from typing import Optional, Sequence
 
 import torch
-from mmdet.registry import MODELS
 from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 
-import nas_backbones  # noqa: F401  registers the models
-from nas_backbones.spaces.darts.cost import ResourceCost
+import nas_backbones  # noqa: F401  registers the models and each family's latency-table measurement
+from nas_backbones.core.latency import measure_latency_table
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -51,40 +50,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
-    space = cfg.get('model', {}).get('architecture', {})
-    if space.get('type') == 'SinglePathSpace':
-        return singlepath_table(space, args)
-    if 'supernet' not in space:
-        raise ValueError(f'{args.config}: model.architecture.supernet not found; this tool measures a search config')
     init_default_scope(cfg.get('default_scope', 'mmdet'))
-    supernet = MODELS.build(space.supernet)
-    size = args.input_size or (space.get('cost') or {}).get('input_size', 224)
-    cost = ResourceCost(supernet, weight=0., input_size=size, metric='latency', device=args.device,
-                        batch=args.batch, latency_table=args.out)
-    with open(args.out) as f:
-        entries = json.load(f)['entries']
-    print(f'{args.out}: {len(entries)} ops ({cost.measured} measured now) on {args.device}, '
-          f'batch {args.batch}, input {size}; expected cells at uniform alpha/beta: '
-          f'{cost.normalizer * 1e3:.3f} ms')
-    return 0
-
-
-def singlepath_table(space: dict, args: argparse.Namespace) -> int:
-    """The Single-Path runtime model's latency table: 4 variants per searchable layer, the fixed parts."""
-    from nas_backbones.spaces.singlepath import make_layout
-    from nas_backbones.spaces.singlepath.cost import RuntimeModel
-    net = dict(space.get('supernet') or {})
-    layout = make_layout(net.get('blocks'), net.get('width_mult', 1.0), net.get('stem_channels', 32),
-                         net.get('head_channels', 1280))
-    size = args.input_size or (space.get('runtime') or {}).get('input_size', 224)
-    model = RuntimeModel(layout, size, metric='latency', device=args.device, batch=args.batch,
-                         latency_table=args.out, num_classes=net.get('num_classes', 1000))
-    with open(args.out) as f:
-        entries = json.load(f)['entries']
-    full = float(model(torch.ones(len(layout.searchable), 3, dtype=torch.float64)))
-    print(f'{args.out}: {len(entries)} entries ({model.measured} measured now) on {args.device}, '
-          f'batch {args.batch}, input {size}; R of the full k5e6 supernet: {full:.3f} ms '
-          f'(fixed parts {model.const:.3f} ms)')
+    print(measure_latency_table(cfg, args.out, args.device, args.batch, args.input_size, source=args.config))
     return 0
 
 

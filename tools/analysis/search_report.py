@@ -5,10 +5,13 @@
 
 Reads WORK_DIR/search_history.json (written by DerivationHook every epoch, so a
 running or interrupted search can be reported too) and the config MMEngine
-dumped there. The report shows the final cells, softmax(alpha) per edge and
-softmax(beta) per node over the epochs, the parameter-free ops of the derived
-genotype per epoch and its parameters/FLOPs (the ImageNet classifier at 224
-by default: one build and trace per distinct genotype, several seconds each).
+dumped there. The space family of the search's result writes its part: for
+DARTS cells the final cells, softmax(alpha) per edge and softmax(beta) per
+node over the epochs, the parameter-free ops of the derived genotype per
+epoch and its parameters/FLOPs (the ``--cost-*`` classifier, by default the
+ImageNet one at 224: one build and trace per distinct genotype, several
+seconds each); for Single-Path NAS the network strip, the op per layer, the
+thresholds and the runtime estimate per epoch (no ``--cost-*`` options).
 """
 from __future__ import annotations
 
@@ -16,8 +19,7 @@ import argparse
 import sys
 from typing import Optional, Sequence
 
-import nas_backbones  # noqa: F401  registers modules (the classifier measured for the cost)
-from nas_backbones.visualization.cost import CostSpec
+import nas_backbones  # noqa: F401  registers the families' report sections and the networks they measure
 
 
 def main(argv: Optional[Sequence[str]] = None) -> str:
@@ -26,16 +28,15 @@ def main(argv: Optional[Sequence[str]] = None) -> str:
     parser.add_argument('work_dir', metavar='WORK_DIR', help='a search work dir')
     parser.add_argument('--out', help='report folder (default WORK_DIR/report)')
     parser.add_argument('--no-cost', action='store_true', help='leave out parameters and FLOPs')
-    d = CostSpec()
-    parser.add_argument('--cost-C', type=int, default=d.C, help=f'channels per node ({d.C})')
-    parser.add_argument('--cost-layers', type=int, default=d.layers, help=f'cells ({d.layers})')
-    parser.add_argument('--cost-input-size', type=int, default=d.input_size,
-                        help=f'square input size ({d.input_size})')
-    parser.add_argument('--cost-num-classes', type=int, default=d.num_classes,
-                        help=f'classes ({d.num_classes})')
+    # the DARTS classifier the genotypes are measured as; unset: the family's default (48, 14, 224, 1000)
+    parser.add_argument('--cost-C', type=int, help='channels per node (48)')
+    parser.add_argument('--cost-layers', type=int, help='cells (14)')
+    parser.add_argument('--cost-input-size', type=int, help='square input size (224)')
+    parser.add_argument('--cost-num-classes', type=int, help='classes (1000)')
     args = parser.parse_args(argv)
-    cost = None if args.no_cost else CostSpec(args.cost_C, args.cost_layers, args.cost_input_size,
-                                              args.cost_num_classes)
+    given = dict(C=args.cost_C, layers=args.cost_layers, input_size=args.cost_input_size,
+                 num_classes=args.cost_num_classes)
+    cost = False if args.no_cost else {k: v for k, v in given.items() if v is not None}
     from nas_backbones.visualization.report import write_report
     try:
         readme = write_report(args.work_dir, cost=cost, out_dir=args.out)

@@ -1,5 +1,9 @@
 """The DARTS / PC-DARTS cell space: ops, topology, genotypes, the supernet and the derived networks."""
-from . import chance  # noqa: F401,E402  registers the family for tools/against_chance.py
+from . import (  # noqa: F401  imported for what they register
+    chance,  # tools/against_chance.py's candidates
+    drop_path_hook,  # DropPathHook, the evaluation training's drop-path ramp
+    report,  # the search report's DARTS sections (plotting is imported when one is written)
+)
 from .arch import ArchParameters
 from .aux_head import AuxiliaryHeadCIFAR, AuxiliaryHeadImageNet
 from .backbone import DartsBackbone

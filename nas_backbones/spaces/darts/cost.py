@@ -24,7 +24,7 @@ import torch.nn as nn
 from mmengine.analysis import FlopAnalyzer
 
 from ...core.cost import ExpectedCost
-from ...core.latency import LatencyTable, time_module
+from ...core.latency import LatencyTable, register_latency_table, time_module
 from ...core.predictor import LatencyPredictor, PredictorError
 from .encoding import DartsEncoding, macro_values
 from .ops import build_op
@@ -207,3 +207,24 @@ class ResourceCost(ExpectedCost):
             ew = self._node_edge_weights(arch.edge_weights(reduction)).to(cost)
             total = total + (ew[:, None] * arch.op_weights(reduction) * cost).sum()
         return total
+
+
+@register_latency_table('DartsClassifierSpace')
+def latency_table(cfg, out: str, device: str, batch: int, input_size: Optional[int], source: str) -> str:
+    """Every op of a cell search's supernet (its width, cells and op vocabulary) at ``input_size``
+    (default: the config's cost input size, else 224), completed into the table ``out``."""
+    import json
+
+    from mmdet.registry import MODELS
+    space = cfg.get('model', {}).get('architecture', {})
+    if 'supernet' not in space:
+        raise ValueError(f'{source}: model.architecture.supernet not found; this tool measures a search config')
+    supernet = MODELS.build(space['supernet'])
+    size = input_size or (space.get('cost') or {}).get('input_size', 224)
+    cost = ResourceCost(supernet, weight=0., input_size=size, metric='latency', device=device,
+                        batch=batch, latency_table=out)
+    with open(out) as f:
+        entries = json.load(f)['entries']
+    return (f'{out}: {len(entries)} ops ({cost.measured} measured now) on {device}, '
+            f'batch {batch}, input {size}; expected cells at uniform alpha/beta: '
+            f'{cost.normalizer * 1e3:.3f} ms')

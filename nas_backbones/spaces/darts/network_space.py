@@ -51,6 +51,9 @@ class DartsNetworkSpace(NetworkSpace):
             per_edge=False)`` (default: the first genotype's nodes and ops).
     """
 
+    builds = ('Each point of `../pareto.json` builds its networks: `DartsBackbone(**architecture["backbone"])`, '
+              '`GenotypeClassifier(backbone=architecture["backbone"], ...)`.')
+
     def __init__(self, genotypes: Union[str, Sequence[str]], C: Union[int, Sequence[int]],
                  stage_cells: Sequence[Union[int, Sequence[int]]],
                  input_size: Union[int, Sequence[int]] = 224, genotype_per_stage: bool = False,

@@ -27,7 +27,7 @@ def edge_name(node: int, state: int) -> str:
 
 @torch.no_grad()
 def darts_tracking(arch: ArchParameters, genotype: Genotype, images: bool = True) -> Tracking:
-    from ...visualization.history import parameter_free_counts
+    from .pictures import parameter_free_counts
     scalars: dict[str, float] = {}
     for kind in KINDS:
         reduction = kind == 'reduce'
@@ -42,8 +42,8 @@ def darts_tracking(arch: ArchParameters, genotype: Genotype, images: bool = True
     scalars.update({f'genotype/{k}': float(v) for k, v in parameter_free_counts(genotype).items()})
     out = Tracking(scalars=scalars, texts={'genotype': str(genotype)})
     if images:
-        from ...visualization.cell_diagram import cells_figure
         from ...visualization.figure import figure_rgb
+        from .diagram import cells_figure
         for kind in KINDS:
             fig, _ = cells_figure(genotype, (kind,))
             out.images[f'cell_{kind}'] = figure_rgb(fig)

@@ -5,7 +5,10 @@ Importing this package registers its models (``SinglePathSupernet``,
 ``SinglePathSearchBackbone``) in
 MMDetection's registry.
 """
-from . import chance  # noqa: F401,E402  registers the family for tools/against_chance.py
+from . import (  # noqa: F401  imported for what they register
+    chance,  # tools/against_chance.py's candidates
+    report,  # the search report's Single-Path sections (plotting is imported when one is written)
+)
 from .arch import SinglePathArch, SinglePathThresholds
 from .backbone import SinglePathBackbone
 from .classifier import SinglePathClassifier

@@ -44,7 +44,7 @@ import torch.nn as nn
 from mmengine.dist import get_rank
 
 from ...core.cost import shared_from_rank0
-from ...core.latency import LatencyTable
+from ...core.latency import LatencyTable, register_latency_table
 from ...core.predictor import LatencyPredictor
 from .layout import VARIANTS, LayerSpec, Layout
 from .ops import ConvBNAct, MBConv
@@ -331,3 +331,23 @@ class RuntimeCost(nn.Module):
 
     def forward(self, arch: SinglePathArch) -> torch.Tensor:
         return self.current_lambda(arch) * self.runtime_scale * torch.log(self.expected_runtime(arch))
+
+
+@register_latency_table('SinglePathSpace')
+def latency_table(cfg, out: str, device: str, batch: int, input_size: Optional[int], source: str) -> str:
+    """The runtime model's latency table of a Single-Path config: the four MBConv variants of every
+    searchable layer and the fixed parts, at ``input_size`` (default: the runtime model's, else 224)."""
+    from .layout import make_layout
+    space = cfg.get('model', {}).get('architecture', {})
+    net = dict(space.get('supernet') or {})
+    layout = make_layout(net.get('blocks'), net.get('width_mult', 1.0), net.get('stem_channels', 32),
+                         net.get('head_channels', 1280))
+    size = input_size or (space.get('runtime') or {}).get('input_size', 224)
+    model = RuntimeModel(layout, size, metric='latency', device=device, batch=batch,
+                         latency_table=out, num_classes=net.get('num_classes', 1000))
+    with open(out) as f:
+        entries = json.load(f)['entries']
+    full = float(model(torch.ones(len(layout.searchable), 3, dtype=torch.float64)))
+    return (f'{out}: {len(entries)} entries ({model.measured} measured now) on {device}, '
+            f'batch {batch}, input {size}; R of the full k5e6 supernet: {full:.3f} ms '
+            f'(fixed parts {model.const:.3f} ms)')

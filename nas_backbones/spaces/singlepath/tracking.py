@@ -32,7 +32,7 @@ def singlepath_tracking(trunk: SinglePathTrunk, arch: SinglePathArch, cost: Opti
     out = Tracking(scalars=scalars, texts={'architecture': result.to_json()})
     if images:
         from ...visualization.figure import figure_rgb, new_figure
-        from ...visualization.singlepath_strip import draw_architecture
+        from .diagram import draw_architecture
         fig = new_figure(max(6., 0.42 * len(result.flat_choices) + 2.5), 2.)
         draw_architecture(fig.add_axes((0.01, 0.02, 0.98, 0.9)), result)
         out.images['architecture'] = figure_rgb(fig)

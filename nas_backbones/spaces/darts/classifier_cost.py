@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Optional
 
-from ..spaces.darts.result import Genotype
+from .result import Genotype
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ def classifier_cost(genotype: Genotype, spec: CostSpec = CostSpec()) -> dict[str
     import torch
     from mmengine.analysis import FlopAnalyzer, parameter_count
 
-    from ..spaces.darts.classifier import GenotypeClassifier
+    from .classifier import GenotypeClassifier
     model = GenotypeClassifier(genotype=genotype, C=spec.C, layers=spec.layers,
                                num_classes=spec.num_classes, auxiliary=False).eval()
     x = torch.zeros(1, 3, spec.input_size, spec.input_size)

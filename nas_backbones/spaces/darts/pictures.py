@@ -1,23 +1,24 @@
-"""A search's history (WORK_DIR/search_history.json, written by DerivationHook) and its plots.
+"""A DARTS search's history (WORK_DIR/search_history.json, written by DerivationHook) and its plots.
 
 The plots read at a glance: softmax(alpha) per edge as one small panel per
 edge (rows = nodes, columns = inputs, one line per op, the edges and ops kept
 in the final genotype framed and named), softmax(beta) per node, the number
 of parameter-free ops in the derived genotype (the skip-connect collapse
-DARTS users watch for) and the derived genotype's cost. Epochs in which
-alpha/beta were frozen (the architecture warm-up) are shaded.
+DARTS users watch for); the derived genotype's cost is a curve every family
+draws (``visualization.curves``). Epochs in which alpha/beta were frozen (the
+architecture warm-up) are shaded.
 """
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from typing import Optional, Sequence, Union
 
-from ..engine.derivation_hook import HISTORY_FILE
-from ..spaces.darts.ops import PARAMETER_FREE_OPS
-from ..spaces.darts.result import Genotype, GenotypeError
-from .figure import new_figure, save_figure
+from ...visualization.curves import epoch_axis, epoch_marker, shade_frozen
+from ...visualization.figure import new_figure, save_figure
+from ...visualization.report import read_entries
+from .ops import PARAMETER_FREE_OPS
+from .result import Genotype, GenotypeError
 
 KINDS = ('normal', 'reduce')
 # One colour per op in every figure (the DARTS vocabulary plus NASNet/AmoebaNet extras).
@@ -27,7 +28,6 @@ OP_COLORS = {
     'dil_conv_3x3': '#9467bd', 'dil_conv_5x5': '#e377c2', 'sep_conv_7x7': '#8c564b',
     'conv_7x1_1x7': '#ff7f0e',
 }
-WARMUP_SHADE = dict(color='#000000', alpha=0.06, lw=0)
 
 
 @dataclass
@@ -78,30 +78,14 @@ class SearchHistory:
 
 def load_history(path: Union[str, os.PathLike]) -> SearchHistory:
     """Read a work dir's (or a file's) search history, naming the entry and field at fault."""
-    path, entries = read_entries(path)
-    history = SearchHistory(entries, path)
+    return check_history(*read_entries(path))
+
+
+def check_history(source: str, entries: list) -> SearchHistory:
+    """The entries of ``source`` as a DARTS history, checked; an error names the entry and field."""
+    history = SearchHistory(entries, source)
     _check(history)
     return history
-
-
-def read_entries(path: Union[str, os.PathLike]) -> tuple[str, list]:
-    """The history file's path and its per-epoch entries, unchecked (any search space)."""
-    path = os.fspath(path)
-    if os.path.isdir(path):
-        path = os.path.join(path, HISTORY_FILE)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f'{path} not found: a search writes it through DerivationHook '
-                                "(custom_hooks=[dict(type='DerivationHook'), ...])")
-    with open(path, encoding='utf-8') as f:
-        try:
-            data = json.load(f)
-        except json.JSONDecodeError as e:
-            raise ValueError(f'{path}: invalid JSON: {e}') from None
-    entries = data.get('history') if isinstance(data, dict) else None
-    if not isinstance(entries, list) or not entries:
-        raise ValueError(f'{path}: expected {{"history": [ ...one entry per epoch... ]}} with at '
-                         'least one entry')
-    return path, entries
 
 
 def _check(history: SearchHistory) -> None:
@@ -162,22 +146,15 @@ def state_name(j: int) -> str:
 
 # ---------------------------------------------------------------------- plots
 def _shade_warmup(ax, history: SearchHistory) -> None:
-    for epoch, active in zip(history.epochs, history.arch_active):
-        if not active:
-            ax.axvspan(epoch - 0.5, epoch + 0.5, **WARMUP_SHADE)
+    shade_frozen(ax, history.epochs, history.arch_active)
 
 
 def _epoch_axis(ax, history: SearchHistory) -> None:
-    from matplotlib.ticker import FixedLocator, MaxNLocator
-    if len(history.epochs) <= 8:
-        ax.xaxis.set_major_locator(FixedLocator(history.epochs))
-    else:
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=6))
-    ax.set_xlim(history.epochs[0] - 0.5, history.epochs[-1] + 0.5)
+    epoch_axis(ax, history.epochs)
 
 
 def _marker(history: SearchHistory) -> Optional[str]:
-    return 'o' if len(history.entries) <= 12 else None
+    return epoch_marker(history.epochs)
 
 
 def plot_alpha(history: SearchHistory, kind: str, path: Union[str, os.PathLike]) -> str:
@@ -301,27 +278,4 @@ def plot_parameter_free(history: SearchHistory, path: Union[str, os.PathLike]) -
     ax.legend(fontsize=7.5, loc='upper left', frameon=False, ncol=2)
     ax.set_title('Parameter-free ops in the derived genotype (skip-connect collapse watch)',
                  fontsize=10)
-    return save_figure(fig, path)
-
-
-def plot_cost(history: SearchHistory, costs: Sequence[dict], spec_text: str,
-              path: Union[str, os.PathLike]) -> str:
-    """Parameters and FLOPs of the genotype derived each epoch."""
-    epochs = history.epochs
-    fig = new_figure(8, 3.4)
-    axes = fig.subplots(1, 2)
-    fig.subplots_adjust(left=0.1, right=0.98, bottom=0.15, top=0.8, wspace=0.32)
-    marker = _marker(history)
-    for ax, key, label, color in ((axes[0], 'params', 'parameters (M)', '#2ca02c'),
-                                  (axes[1], 'flops', 'FLOPs (M multiply-adds)', '#9467bd')):
-        _shade_warmup(ax, history)
-        ax.plot(epochs, [c[key] / 1e6 for c in costs], color=color, lw=2, marker=marker)
-        _epoch_axis(ax, history)
-        ax.set_xlabel('epoch')
-        ax.set_ylabel(label)
-        ax.grid(alpha=0.3)
-        ax.ticklabel_format(axis='y', useOffset=False)
-    import textwrap
-    fig.suptitle('Cost of the derived genotype per epoch\n' + textwrap.fill(spec_text, 100),
-                 fontsize=9)
     return save_figure(fig, path)

@@ -1,5 +1,5 @@
 """A Single-Path search's history as pictures: the op of every layer, the thresholds and indicator
-margins, and the runtime estimate, epoch by epoch; and the report section that shows them.
+margins, and the runtime estimate, epoch by epoch (the report's text: ``report.py``).
 
 Reads the per-epoch entries of ``search_history.json`` (what
 :meth:`SinglePathSpace.snapshot` returns, plus ``epoch``). The margin of a
@@ -9,20 +9,15 @@ Warm-up epochs (indicator dropout on, lambda off) are shaded.
 from __future__ import annotations
 
 import os
-import os.path as osp
 from typing import Optional, Sequence, Union
 
-from ..spaces.singlepath.result import Architecture
-from ..spaces.singlepath.search_op import THRESHOLDS
-from .figure import new_figure, save_figure
-from .singlepath_strip import OP_COLORS, draw_architecture, legend_handles
+from ...visualization.figure import new_figure, save_figure
+from .diagram import OP_COLORS, draw_architecture, legend_handles
+from .result import Architecture
+from .search_op import THRESHOLDS
 
 DECISIONS = ('kernel: 5x5 ring', 'expansion: channels [C/2, C)', 'skip: channels [0, C/2)')
 OPS = ('k3e3', 'k3e6', 'k5e3', 'k5e6', 'skip')
-
-
-def is_singlepath_history(entries: Sequence[dict]) -> bool:
-    return bool(entries) and all('thresholds' in e and 'architecture' in e for e in entries)
 
 
 def _epochs(entries):
@@ -38,7 +33,7 @@ def _epoch_ticks(ax) -> None:
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
-def _searchable_ops(entry: dict) -> list[str]:
+def searchable_ops(entry: dict) -> list[str]:
     arch = Architecture.from_dict(entry['architecture'], source=f'epoch {entry["epoch"]}')
     return [c.op for spec, c in arch.layers() if spec.searchable]
 
@@ -47,7 +42,7 @@ def plot_ops(entries: Sequence[dict], path: Union[str, os.PathLike]) -> str:
     """Searchable layer x epoch, coloured by the op the hard indicators select."""
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Patch
-    ops = [_searchable_ops(e) for e in entries]
+    ops = [searchable_ops(e) for e in entries]
     grid = [[OPS.index(ops[t][layer]) for t in range(len(entries))] for layer in range(len(ops[0]))]
     fig = new_figure(max(5., 0.35 * len(entries) + 3), 0.22 * len(grid) + 1.6)
     ax = fig.add_axes((0.12, 0.18, 0.7, 0.72))
@@ -132,42 +127,3 @@ def render_final(entries: Sequence[dict], path: Union[str, os.PathLike]) -> str:
     fig.legend(handles=legend_handles(), loc='lower center', ncol=len(OP_COLORS), fontsize=7,
                frameon=False, bbox_to_anchor=(0.5, -0.02))
     return save_figure(fig, path)
-
-
-def singlepath_section(entries: Sequence[dict], out_dir: str) -> list[str]:
-    """Markdown lines (with their images written to ``out_dir``) for a Single-Path search."""
-    images = {
-        'strip': render_final(entries, osp.join(out_dir, 'architecture.png')),
-        'ops': plot_ops(entries, osp.join(out_dir, 'ops.png')),
-        'thresholds': plot_thresholds(entries, osp.join(out_dir, 'thresholds.png')),
-        'runtime': plot_runtime(entries, osp.join(out_dir, 'runtime.png')),
-    }
-
-    def img(key: str, alt: str) -> str:
-        return f'![{alt}]({osp.relpath(images[key], out_dir)})'
-
-    last = entries[-1]
-    arch = Architecture.from_dict(last['architecture'], source='final architecture')
-    lines = ['## Final architecture', '', img('strip', 'final architecture'), '',
-             f'`{arch.to_text()}`', '']
-    if 'runtime' in last:
-        lines += [f'**Runtime estimate**: R = {last["runtime"]:.4g} {last["runtime_unit"]} '
-                  f'({last.get("runtime_metric", "")}; the reference\'s formula on the derived '
-                  'network).', '']
-    lines += ['## How the architecture evolved', '', img('ops', 'op per layer'), '',
-              img('thresholds', 'thresholds and margins'), '']
-    if images['runtime']:
-        lines += [img('runtime', 'runtime estimate'), '']
-    header = '| epoch | warm-up | ops (searchable layers) |'
-    rule = '|---|---|---|'
-    if 'runtime' in last:
-        header, rule = header + ' R |', rule + '---|'
-    lines += ['### Per epoch', '', header, rule]
-    for e in entries:
-        row = (f'| {e["epoch"]} | {"yes" if e.get("in_warmup") else "no"} | '
-               f'{" ".join(_searchable_ops(e))} |')
-        if 'runtime' in last:
-            row += f' {e["runtime"]:.4g} |'
-        lines.append(row)
-    lines.append('')
-    return lines

@@ -1,4 +1,7 @@
-"""The drop-path schedule of DARTS' evaluation training: a linear ramp over the epochs."""
+"""The drop-path schedule of DARTS' evaluation training: a linear ramp over the epochs.
+
+A DARTS hook (only its cells drop paths), registered when the family is imported;
+configs name it ``DropPathHook`` as before it moved here from ``engine/``."""
 from __future__ import annotations
 
 from mmdet.registry import HOOKS

@@ -16,9 +16,9 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional, Sequence, Union
 
-from ..spaces.darts.published import GenotypeSpec, load_genotype
-from ..spaces.darts.result import Genotype
-from .figure import image_format, new_figure, save_figure
+from ...visualization.figure import image_format, new_figure, save_figure
+from .published import GenotypeSpec, load_genotype
+from .result import Genotype
 
 if TYPE_CHECKING:
     from matplotlib.path import Path

@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 from typing import Optional, Union
 
-from ..spaces.singlepath.published import ArchitectureSpec, load_architecture
-from ..spaces.singlepath.result import Architecture
-from .figure import new_figure, save_figure
+from ...visualization.figure import new_figure, save_figure
+from .published import ArchitectureSpec, load_architecture
+from .result import Architecture
 
 OP_COLORS = {'k3e3': '#9ecae1', 'k3e6': '#3182bd', 'k5e3': '#fdae6b', 'k5e6': '#e6550d',
              'skip': '#ffffff', 'fixed': '#bdbdbd'}
