@@ -34,27 +34,39 @@ REPORT_DIR = 'report'
 # (label, dotted key) rows of the settings table; missing keys are left out.
 SETTINGS = (
     ('algorithm', 'model.type'),
-    ('supernet', 'model.architecture.supernet.type'),
-    ('channels per node C', 'model.architecture.supernet.C'),
-    ('cells (layers)', 'model.architecture.supernet.layers'),
-    ('nodes per cell (steps)', 'model.architecture.supernet.steps'),
-    ('partial channels K', 'model.architecture.supernet.partial_k'),
-    ('stem', 'model.architecture.supernet.stem'),
-    ('classes', 'model.architecture.supernet.num_classes'),
-    ('operations', 'model.architecture.supernet.primitives'),
-    ('edge normalization (β)', 'model.architecture.edge_norm'),
+    ('search space', 'model.space.type'),
+    # a classification search (ModelSearchSpace): the search classifier and its searchable backbone
+    ('model', 'model.space.model.type'),
+    ('searchable backbone', 'model.space.model.backbone.type'),
+    ('channels per node C', 'model.space.model.backbone.C'),
+    ('cells (layers)', 'model.space.model.backbone.layers'),
+    ('nodes per cell (steps)', 'model.space.model.backbone.steps'),
+    ('partial channels K', 'model.space.model.backbone.partial_k'),
+    ('stem', 'model.space.model.backbone.stem'),
+    ('classes', 'model.space.model.num_classes'),
+    ('operations', 'model.space.model.backbone.primitives'),
+    # the deprecated DartsClassifierSpace's layout
+    ('supernet', 'model.space.supernet.type'),
+    ('channels per node C', 'model.space.supernet.C'),
+    ('cells (layers)', 'model.space.supernet.layers'),
+    ('nodes per cell (steps)', 'model.space.supernet.steps'),
+    ('partial channels K', 'model.space.supernet.partial_k'),
+    ('stem', 'model.space.supernet.stem'),
+    ('classes', 'model.space.supernet.num_classes'),
+    ('operations', 'model.space.supernet.primitives'),
+    ('edge normalization (β)', 'model.space.edge_norm'),
     # a detection search (DetectorSearchSpace): the detector and its searchable backbone
-    ('detector', 'model.architecture.detector.type'),
-    ('searchable backbone', 'model.architecture.detector.backbone.type'),
-    ('channels per node C', 'model.architecture.detector.backbone.C'),
-    ('cells (layers)', 'model.architecture.detector.backbone.layers'),
-    ('partial channels K', 'model.architecture.detector.backbone.partial_k'),
-    ('neck', 'model.architecture.detector.neck.type'),
-    ('head', 'model.architecture.detector.bbox_head.type'),
-    ('classes', 'model.architecture.detector.bbox_head.num_classes'),
-    ('architecture parameters', 'model.architecture.arch'),
+    ('detector', 'model.space.detector.type'),
+    ('searchable backbone', 'model.space.detector.backbone.type'),
+    ('channels per node C', 'model.space.detector.backbone.C'),
+    ('cells (layers)', 'model.space.detector.backbone.layers'),
+    ('partial channels K', 'model.space.detector.backbone.partial_k'),
+    ('neck', 'model.space.detector.neck.type'),
+    ('head', 'model.space.detector.bbox_head.type'),
+    ('classes', 'model.space.detector.bbox_head.num_classes'),
+    ('architecture parameters', 'model.space.arch'),
     ('second order (unrolled)', 'model.unrolled'),
-    ('resource cost term', 'model.architecture.cost'),
+    ('resource cost term', 'model.space.cost'),
     ('epochs', 'train_cfg.max_epochs'),
     ('α/β warm-up epochs (frozen)', 'train_cfg.arch_warmup_epochs'),
     ('weight split', 'train_dataloader.dataset.ann_file'),
@@ -80,18 +92,26 @@ def find_config(work_dir: str) -> Optional[str]:
 # The same for a Single-Path NAS search (one level: no architecture split or optimizer).
 SINGLEPATH_SETTINGS = (
     ('algorithm', 'model.type'),
-    ('search space', 'model.architecture.type'),
-    ('classes', 'model.architecture.supernet.num_classes'),
-    ('width multiplier', 'model.architecture.supernet.width_mult'),
-    ('block table', 'model.architecture.supernet.blocks'),
-    ('runtime model', 'model.architecture.runtime'),
-    ('λ (after the warm-up)', 'model.architecture.runtime_lambda'),
-    ('λ scale', 'model.architecture.runtime_scale'),
-    ('warm-up epochs', 'model.architecture.warmup_epochs'),
-    ('warm-up iterations', 'model.architecture.warmup_iters'),
-    ('indicator keep probability (warm-up)', 'model.architecture.keep_prob'),
-    ('label smoothing', 'model.architecture.label_smoothing'),
-    ('L2 in the loss', 'model.architecture.weight_decay'),
+    ('search space', 'model.space.type'),
+    ('model', 'model.space.model.type'),
+    ('classes', 'model.space.model.num_classes'),
+    ('width multiplier', 'model.space.model.backbone.width_mult'),
+    ('block table', 'model.space.model.backbone.blocks'),
+    ('label smoothing', 'model.space.model.label_smoothing'),
+    ('architecture parameters (warm-up, L2 in the loss)', 'model.space.arch'),
+    ('runtime term (λ after the warm-up, scale, runtime model)', 'model.space.cost'),
+    # the deprecated SinglePathSpace's layout
+    ('classes', 'model.space.supernet.num_classes'),
+    ('width multiplier', 'model.space.supernet.width_mult'),
+    ('block table', 'model.space.supernet.blocks'),
+    ('runtime model', 'model.space.runtime'),
+    ('λ (after the warm-up)', 'model.space.runtime_lambda'),
+    ('λ scale', 'model.space.runtime_scale'),
+    ('warm-up epochs', 'model.space.warmup_epochs'),
+    ('warm-up iterations', 'model.space.warmup_iters'),
+    ('indicator keep probability (warm-up)', 'model.space.keep_prob'),
+    ('label smoothing', 'model.space.label_smoothing'),
+    ('L2 in the loss', 'model.space.weight_decay'),
     ('epochs', 'train_cfg.max_epochs'),
     ('train split', 'train_dataloader.dataset.ann_file'),
     ('batch size', 'train_dataloader.batch_size'),
@@ -113,9 +133,14 @@ def load_settings(path: str, table: tuple = SETTINGS) -> tuple[list[tuple[str, s
     """
     from mmengine.config import Config
     cfg = Config.fromfile(path, import_custom_modules=False)
+    model = cfg.get('model')
+    # a config of before names the space model.architecture (config keys: docs/design.md, "Names")
+    space = (model.get('space') or model.get('architecture')) if hasattr(model, 'get') else None
     rows = []
     for label, key in table:
         value: Any = cfg
+        if key.startswith('model.space.'):
+            value, key = space, key[len('model.space.'):]
         for part in key.split('.'):
             value = value.get(part) if hasattr(value, 'get') else None
             if value is None:

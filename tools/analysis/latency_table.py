@@ -10,9 +10,9 @@ the file are kept; only missing ones are measured.
 
 The table is measured for the config's supernet (its width, cells and op
 vocabulary) at ``--input-size`` (default: the config's cost input size, else 224).
-For a Single-Path search (``SinglePathSpace``) it holds the four MBConv variants of
+For a Single-Path search (``SinglePathSearchBackbone``) it holds the four MBConv variants of
 every searchable layer and the fixed parts, at the runtime model's input size
-(``model.architecture.runtime.input_size``); point ``model.architecture.runtime.latency_table``
+(``model.space.cost.input_size``); point ``model.space.cost.latency_table``
 at it:
 
     python tools/analysis/latency_table.py configs/search/spnas_imagenet.py --out spnas_lat.json
@@ -31,12 +31,13 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 
 import nas_backbones  # noqa: F401  registers the models
+from nas_backbones.core.model_space import searched_trunk
 from nas_backbones.spaces.darts.cost import ResourceCost
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    p.add_argument('config', help='a search config (its model.architecture.supernet is measured)')
+    p.add_argument('config', help="a search config (its model.space's searchable backbone is measured)")
     p.add_argument('--out', required=True, help='the JSON table to write (completed if it exists)')
     p.add_argument('--device', default='cpu', help='cpu, cuda, cuda:1 ... (default %(default)s)')
     p.add_argument('--batch', type=int, default=1, help='batch the ops are timed at (default %(default)s)')
@@ -51,14 +52,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
-    space = cfg.get('model', {}).get('architecture', {})
-    if space.get('type') == 'SinglePathSpace':
-        return singlepath_table(space, args)
-    if 'supernet' not in space:
-        raise ValueError(f'{args.config}: model.architecture.supernet not found; this tool measures a search config')
+    found = searched_trunk(cfg)
+    if found is None:
+        raise ValueError(f'{args.config}: model.space.model.backbone not found; this tool measures a '
+                         'search config')
+    kind, trunk, cost_cfg, _ = found
+    if kind in ('SinglePathSearchBackbone', 'SinglePathSpace'):
+        return singlepath_table(trunk, cost_cfg, args)
     init_default_scope(cfg.get('default_scope', 'mmdet'))
-    supernet = MODELS.build(space.supernet)
-    size = args.input_size or (space.get('cost') or {}).get('input_size', 224)
+    if kind == 'DartsClassifierSpace':  # the deprecated layout: the supernet's own config
+        supernet = MODELS.build(trunk)
+    else:  # the searchable backbone: the trunk alone
+        supernet = MODELS.build({k: v for k, v in trunk.items() if k != 'num_classes'})
+    size = args.input_size or cost_cfg.get('input_size', 224)
     cost = ResourceCost(supernet, weight=0., input_size=size, metric='latency', device=args.device,
                         batch=args.batch, latency_table=args.out)
     with open(args.out) as f:
@@ -69,14 +75,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     return 0
 
 
-def singlepath_table(space: dict, args: argparse.Namespace) -> int:
+def singlepath_table(net: dict, runtime: dict, args: argparse.Namespace) -> int:
     """The Single-Path runtime model's latency table: 4 variants per searchable layer, the fixed parts."""
     from nas_backbones.spaces.singlepath import make_layout
     from nas_backbones.spaces.singlepath.runtime import RuntimeModel
-    net = dict(space.get('supernet') or {})
     layout = make_layout(net.get('blocks'), net.get('width_mult', 1.0), net.get('stem_channels', 32),
                          net.get('head_channels', 1280))
-    size = args.input_size or (space.get('runtime') or {}).get('input_size', 224)
+    size = args.input_size or runtime.get('input_size', 224)
     model = RuntimeModel(layout, size, metric='latency', device=args.device, batch=args.batch,
                          latency_table=args.out, num_classes=net.get('num_classes', 1000))
     with open(args.out) as f:

@@ -38,13 +38,19 @@ class SinglePathArch(SinglePathThresholds):
         warmup_epochs / warmup_iters: length of the warm-up (one of them; neither: none).
         keep_prob: indicator keep probability during the warm-up (0.6, the reference's).
         dropout_rescale: scale kept indicators by 1/keep_prob (TF dropout, as the reference).
+        weight_decay: the reference's L2 term in the loss, ``weight_decay / 2`` times the squared
+            norm of every parameter of the model but BatchNorm's and of the thresholds (1e-5 in
+            the reference's classification search, whose optimizer then has none); 0: no term.
     """
 
     def __init__(self, num_layers: int, warmup_epochs: Optional[int] = None,
                  warmup_iters: Optional[int] = None, keep_prob: float = 0.6,
-                 dropout_rescale: bool = True) -> None:
-        check_warmup('model.architecture.arch', warmup_epochs, warmup_iters, keep_prob)
+                 dropout_rescale: bool = True, weight_decay: float = 0.) -> None:
+        check_warmup('model.space.arch', warmup_epochs, warmup_iters, keep_prob)
+        if weight_decay < 0:
+            raise ValueError(f'model.space.arch.weight_decay must be >= 0, got {weight_decay}')
         super().__init__(num_layers)
+        self.weight_decay = weight_decay
         self.warmup_epochs, self.warmup_iters = warmup_epochs, warmup_iters
         self.keep_prob, self.dropout_rescale = keep_prob, dropout_rescale
         # Tests set this; a search follows the runner's progress.
@@ -71,7 +77,7 @@ class RuntimeCost(nn.Module):
         super().__init__()
         for name, v in (('runtime_lambda', runtime_lambda), ('runtime_scale', runtime_scale)):
             if v < 0:
-                raise ValueError(f'model.architecture.cost.{name} must be >= 0, got {v}')
+                raise ValueError(f'model.space.cost.{name} must be >= 0, got {v}')
         self.runtime = RuntimeModel(trunk.layout, num_classes=num_classes, **runtime)
         self.runtime_lambda, self.runtime_scale = runtime_lambda, runtime_scale
         self._trunk = [trunk]  # a plain reference: the trunk is the detector's, not this module's
@@ -141,9 +147,28 @@ class SinglePathSearchBackbone(SearchableBackbone, SinglePathTrunk):
 
     # ------------------------------------------------------ SearchableBackbone
     def build_arch(self, **cfg) -> SinglePathArch:
-        """The thresholds (all 0: the full k5/e6 supernet) and the warm-up (``warmup_epochs`` or
-        ``warmup_iters``, ``keep_prob``, ``dropout_rescale``)."""
+        """The thresholds (all 0: the full k5/e6 supernet), the warm-up (``warmup_epochs`` or
+        ``warmup_iters``, ``keep_prob``, ``dropout_rescale``) and the L2 term (``weight_decay``)."""
         return SinglePathArch(self.num_searchable, **cfg)
+
+    @staticmethod
+    def decayed_parameters(arch: SinglePathArch, model: nn.Module) -> list[nn.Parameter]:
+        """What the L2 term covers: every parameter of ``model`` but BatchNorm's, then the thresholds."""
+        norm = {id(p) for m in model.modules()
+                if isinstance(m, nn.modules.batchnorm._BatchNorm) for p in m.parameters()}
+        return [p for p in model.parameters() if id(p) not in norm] + list(arch.parameters())
+
+    def loss_terms(self, arch: SinglePathArch, model: nn.Module) -> dict[str, torch.Tensor]:
+        """The L2 term ``loss_wd`` (with ``arch.weight_decay``) and, with a runtime cost, the runtime
+        estimate R of the current thresholds (``runtime``: logged, no gradient)."""
+        terms = {}
+        if arch.weight_decay:
+            terms['loss_wd'] = 0.5 * arch.weight_decay * sum(
+                p.pow(2).sum() for p in self.decayed_parameters(arch, model))
+        if self._cost:
+            with torch.no_grad():
+                terms['runtime'] = self._cost[-1].expected_runtime(arch).detach().float()
+        return terms
 
     def arch_weights(self, arch: SinglePathArch) -> tuple:
         """The thresholds, and the indicator keep probability in a training forward of the warm-up."""
