@@ -48,7 +48,7 @@ class PCDartsSearchBackbone(SearchableBackbone, SearchTrunk):
             (as ``DartsBackbone(with_cp=True)``); more memory saved than
             ``recompute``, for one more forward of the cells.
         max_skips: derive the normal cell with at most this many skip_connect
-            (P-DARTS' cap, as ``DartsClassifierSpace(max_skips=...)``); None: no cap. Passed
+            (P-DARTS' cap, as ``model.space.arch.max_skips``); None: no cap. Passed
             to the architecture parameters (``build_arch``), which derive with it (checked by
             their one check, ``stabilizers.check_max_skips``); giving it in
             ``model.space.arch`` instead is the same, giving it in both an error.
@@ -129,11 +129,13 @@ class PCDartsSearchBackbone(SearchableBackbone, SearchTrunk):
         the search's stabilisers (``beta_decay``, ``perturb``, ``aux_skip``, ``fair_darts``,
         ``max_skips``: :class:`ArchParameters`)."""
         if max_skips is not None and self.max_skips is not None:
-            raise ValueError('max_skips: given in both model.space.arch and '
-                             'model.space.detector.backbone; give it once')
+            raise ValueError('max_skips: given in both model.space.arch and the searchable backbone '
+                             '(model.space.detector.backbone or model.space.model.backbone); '
+                             'give it once')
         if stabilizers.get('aux_skip') is not None and not self.aux_skip:
             raise ValueError('model.space.arch.aux_skip: the backbone\'s cells have no '
-                             'auxiliary skips; set model.space.detector.backbone.aux_skip=True')
+                             'auxiliary skips; set aux_skip=True on the searchable backbone '
+                             '(model.space.detector.backbone or model.space.model.backbone)')
         return ArchParameters(self.steps, self.primitives, self.multiplier, edge_norm=edge_norm,
                               init_std=init_std, max_skips=self.max_skips if max_skips is None
                               else max_skips, **stabilizers)

@@ -85,8 +85,8 @@ def _network(arch: Architecture, num_classes: int):
 def predictor_task(cfg, n: int, seed: int, input_size: Optional[int] = None) -> MeasureTask:
     """Random architectures of a Single-Path search config's layout, as deployed classifiers, at
     ``input_size`` (default: the runtime model's, else 224)."""
-    from .random_architecture import random_architectures
     from ...core.model_space import searched_trunk
+    from .random_architecture import random_architectures
     _, net, runtime, where = searched_trunk(cfg)
     layout = make_layout(net.get('blocks'), net.get('width_mult', 1.0), net.get('stem_channels', DEFAULT_STEM),
                          net.get('head_channels', DEFAULT_HEAD), where=f'{where}.blocks')
