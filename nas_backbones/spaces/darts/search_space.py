@@ -17,7 +17,7 @@ from mmdet.registry import MODELS
 from ...core.model_space import ModelSearchSpace
 from .stabilizers import check_aux_skip, check_max_skips
 
-DEPRECATION = ("model.architecture.type='DartsClassifierSpace' is deprecated and will be removed in "
+DEPRECATION = ("model.space.type='DartsClassifierSpace' is deprecated and will be removed in "
                "the next release: write model.space=dict(type='ModelSearchSpace', "
                "model=dict(type='SearchClassifier', num_classes=..., backbone=dict("
                "type='PCDartsSearchBackbone', out_indices=(-1,), C=..., layers=..., ...)), "

@@ -46,7 +46,7 @@ class SinglePathThresholds(nn.Module):
         return self.thresholds
 
 
-DEPRECATION = ("model.architecture.type='SinglePathSpace' is deprecated and will be removed in the "
+DEPRECATION = ("model.space.type='SinglePathSpace' is deprecated and will be removed in the "
                "next release: write model.space=dict(type='ModelSearchSpace', model=dict("
                "type='SearchClassifier', num_classes=..., label_smoothing=0.1, dropout=0.2, "
                "loss_name='loss_cls', backbone=dict(type='SinglePathSearchBackbone', out_indices=(-1,), "
