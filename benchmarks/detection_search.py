@@ -128,7 +128,7 @@ def run_step(args: argparse.Namespace) -> dict:
     variants = [('search', {}), ('search, recompute', {'recompute': True}),
                 ('search, with_cp', {'with_cp': True})]
     for name, bb in variants:
-        opts = {f'model.architecture.detector.backbone.{k}': v for k, v in bb.items()}
+        opts = {f'model.space.detector.backbone.{k}': v for k, v in bb.items()}
         algo, optim = build(SEARCH, opts)
         row(name, algo, optim, lambda: algo.train_step(dict(weights=weights, arch=arch), optim))
         if not bb:

@@ -541,8 +541,8 @@ def section_singlepath(args, device, budget: Budget) -> dict:
         del algo, optim
         free(device)
     return dict(rows=rows, skipped=skipped,
-                note='SinglePathSpace (22-layer MobileNetV2-style supernet, width 1.0, FLOPs runtime '
-                     'term), one level: one forward and backward per step on one batch, RMSpropTF over '
+                note='the Single-Path classification search (22-layer MobileNetV2-style supernet, width 1.0, '
+                     'FLOPs runtime term), one level: one forward and backward per step on one batch, RMSpropTF over '
                      'weights and thresholds (benchmarks/singlepath_step.py\'s build)')
 
 

@@ -42,8 +42,8 @@ SETTINGS: dict[str, dict] = {
     'long': {'train_cfg.max_epochs': 8, 'train_cfg.arch_warmup_epochs': 2,
              'param_scheduler.weights.0.T_max': 8, 'param_scheduler.weights.0.end': 8},
     'arch_lr_x10': {'optim_wrapper.arch.optimizer.lr': 6e-2},
-    'k1': {'model.architecture.supernet.partial_k': 1},
-    'c16': {'model.architecture.supernet.C': 16},
+    'k1': {'model.space.model.backbone.partial_k': 1},
+    'c16': {'model.space.model.backbone.C': 16},
 }
 
 
@@ -89,7 +89,7 @@ def gradient_snr(runner, batches: int = 12) -> dict:
         with algo.weights_frozen():
             loss, _ = algo.loss_of(algo, data)
             loss.backward()
-        arch = algo.architecture.arch
+        arch = algo.space.arch
         grads.append(torch.cat([arch.alphas_normal.grad.flatten(),
                                 arch.alphas_reduce.grad.flatten()]).clone())
         algo.zero_all_grads()

@@ -76,23 +76,23 @@ VARIANTS: dict[str, dict] = {
     # the template as shipped (pcdarts_tiny_imagenet.py: plain PC-DARTS + P-DARTS' cap of 2 skips)
     'default': {},
     # without the cap: plain PC-DARTS, what the own-data configs did before
-    'plain': {'model.architecture.cost': None, 'model.architecture.max_skips': None},
+    'plain': {'model.space.cost': None, 'model.space.arch.max_skips': None},
     # + the FLOPs term that pcdarts_demo.py (a short crop search) adds
-    'flops': {'model.architecture.cost': dict(weight=0.1, input_size=64), 'model.architecture.max_skips': 2},
+    'flops': {'model.space.cost': dict(weight=0.1, input_size=64), 'model.space.arch.max_skips': 2},
     # plain + one stabiliser each (docs/search_quality.md). beta: the paper's lambda(t) =
     # 50 * epoch / 100 over its 50 epochs, i.e. 25 * epoch / max_epochs; sdarts: the paper's
     # epsilon; dartsminus: the paper's aux-skip weight 1 -> 0, linearly
-    'beta': {'model.architecture.cost': None, 'model.architecture.max_skips': None,
-             'model.architecture.beta_decay': dict(weight=25.)},
-    'sdarts': {'model.architecture.cost': None, 'model.architecture.max_skips': None,
-               'model.architecture.perturb': dict(epsilon=0.03)},
-    'dartsminus': {'model.architecture.cost': None, 'model.architecture.max_skips': None,
-                   'model.architecture.aux_skip': dict(start=1., schedule='linear')},
+    'beta': {'model.space.cost': None, 'model.space.arch.max_skips': None,
+             'model.space.arch.beta_decay': dict(weight=25.)},
+    'sdarts': {'model.space.cost': None, 'model.space.arch.max_skips': None,
+               'model.space.arch.perturb': dict(epsilon=0.03)},
+    'dartsminus': {'model.space.cost': None, 'model.space.arch.max_skips': None,
+                   'model.space.arch.aux_skip': dict(start=1., schedule='linear')},
     # Fair DARTS: sigmoid op weights and the paper's zero-one loss weight 10
-    'fair': {'model.architecture.cost': None, 'model.architecture.max_skips': None,
-             'model.architecture.fair_darts': dict(zero_one=10.)},
+    'fair': {'model.space.cost': None, 'model.space.arch.max_skips': None,
+             'model.space.arch.fair_darts': dict(zero_one=10.)},
     # plain, with alpha frozen for half of a 3x longer search (not measured in the README)
-    'warm': {'model.architecture.cost': None, 'model.architecture.max_skips': None,
+    'warm': {'model.space.cost': None, 'model.space.arch.max_skips': None,
              'train_cfg.max_epochs': 12, 'train_cfg.arch_warmup_epochs': 6,
              'param_scheduler.weights.0.T_max': 12, 'param_scheduler.weights.0.end': 12},
 }
@@ -389,7 +389,7 @@ class IterRecorder:
 
 
 def arch_state(model) -> dict:
-    arch = getattr(model, 'module', model).architecture.arch
+    arch = getattr(model, 'module', model).space.arch
     return {k: v.detach().clone() for k, v in arch.state_dict().items()}
 
 
@@ -415,7 +415,7 @@ def search_config(template: str, task: Task, lists: tuple[Path, Path], work_dir:
         loader.dataset.ann_file = str(ann)
         loader.num_workers = 0
         loader.persistent_workers = False
-    cfg.model.architecture.supernet.num_classes = len(task.classes)
+    cfg.model.space.model.num_classes = len(task.classes)
     cfg.work_dir = str(work_dir)
     cfg.randomness = dict(seed=seed)
     cfg.log_level = 'WARNING'
@@ -452,7 +452,7 @@ def run_search(task: Task, template: str, seed: int, overrides: dict, work: Path
     t0 = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()):
         runner = build_runner(cfg)
-        algo = getattr(runner.model, 'module', runner.model).architecture
+        algo = getattr(runner.model, 'module', runner.model).space
         if alpha_seed is not None:
             g = torch.Generator().manual_seed(alpha_seed)
             with torch.no_grad():

@@ -50,13 +50,25 @@ OPTIM_SINGLEPATH = dict(weights=dict(optimizer=dict(type='RMSpropTF', lr=0.064, 
                                                     momentum=0.9, eps=1e-3)))
 
 
+def singlepath_space(num_classes: int, width: float, cost: Optional[dict]) -> dict:
+    """The Single-Path classification search (configs/_base_/models/spnas_supernet_imagenet.py's
+    space, no warm-up) at ``width``."""
+    return dict(
+        type='ModelSearchSpace',
+        model=dict(type='SearchClassifier', num_classes=num_classes, label_smoothing=0.1,
+                   dropout=0.2, loss_name='loss_cls',
+                   backbone=dict(type='SinglePathSearchBackbone', out_indices=(-1,),
+                                 initialise=False, width_mult=width)),
+        arch=dict(warmup_iters=0, weight_decay=1e-5), cost=cost)
+
+
 def build_singlepath(size: int, num_classes: int, width: float, seed: int = 0):
     from mmengine.registry import init_default_scope
     init_default_scope('mmdet')  # RMSpropTF is registered in MMDetection's scope
     torch.manual_seed(seed)
-    algo = DifferentiableSearch(architecture=dict(
-        type='SinglePathSpace', supernet=dict(num_classes=num_classes, width_mult=width),
-        runtime=dict(metric='flops', input_size=size), runtime_lambda=0.02, warmup_iters=0))
+    algo = DifferentiableSearch(space=singlepath_space(
+        num_classes, width, dict(runtime_lambda=0.02, metric='flops', input_size=size,
+                                 num_classes=num_classes)))
     return algo, SearchOptimWrapperConstructor(OPTIM_SINGLEPATH)(algo)
 
 
@@ -83,10 +95,8 @@ def build_multipath(size: int, num_classes: int, width: float, seed: int = 0):
     from mmengine.registry import init_default_scope
     init_default_scope('mmdet')
     torch.manual_seed(seed)
-    algo = DifferentiableSearch(architecture=dict(
-        type='SinglePathSpace', supernet=dict(num_classes=num_classes, width_mult=width),
-        runtime=None, warmup_iters=0))
-    net = algo.architecture.backbone  # the trunk of the search classifier
+    algo = DifferentiableSearch(space=singlepath_space(num_classes, width, None))
+    net = algo.space.backbone  # the trunk of the search classifier
     for i in net.searchable_index:
         net.layers[i] = MultiPathLayer(net.layers[i])
     return algo, SearchOptimWrapperConstructor(OPTIM_SINGLEPATH)(algo)

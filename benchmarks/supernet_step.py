@@ -70,14 +70,16 @@ def build(setting: str, k: int, edge_norm: bool, impl: str = 'project', unrolled
     if impl not in IMPLS:
         raise ValueError(f'impl must be one of {IMPLS}, got {impl!r}')
     s = SETTINGS[setting]
-    net = dict(type='PCDartsSupernet', num_classes=s['num_classes'], C=C, layers=layers,
-               stem=s['stem'], partial_k=k, recompute=impl == 'recompute',
-               impl='reference' if impl == 'naive' else 'fast', channels_last=channels_last,
-               fused=fused)
+    trunk = dict(type='PCDartsSearchBackbone', out_indices=(-1,), C=C, layers=layers,
+                 stem=s['stem'], partial_k=k, recompute=impl == 'recompute',
+                 impl='reference' if impl == 'naive' else 'fast', channels_last=channels_last,
+                 fused=fused)
     torch.manual_seed(seed)
-    algo = DifferentiableSearch(architecture=dict(type='DartsClassifierSpace', supernet=net,
-                                                  edge_norm=edge_norm), unrolled=unrolled,
-                                compile=compile)
+    algo = DifferentiableSearch(
+        space=dict(type='ModelSearchSpace',
+                   model=dict(type='SearchClassifier', num_classes=s['num_classes'], backbone=trunk),
+                   arch=dict(edge_norm=edge_norm)),
+        unrolled=unrolled, compile=compile)
     if device is not None:
         algo.to(device)
     optim = copy.deepcopy(OPTIM)
@@ -100,11 +102,11 @@ def batches(setting: str, batch: int, seed: int = 0) -> dict:
 
 def activation_memory(algo: DifferentiableSearch, batch: dict) -> dict:
     """Bytes saved for backward by the weight step's forward, in total and per part of the network."""
-    net = algo.architecture.backbone  # the trunk; the search classifier's linear layer beside it
+    net = algo.space.backbone  # the trunk; the search classifier's linear layer beside it
     # The preprocessing layers' own layers (the supernet calls them without their opening ReLU)
     # and the cell outputs' ReLU the supernet computes once for the next two cells.
     preprocess = [m for c in net.cells for p in (c.preprocess0, c.preprocess1) for m in p.children()]
-    regions = {'stem': [net.stem], 'classifier': [algo.architecture.supernet.classifier],
+    regions = {'stem': [net.stem], 'classifier': [algo.space.model.classifier],
                'mixed_ops': list(net.cells),
                'preprocess': preprocess + ([net.state_relu] if hasattr(net, 'state_relu') else [])}
     stack = ['other']

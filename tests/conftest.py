@@ -55,11 +55,22 @@ def tiny_imagenet() -> Path:
     return shared_data('tiny-imagenet-10')
 
 
+def darts_classifier_space(supernet: dict, edge_norm: bool = True, cost=None, **arch) -> dict:
+    """The DARTS classification space's config, as the search configs write it: ``ModelSearchSpace``
+    around a ``SearchClassifier`` of ``PCDartsSearchBackbone``. ``supernet``: the trunk's arguments
+    and ``num_classes`` (a ``PCDartsSupernet`` config); ``arch``: the stabilisers."""
+    trunk = {k: v for k, v in supernet.items() if k not in ('type', 'num_classes', 'out_indices')}
+    return dict(type='ModelSearchSpace',
+                model=dict(type='SearchClassifier', num_classes=supernet.get('num_classes', 1000),
+                           backbone=dict(type='PCDartsSearchBackbone', out_indices=(-1,),
+                                         aux_skip=arch.get('aux_skip') is not None, **trunk)),
+                arch=dict(edge_norm=edge_norm, **arch), cost=cost)
+
+
 def darts_search(supernet: dict, edge_norm: bool = True, cost=None, **kwargs):
     """A ``DifferentiableSearch`` over the DARTS classification space (what the search configs build)."""
     from nas_backbones.core import DifferentiableSearch
-    return DifferentiableSearch(architecture=dict(type='DartsClassifierSpace', supernet=supernet,
-                                                  edge_norm=edge_norm, cost=cost), **kwargs)
+    return DifferentiableSearch(space=darts_classifier_space(supernet, edge_norm, cost), **kwargs)
 
 
 # SSD's training and test settings (mmdet's SSD300 recipe, fewer detections) for the tiny detectors
@@ -98,8 +109,8 @@ def detector_search(detector: dict, arch=None, cost=None, preprocess: bool = Fal
     from nas_backbones.core import DifferentiableSearch
     pre = dict(type='DetDataPreprocessor', mean=[123.675, 116.28, 103.53],
                std=[58.395, 57.12, 57.375], bgr_to_rgb=True) if preprocess else None
-    return DifferentiableSearch(architecture=dict(type='DetectorSearchSpace', detector=detector,
-                                                  arch=arch, cost=cost),
+    return DifferentiableSearch(space=dict(type='DetectorSearchSpace', detector=detector,
+                                           arch=arch, cost=cost),
                                 data_preprocessor=pre, **kwargs)
 
 

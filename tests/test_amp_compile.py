@@ -81,7 +81,7 @@ def test_bf16_amp_step_autocasts_both_phases_and_keeps_arch_parameters_float32(a
     enable_amp(cfg, 'bfloat16')
     optim = build_wrappers(algo, cfg)
     seen = []  # (phase, dtype of a convolution's output) for every call
-    conv = next(m for m in algo.architecture.supernet.modules() if isinstance(m, nn.Conv2d))
+    conv = next(m for m in algo.space.model.modules() if isinstance(m, nn.Conv2d))
     conv.register_forward_hook(lambda m, i, out: seen.append(
         ('weights' if m.weight.requires_grad else 'arch', out.dtype)))
     arch_grads = []
@@ -96,8 +96,8 @@ def test_bf16_amp_step_autocasts_both_phases_and_keeps_arch_parameters_float32(a
     assert all(p.dtype == torch.float32 for p in algo.parameters())
     assert torch.isfinite(log['loss']) and torch.isfinite(log['arch_loss'])
     moved = {n for n, p in algo.named_parameters() if not torch.equal(p.detach(), before[n])}
-    assert {n for n, _ in algo.architecture.arch.named_parameters(prefix='architecture.arch')} <= moved
-    assert any(n.startswith('architecture.supernet.') for n in moved)
+    assert {n for n, _ in algo.space.arch.named_parameters(prefix='space.arch')} <= moved
+    assert any(n.startswith('space.model.') for n in moved)
 
 
 def test_bf16_amp_second_order_step(amp_on_cpu):
@@ -136,7 +136,7 @@ def step_from_seed(compile_cfg, fake=None, steps=1, data=None, net=NET):
     algo = darts_search(net, compile=compile_cfg)
     optim = build_wrappers(algo, optim_cfg())
     if fake is not None:
-        net = algo.architecture.supernet
+        net = algo.space.model
         net._compiled_call_impl = lambda *a, **kw: fake(net, *a, **kw)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter('always')
@@ -179,7 +179,7 @@ def test_compiled_forward_is_checked_once_per_phase_then_trusted():
     torch.manual_seed(0)
     algo = darts_search(NET, compile=True)
     optim = build_wrappers(algo, optim_cfg())
-    net = algo.architecture.supernet
+    net = algo.space.model
     net._compiled_call_impl = lambda *a, **kw: works(net, *a, **kw)
     data = batch_pair()
     algo.train_step(dict(weights=data['weights'], arch=None), optim)  # warm-up epoch step

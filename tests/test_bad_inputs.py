@@ -8,6 +8,7 @@ from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 
 import nas_backbones  # noqa: F401
+from nas_backbones.core import DifferentiableSearch
 from nas_backbones.core.optim import SearchOptimWrapperConstructor
 from nas_backbones.datasets import ImageNetDataset
 from nas_backbones.datasets.loading import LoadImageOrSkip
@@ -66,8 +67,9 @@ def test_loader_rejects_unknown_mode():
 def test_search_config_values_are_checked():
     cfg = Config.fromfile(str(ROOT / 'configs/search/pcdarts_tiny_imagenet.py'))
     with pytest.raises(ValueError, match='partial_k=3 does not divide the 8 channels'):
-        space = cfg.model.architecture
-        darts_search(supernet=dict(space.supernet, partial_k=3), edge_norm=space.edge_norm)
+        space = cfg.model.space.to_dict()
+        space['model']['backbone']['partial_k'] = 3
+        DifferentiableSearch(space=space)
     with pytest.raises(KeyError, match='unknown entries \\[.weigths.\\]'):
         wrappers = {k: v for k, v in cfg.optim_wrapper.items() if k != 'constructor'}
         SearchOptimWrapperConstructor(dict(wrappers, weigths=dict()))

@@ -3,6 +3,7 @@ role; README.md names no missing file."""
 import ast
 import glob
 import re
+import warnings
 from pathlib import Path
 
 import pytest
@@ -32,8 +33,12 @@ def test_config_builds(path, tmp_path, monkeypatch):
         f'{path}: custom_imports must import nas_backbones'
     init_default_scope('mmdet')
     from mmdet.registry import MODELS
-    model = MODELS.build(cfg.model)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        model = MODELS.build(cfg.model)
     assert sum(p.numel() for p in model.parameters()) > 0
+    deprecated = [str(w.message) for w in caught if issubclass(w.category, FutureWarning)]
+    assert not deprecated, f'{path} uses a deprecated name: {deprecated}'
     if 'runner_type' in cfg:
         # mmdet's tools/train.py looks it up in mmengine's root RUNNERS, tools/test.py in
         # mmdet's, both before any default scope exists.

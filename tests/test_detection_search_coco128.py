@@ -113,7 +113,7 @@ def test_each_phase_moves_only_its_own_parameters(split, tmp_path):
     The FLOPs term and alpha's weight decay are off (each would move alpha by itself, Adam
     normalising even a tiny gradient), so what moves alpha here is SSD's loss."""
     cfg = Config.fromfile(str(search_config(split, tmp_path)))
-    cfg.model.architecture.cost.weight = 0.
+    cfg.model.space.cost.weight = 0.
     cfg.optim_wrapper.arch.optimizer.weight_decay = 0.
     torch.manual_seed(0)
     from mmdet.registry import MODELS
@@ -124,10 +124,10 @@ def test_each_phase_moves_only_its_own_parameters(split, tmp_path):
     batches = [next(iter(Runner.build_dataloader(dict(loader, num_workers=0, persistent_workers=False),
                                                  seed=0)))
                for loader in (cfg.train_dataloader, cfg.train_cfg.arch_dataloader)]
-    space = algo.architecture
+    space = algo.space
 
     def state():
-        return ([p.detach().clone() for p in space.supernet.parameters()],
+        return ([p.detach().clone() for p in space.model.parameters()],
                 [p.detach().clone() for p in space.arch.parameters()])
 
     w0, a0 = state()

@@ -33,7 +33,7 @@ def skips(genes):
 
 def test_beta_decay_and_max_skips_search_and_derive_within_the_cap():
     algo, optim = make(arch=dict(beta_decay=dict(weight=2.)), max_skips=1)
-    space = algo.architecture
+    space = algo.space
     with torch.no_grad():
         space.arch.alphas_normal[:, SKIP] += 1.  # skip leads everywhere: the collapse the cap stops
     assert skips(space.arch.genotype().normal) > 1
@@ -55,13 +55,13 @@ def test_beta_decay_changes_the_architecture_step_of_a_detector():
         algo, optim = make(arch=arch)
         progress(3)
         algo._arch_step(algo, det_batch(2), det_batch(2, seed=1), optim['weights'], optim['arch'], {})
-        grads.append(algo.architecture.arch.alphas_normal.detach().clone())
+        grads.append(algo.space.arch.alphas_normal.detach().clone())
     assert not torch.equal(*grads)
 
 
 def test_perturbation_is_only_inside_the_weight_step():
     algo, _ = make(arch=dict(perturb=dict(epsilon=0.03)))
-    space = algo.architecture
+    space = algo.space
     bb, clean = space.backbone, space.arch()
     with space.weight_step():
         noisy, _ = bb.arch_weights(space.arch)
@@ -74,10 +74,10 @@ def test_perturbation_is_only_inside_the_weight_step():
 
 
 def test_aux_skip_weight_reaches_the_cells_and_needs_cells_built_for_it():
-    with pytest.raises(ValueError, match='detector.backbone.aux_skip=True'):
+    with pytest.raises(ValueError, match=r'set aux_skip=True on the searchable backbone \(model.space.detector'):
         make(arch=dict(aux_skip=dict(start=1.)))
     algo, _ = make(arch=dict(aux_skip=dict(start=1.)), aux_skip=True)
-    space = algo.architecture.eval()
+    space = algo.space.eval()
     x = det_batch(1)['inputs']
     feats = []
     for epoch in (0, 4):  # weight 1 at the start, 0 at the end of the search
@@ -90,7 +90,7 @@ def test_aux_skip_weight_reaches_the_cells_and_needs_cells_built_for_it():
 
 def test_fair_darts_runs_on_sigmoid_weights_with_its_zero_one_loss():
     algo, _ = make(arch=dict(fair_darts=dict(zero_one=10.)))
-    space = algo.architecture
+    space = algo.space
     assert space.arch.relaxation == 'sigmoid'
     w, _ = space.backbone.arch_weights(space.arch)[0][False]
     assert torch.allclose(w, space.arch.alphas_normal.sigmoid())
@@ -104,4 +104,4 @@ def test_max_skips_is_given_once_and_validated_in_one_place():
         with pytest.raises(ValueError, match='max_skips must be None or an integer >= 0, got -1'):
             make(**where)
     algo, _ = make(arch=dict(max_skips=0))
-    assert algo.architecture.arch.max_skips == 0 and skips(algo.derive().normal) == 0
+    assert algo.space.arch.max_skips == 0 and skips(algo.derive().normal) == 0

@@ -83,15 +83,15 @@ def test_recomputation_keeps_outputs_gradients_and_statistics(memory):
 
 def test_space_keeps_the_architecture_out_of_the_detector_and_its_optimizer():
     algo = detector_search(tiny_ssd())
-    space = algo.architecture
+    space = algo.space
     assert isinstance(space.arch, ArchParameters)
     arch_ids = {id(p) for p in space.arch.parameters()}
-    assert len(arch_ids) == 4 and not arch_ids & {id(p) for p in space.supernet.parameters()}
+    assert len(arch_ids) == 4 and not arch_ids & {id(p) for p in space.model.parameters()}
     optim = SearchOptimWrapperConstructor(OPTIM)(algo)
     in_weights = {id(p) for g in optim['weights'].optimizer.param_groups for p in g['params']}
     in_arch = {id(p) for g in optim['arch'].optimizer.param_groups for p in g['params']}
-    assert in_weights == {id(p) for p in space.supernet.parameters()} and in_arch == arch_ids
-    assert not any(k.startswith('supernet.') and 'alpha' in k for k in algo.state_dict())
+    assert in_weights == {id(p) for p in space.model.parameters()} and in_arch == arch_ids
+    assert not any(k.startswith('space.model.') and 'alpha' in k for k in algo.state_dict())
 
 
 def test_loss_mode_is_the_detectors_loss_and_reaches_alpha_and_beta():
@@ -100,9 +100,9 @@ def test_loss_mode_is_the_detectors_loss_and_reaches_alpha_and_beta():
     assert {'loss_cls', 'loss_bbox'} <= set(losses)
     loss, _ = algo.parse_losses(losses)
     loss.backward()
-    for name, p in algo.architecture.arch.named_parameters():
+    for name, p in algo.space.arch.named_parameters():
         assert p.grad is not None and p.grad.abs().sum() > 0, name
-    assert algo.architecture.backbone._arch_weights is None  # fed for the forward only
+    assert algo.space.backbone._arch_weights is None  # fed for the forward only
 
 
 def test_predict_runs_the_detector_with_the_architecture_weights():
@@ -116,7 +116,7 @@ def test_predict_runs_the_detector_with_the_architecture_weights():
 def test_derivation_snapshot_and_cost_come_from_the_backbone():
     algo = detector_search(tiny_ssd(), arch=dict(edge_norm=False),
                            cost=dict(weight=0.5, input_size=64))
-    space = algo.architecture
+    space = algo.space
     assert space.arch.betas_normal is None
     genotype = space.derive()
     assert genotype.filename == 'genotype.json' and len(genotype.normal) == 8
@@ -143,12 +143,12 @@ def test_derivation_snapshot_and_cost_come_from_the_backbone():
 
 def test_max_skips_caps_the_skips_of_the_derived_normal_cell():
     algo = detector_search(tiny_ssd(max_skips=1))
-    arch = algo.architecture.arch
+    arch = algo.space.arch
     skip = arch.primitives.index('skip_connect')
     with torch.no_grad():
         arch.alphas_normal[:, skip] = 5.  # every edge prefers skip_connect
-    assert [op for op, _ in algo.architecture.derive().normal].count('skip_connect') == 1
-    assert algo.architecture.snapshot()['genotype'] == algo.architecture.derive().to_dict()
+    assert [op for op, _ in algo.space.derive().normal].count('skip_connect') == 1
+    assert algo.space.snapshot()['genotype'] == algo.space.derive().to_dict()
     with pytest.raises(ValueError, match='max_skips'):
         PCDartsSearchBackbone(max_skips=-1)
 
@@ -173,14 +173,14 @@ def test_second_order_through_a_detector_matches_autograd_through_the_virtual_st
     every detector weight, and the backbone takes the architecture weights it is fed."""
     torch.manual_seed(0)
     algo = detector_search(tiny_ssd(), unrolled=True, hvp='exact').double()
-    space = algo.architecture
+    space = algo.space
     with torch.no_grad():
         for p in space.arch.parameters():
             p.normal_(0, 0.5)
     train, val = det_batch(2, seed=1, dtype=torch.float64), det_batch(2, seed=2, dtype=torch.float64)
     lr, wd = 0.05, 3e-2
-    opt = OptimWrapper(torch.optim.SGD(space.supernet.parameters(), lr=lr, weight_decay=wd))
-    named = [('supernet.' + n, p) for n, p in space.supernet.named_parameters()]
+    opt = OptimWrapper(torch.optim.SGD(space.model.parameters(), lr=lr, weight_decay=wd))
+    named = [('model.' + n, p) for n, p in space.model.named_parameters()]
     unrolled_arch_grads(algo._functional_loss, named, algo.arch_parameters(), train, val,
                         opt.optimizer, hvp='exact')
     got = [p.grad.clone() for p in space.arch.parameters()]
@@ -206,7 +206,7 @@ def test_unrolled_train_step_runs_on_a_detector():
     torch.manual_seed(0)
     algo = detector_search(tiny_ssd(), unrolled=True)
     optim = SearchOptimWrapperConstructor(OPTIM)(algo)
-    before = [p.detach().clone() for p in algo.architecture.arch.parameters()]
+    before = [p.detach().clone() for p in algo.space.arch.parameters()]
     log = algo.train_step(dict(weights=det_batch(2, seed=1), arch=det_batch(2, seed=2)), optim)
     assert torch.isfinite(log['arch_loss']) and {'loss_cls', 'loss_bbox'} <= set(log)
-    assert all(not torch.equal(a, p) for a, p in zip(before, algo.architecture.arch.parameters()))
+    assert all(not torch.equal(a, p) for a, p in zip(before, algo.space.arch.parameters()))

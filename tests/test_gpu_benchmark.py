@@ -80,7 +80,7 @@ def test_compile_child_records_each_configuration(tmp_path, monkeypatch, works):
 
     def fake_build_on(args, device, k, dtype, impl='fast', compile=False):
         algo, optim = build_on(args, device, k, dtype, impl)
-        net = algo.architecture.supernet
+        net = algo.space.model
         if works:
             net._compiled_call_impl = net._call_impl
         else:

@@ -154,14 +154,14 @@ def test_predictor_cost_at_another_input_size_is_checked_against_its_range(measu
     with pytest.raises(PredictorError, match=r'input_size=224 is outside what the latency predictor was '
                                              r'measured on \(input_size in \[16, 16\]\)'):
         search(measured_predictor, input_size=224)
-    assert search(measured_predictor, input_size=16).architecture.resource_cost.macro['input_size'] == 16
+    assert search(measured_predictor, input_size=16).space.resource_cost.macro['input_size'] == 16
     with pytest.raises(PredictorError, match=r'input_size=16, but macro.input_size=32: give one of them'):
         search(measured_predictor, input_size=16, macro=dict(C=4, input_size=32, stage_cells=STAGE_CELLS))
 
 
 def test_predictor_gradient_reaches_alpha_and_beta(measured_predictor):
     algo = search(measured_predictor)
-    space = algo.architecture
+    space = algo.space
     space.resource_cost(space.arch).backward()
     for name, p in space.arch.named_parameters():
         assert p.grad is not None and p.grad.abs().sum() > 0, name
@@ -172,7 +172,7 @@ def test_cost_at_a_genotype_is_its_networks_predicted_latency(measured_predictor
     """alpha/beta that pick exactly a genotype's genes cost what the predictor says of that
     genotype's network: two genotypes' costs stand in the ratio of their networks' predictions."""
     algo = search(measured_predictor, weight=0.7)
-    arch, model, enc = algo.architecture.arch, LatencyPredictor.load(measured_predictor), DartsEncoding()
+    arch, model, enc = algo.space.arch, LatencyPredictor.load(measured_predictor), DartsEncoding()
     costs, predicted = [], []
     for seed in (3, 4):
         g = random_genotype(random.Random(seed))
@@ -185,7 +185,7 @@ def test_cost_at_a_genotype_is_its_networks_predicted_latency(measured_predictor
                     for op, j in g.genes(r)[2 * i:2 * i + 2]:
                         alphas[start + j, arch.primitives.index(op)] = 100.
                         betas[start + j] = 100.
-            costs.append(algo.architecture.resource_cost(arch).item())
+            costs.append(algo.space.resource_cost(arch).item())
             predicted.append(model(enc.of_network([g] * 3, 4, 16, STAGE_CELLS)).item())
     assert costs[0] / costs[1] == pytest.approx(predicted[0] / predicted[1], rel=1e-4)
     assert costs[0] != pytest.approx(costs[1], rel=1e-3), 'two genotypes must differ here'
@@ -198,9 +198,9 @@ def test_short_search_with_a_latency_weight_lowers_predicted_latency(measured_pr
     for weight in (0., 1.):
         algo = search(measured_predictor, weight=weight)
         optim = SearchOptimWrapperConstructor(OPTIM)(algo)
-        cost = algo.architecture.resource_cost
-        start = cost.expected(algo.architecture.arch).item()
+        cost = algo.space.resource_cost
+        start = cost.expected(algo.space.arch).item()
         for step in range(4):
             algo.train_step({'weights': batch(2 * step), 'arch': batch(2 * step + 1)}, optim)
-        predicted[weight] = cost.expected(algo.architecture.arch).item()
+        predicted[weight] = cost.expected(algo.space.arch).item()
     assert predicted[1.] < start and predicted[1.] < predicted[0.]

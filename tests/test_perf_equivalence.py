@@ -164,17 +164,17 @@ def test_supernet_matches_naive(stem, k, edge_norm, size, layout, recompute):
     naive = PCDartsSupernet(**net, impl='reference').double()
     # the search classifier's trunk is its backbone; the classifier keeps its name
     naive.load_state_dict({k.removeprefix('backbone.'): v
-                           for k, v in algo.architecture.supernet.state_dict().items()})
+                           for k, v in algo.space.model.state_dict().items()})
     x = torch.randn(3, 3, *size, dtype=torch.float64, requires_grad=True)
     labels = torch.tensor([0, 3, 4])
-    logits = [algo.architecture.tensor(x), naive(x, algo.architecture.arch())]
+    logits = [algo.space.tensor(x), naive(x, algo.space.arch())]
     assert_same(logits[0], logits[1], 'logits')
     alphas = algo.arch_parameters()
-    names = ['x'] + [n for n, _ in algo.architecture.arch.named_parameters()] + \
-        [n for n, _ in algo.architecture.supernet.named_parameters()]
-    assert_grads_same([x, *alphas, *algo.architecture.supernet.parameters()], [x, *alphas, *naive.parameters()],
+    names = ['x'] + [n for n, _ in algo.space.arch.named_parameters()] + \
+        [n for n, _ in algo.space.model.named_parameters()]
+    assert_grads_same([x, *alphas, *algo.space.model.parameters()], [x, *alphas, *naive.parameters()],
                       names, lambda i: F.cross_entropy(logits[i], labels))
-    assert_buffers_same(algo.architecture.supernet, naive)
+    assert_buffers_same(algo.space.model, naive)
 
 
 def test_shuffle_cat_is_cat_then_shuffle():
@@ -293,10 +293,10 @@ def test_fast_supernet_float32_gradients_are_as_close_to_float64_as_the_referenc
     net = dict(num_classes=5, C=16, layers=3, stem='cifar', partial_k=1, primitives=primitives)
     torch.manual_seed(1)  # a seed whose case keeps away from the ReLU kinks (checked below)
     algo = darts_search(supernet=dict(type='PCDartsSupernet', **net), edge_norm=False)
-    arch = algo.architecture.arch
+    arch = algo.space.arch
     x, labels = torch.randn(2, 3, 32, 32), torch.tensor([1, 3])
     # the search's trunk and classifier as one PCDartsSupernet (forward(x, weights)), fast and reference
-    trained = {k.removeprefix('backbone.'): v for k, v in algo.architecture.supernet.state_dict().items()}
+    trained = {k.removeprefix('backbone.'): v for k, v in algo.space.model.state_dict().items()}
     fast, reference = PCDartsSupernet(**net), PCDartsSupernet(**net, impl='reference')
     fast.load_state_dict(trained)
     reference.load_state_dict(trained)

@@ -231,8 +231,8 @@ def test_overlapping_coco_splits_are_named():
     ('configs/search/pcdarts_tiny_imagenet.py', dict(train_cfg=dict(arch_warmup_epochs=4)),
      r'train_cfg.arch_warmup_epochs=4 covers the whole search \(train_cfg.max_epochs=4\): no architecture '
      r'step would run'),
-    ('configs/search/spnas_tiny_imagenet.py', dict(model=dict(architecture=dict(warmup_epochs=9))),
-     r"model.architecture.warmup_epochs=9 covers the whole search \(train_cfg.max_epochs=\d+\): the "
+    ('configs/search/spnas_tiny_imagenet.py', dict(model=dict(space=dict(arch=dict(warmup_epochs=9)))),
+     r"model.space.arch.warmup_epochs=9 covers the whole search \(train_cfg.max_epochs=\d+\): the "
      r"architecture's cost term never turns on"),
     ('configs/ssd_pcdarts_demo.py', dict(model=dict(bbox_head=dict(anchor_generator=dict(input_size=300)))),
      r"train_dataloader.dataset.pipeline\[2\] resizes images to \(192, 192\), but "

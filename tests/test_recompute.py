@@ -93,7 +93,7 @@ def test_second_order_step_is_the_same_with_recompute():
     a, b = algos
     for (name, p), q in zip(a.state_dict().items(), b.state_dict().values()):
         torch.testing.assert_close(q, p, msg=name)
-    assert not torch.equal(a.architecture.arch.alphas_normal, torch.zeros_like(a.architecture.arch.alphas_normal))
+    assert not torch.equal(a.space.arch.alphas_normal, torch.zeros_like(a.space.arch.alphas_normal))
 
 
 def test_backbone_with_cp_is_the_same_network():

@@ -28,7 +28,7 @@ def test_op_macs_of_a_separable_conv():
 @pytest.mark.parametrize('edge_norm', [True, False])
 def test_expected_cost_at_one_hot_weights_is_the_derived_cells_cost(edge_norm):
     algo = make(edge_norm)
-    arch, cost = algo.architecture.arch, algo.architecture.resource_cost
+    arch, cost = algo.space.arch, algo.space.resource_cost
     with torch.no_grad():  # sharpen alpha/beta so that the derived cells carry all the weight
         for a in (arch.alphas_normal, arch.alphas_reduce):
             a.fill_(-100.)  # one op per edge, never 'none' (derivation never picks it)
@@ -58,9 +58,9 @@ def test_expected_cost_at_one_hot_weights_is_the_derived_cells_cost(edge_norm):
 
 def test_cost_gradient_pushes_towards_cheap_ops():
     algo = make()
-    algo.architecture.resource_cost(algo.architecture.arch).backward()
-    g = algo.architecture.arch.alphas_normal.grad
-    prims = algo.architecture.arch.primitives
+    algo.space.resource_cost(algo.space.arch).backward()
+    g = algo.space.arch.alphas_normal.grad
+    prims = algo.space.arch.primitives
     # Raising a separable conv's alpha raises the cost; raising a pool's lowers it.
     assert (g[:, prims.index('sep_conv_5x5')] > 0).all()
     assert (g[:, prims.index('max_pool_3x3')] < 0).all()
@@ -69,10 +69,10 @@ def test_cost_gradient_pushes_towards_cheap_ops():
 def test_cost_is_normalised_to_one_at_uniform_weights():
     algo = make()
     with torch.no_grad():
-        for p in algo.architecture.arch.parameters():
+        for p in algo.space.arch.parameters():
             p.zero_()
-    assert algo.architecture.resource_cost(algo.architecture.arch).item() == pytest.approx(0.5)
-    assert math.isfinite(algo.architecture.resource_cost.normalizer) and algo.architecture.resource_cost.normalizer > 0
+    assert algo.space.resource_cost(algo.space.arch).item() == pytest.approx(0.5)
+    assert math.isfinite(algo.space.resource_cost.normalizer) and algo.space.resource_cost.normalizer > 0
 
 
 def test_search_step_with_cost_logs_it():
@@ -94,7 +94,7 @@ def test_op_latency_is_measured_and_conv_costs_more_than_identity():
 
 def test_latency_table_is_written_then_reused_as_given(tmp_path):
     table = tmp_path / 'latency.json'
-    first = make(metric='latency', latency_table=str(table)).architecture.resource_cost
+    first = make(metric='latency', latency_table=str(table)).space.resource_cost
     data = json.loads(table.read_text())
     assert data['format'] == LATENCY_TABLE_FORMAT and data['device'] == 'cpu' and data['batch'] == 1
     assert data['entries'] and all(v >= 0 for v in data['entries'].values())
@@ -105,13 +105,13 @@ def test_latency_table_is_written_then_reused_as_given(tmp_path):
         data['entries'][key] = 1e-3 if 'conv' in key.split('|')[0] else 0.
     table.write_text(json.dumps(data))
     algo = make(metric='latency', latency_table=str(table))
-    prims = algo.architecture.arch.primitives
-    costs = algo.architecture.resource_cost.cost_normal
+    prims = algo.space.arch.primitives
+    costs = algo.space.resource_cost.cost_normal
     assert torch.all(costs[:, prims.index('max_pool_3x3')] == 0)
     assert torch.all(costs[:, prims.index('sep_conv_3x3')] > 0)
     assert json.loads(table.read_text()) == data  # not rewritten
-    algo.architecture.resource_cost(algo.architecture.arch).backward()
-    g = algo.architecture.arch.alphas_normal.grad
+    algo.space.resource_cost(algo.space.arch).backward()
+    g = algo.space.arch.alphas_normal.grad
     assert (g[:, prims.index('dil_conv_5x5')] > 0).all() and (g[:, prims.index('skip_connect')] < 0).all()
 
 
@@ -162,7 +162,7 @@ def test_latency_table_tool_measures_then_completes(tmp_path):
     out = tmp_path / 'lat.json'
     cmd = [sys.executable, 'tools/analysis/latency_table.py', 'configs/search/pcdarts_imagenet_latency.py',
            '--out', str(out), '--input-size', '64', '--threads', '1',
-           '--cfg-options', 'model.architecture.supernet.C=8', 'model.architecture.supernet.layers=3']
+           '--cfg-options', 'model.space.model.backbone.C=8', 'model.space.model.backbone.layers=3']
     first = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert first.returncode == 0, first.stderr[-2000:]
     entries = json.loads(out.read_text())['entries']

@@ -51,7 +51,7 @@ def _latency_worker(rank, port, result):
         from tests.conftest import darts_search
         algo = darts_search(supernet=dict(type='PCDartsSupernet', num_classes=4, C=8, layers=3),
                            cost=dict(metric='latency', weight=0.5, input_size=64))
-        cost = algo.architecture.resource_cost
+        cost = algo.space.resource_cost
         result[rank] = (cost.cost_normal.tolist(), cost.normalizer)
     finally:
         dist.destroy_process_group()
@@ -71,7 +71,7 @@ def test_two_process_cpu_search_ranks_agree(tiny_imagenet, tmp_path):
     # With a latency cost in the architecture loss (rank 0 measures the table, see below).
     cfg = search_config(tiny_imagenet, tmp_path,
                         "\ntrain_cfg['max_epochs'] = 2\n"
-                        f"model['architecture']['cost'] = dict(metric='latency', weight=0.5, input_size=32, "
+                        f"model['space']['cost'] = dict(metric='latency', weight=0.5, input_size=32, "
                         f"latency_table='{tmp_path / 'latency.json'}')\n")
     # The README's command; the tiny config already selects the gloo backend.
     env = dict(os.environ, PYTHON=sys.executable, PORT=str(free_port()), OMP_NUM_THREADS='1')

@@ -64,7 +64,7 @@ def test_arch_batches_with_a_cost_term_add_it_once():
     ref, _ = make(cost=cost)
     ref.load_state_dict(algo.state_dict())
     task = [(a + b) / 2 for a, b in zip(arch_grads(ref, batch(2)), arch_grads(ref, batch(3)))]
-    cost_grads = torch.autograd.grad(ref.architecture.cost(), ref.arch_parameters(), allow_unused=True)
+    cost_grads = torch.autograd.grad(ref.space.cost(), ref.arch_parameters(), allow_unused=True)
     seen = {}
     opt = optim['arch'].optimizer
     step = opt.step
@@ -94,7 +94,7 @@ def test_search_loop_draws_arch_batches_per_step(tmp_path):
 def test_cost_weight_normalised_by_the_search_length():
     from nas_backbones.spaces.darts.cost import ResourceCost
     algo, _ = make()
-    space = algo.architecture
+    space = algo.space
     plain = ResourceCost(space.backbone, weight=0.1, input_size=16)
     scaled = ResourceCost(space.backbone, weight=0.1, input_size=16, reference_steps=18)
     hub = MessageHub.get_current_instance()
@@ -118,7 +118,7 @@ def classification_checkpoint(path, C=4, layers=3):
                                       partial_k=2))
     algo.train()
     with torch.no_grad():
-        algo.architecture.arch.alphas_normal.fill_(0.7)
+        algo.space.arch.alphas_normal.fill_(0.7)
         algo(torch.randn(2, 3, 64, 64), torch.tensor([0, 1]), mode='loss')  # BN statistics move
     torch.save({'state_dict': algo.state_dict(), 'meta': {}}, path)
     return algo
@@ -127,27 +127,26 @@ def classification_checkpoint(path, C=4, layers=3):
 def test_warm_started_trunk_has_the_classification_search_weights_and_not_its_alpha(tmp_path):
     ckpt = tmp_path / 'search.pth'
     cls = classification_checkpoint(ckpt)
-    det = detector_search(tiny_ssd(warm_start=dict(checkpoint=str(ckpt),
-                                                   prefix='architecture.supernet.')))
+    det = detector_search(tiny_ssd(warm_start=dict(checkpoint=str(ckpt), prefix='space.model.')))
     det.init_weights()
-    trunk = det.architecture.backbone.state_dict()
-    source = cls.architecture.backbone.state_dict()  # the trunk: the classifier's backbone
+    trunk = det.space.backbone.state_dict()
+    source = cls.space.backbone.state_dict()  # the trunk: the classifier's backbone
     assert trunk and all(torch.equal(v, source[k]) for k, v in trunk.items())
     assert any('running_mean' in k for k in trunk)  # BatchNorm statistics travel too
-    assert not torch.equal(det.architecture.arch.alphas_normal,
-                           cls.architecture.arch.alphas_normal)  # alpha is the detection search's own
+    assert not torch.equal(det.space.arch.alphas_normal,
+                           cls.space.arch.alphas_normal)  # alpha is the detection search's own
     torch.manual_seed(0)
     scratch = detector_search(tiny_ssd())
     scratch.init_weights()
     assert not all(torch.equal(v, source[k])
-                   for k, v in scratch.architecture.backbone.state_dict().items())
+                   for k, v in scratch.space.backbone.state_dict().items())
 
 
 def test_warm_start_names_what_does_not_fit(tmp_path):
     ckpt = tmp_path / 'search.pth'
     classification_checkpoint(ckpt)
 
-    def init(prefix='architecture.supernet.', **bb):
+    def init(prefix='space.model.', **bb):
         det = detector_search(tiny_ssd(warm_start=dict(checkpoint=str(ckpt), prefix=prefix), **bb))
         det.init_weights()
     with pytest.raises(KeyError, match="no key of .*search.pth starts with prefix 'backbone.'"):
@@ -157,6 +156,6 @@ def test_warm_start_names_what_does_not_fit(tmp_path):
     with pytest.raises(ValueError, match=r'missing: cells\.3\.'):
         init(layers=4)
     with pytest.raises(ValueError, match="prefix: expected the key prefix .* ending with '.'"):
-        init('architecture.supernet')
+        init('space.model')
     with pytest.raises(ValueError, match='warm_start: expected dict\\(checkpoint=PATH'):
         detector_search(tiny_ssd(warm_start=dict(checkpoint=str(ckpt))))

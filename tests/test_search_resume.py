@@ -18,7 +18,7 @@ pytestmark = pytest.mark.slow
 
 CONFIG = """
 _base_ = '{root}/configs/search/pcdarts_tiny_imagenet.py'
-model = dict(architecture=dict(supernet=dict(C=8, layers=3)))
+model = dict(space=dict(model=dict(backbone=dict(C=8, layers=3))))
 pipeline = [dict(type='LoadImageFromFile'), dict(type='RandomResizedCrop', size=32),
             dict(type='RandomFlip', prob=0.5, direction='horizontal'), dict(type='PackClsInputs')]
 train_dataloader = dict(batch_size=10, dataset=dict(

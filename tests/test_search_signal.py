@@ -40,7 +40,7 @@ def test_warning_fires_when_alpha_stays_at_uniform_and_not_when_it_moved(tmp_pat
 def test_too_few_steps_warn_even_when_alpha_moved(tmp_path):
     def far_from_uniform(model):
         with torch.no_grad():
-            model.architecture.arch.alphas_normal[:, 0] = 3.
+            model.space.arch.alphas_normal[:, 0] = 3.
     history, log, _ = run_tiny_search(tmp_path, epochs=1, warmup=0, arch_lr=6e-3, prepare=far_from_uniform)
     assert history[-1]['movement']['distance'] > ArchParameters.UNMOVED
     assert 'only 4 architecture step(s) (fewer than 100' in log

@@ -33,7 +33,8 @@ def search_cfg(config, tiny_imagenet, lists, work_dir, **model):
             dict(type='PackClsInputs')]
     cfg.train_dataloader.dataset.ann_file = str(lists / 'train.txt')
     cfg.train_cfg.arch_dataloader.dataset.ann_file = str(lists / 'val.txt')
-    cfg.model.architecture.supernet.update({'num_classes': 10, 'C': 8, 'layers': 5, **model.pop('supernet', {})})
+    cfg.model.space.model.num_classes = 10
+    cfg.model.space.model.backbone.update({'C': 8, 'layers': 5, **model.pop('backbone', {})})
     cfg.model.update(model)
     cfg.work_dir = str(work_dir)
     cfg.default_hooks.logger.interval = 1
@@ -70,12 +71,12 @@ def test_pcdarts_search_moves_alpha_and_ends_in_a_usable_genotype(tiny_imagenet,
 def test_darts_first_and_second_order_take_real_steps(config, tiny_imagenet, tmp_path):
     make_lists(tiny_imagenet, tmp_path / 'lists', 0.004)  # 2 + 2 images per class
     cfg = search_cfg(config, tiny_imagenet, tmp_path / 'lists', tmp_path / 'work',
-                     supernet=dict(layers=3))
+                     backbone=dict(layers=3))
     cfg.train_cfg.max_epochs = 1
     runner = build_runner(cfg)
     algo = runner.model
     before = [p.detach().clone() for p in algo.arch_parameters()]
     runner.train()
-    assert algo.architecture.backbone.partial_k == 1 and algo.architecture.arch.betas_normal is None
+    assert algo.space.backbone.partial_k == 1 and algo.space.arch.betas_normal is None
     assert all((p - b).abs().max() > 0 for p, b in zip(algo.arch_parameters(), before))
     assert (tmp_path / 'work/genotype.json').is_file()

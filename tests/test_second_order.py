@@ -15,7 +15,7 @@ def tiny_search(edge_norm=True, k=1):
                                      multiplier=2, stem='cifar', stem_multiplier=1, partial_k=k),
                        edge_norm=edge_norm, unrolled=True).double()
     with torch.no_grad():
-        for p in algo.architecture.arch.parameters():
+        for p in algo.space.arch.parameters():
             p.normal_(0, 0.5)  # away from uniform so the gradient is not trivially small
     return algo
 
@@ -28,15 +28,15 @@ def batch(seed):
 
 def second_order(algo, train, val, opt, **kw):
     """What ``DifferentiableSearch`` calls in an unrolled architecture step."""
-    named = [('supernet.' + n, p) for n, p in algo.architecture.supernet.named_parameters()]
+    named = [('model.' + n, p) for n, p in algo.space.model.named_parameters()]
     return unrolled_arch_grads(algo._functional_loss, named, algo.arch_parameters(), train, val,
                                opt.optimizer, **kw)
 
 
 def exact_grad(algo, train, val, lr, mu, wd, bufs):
     """d/dalpha L_val(w - lr*(mu*buf + dL_train/dw + wd*w), alpha), by autograd through the step."""
-    space = algo.architecture
-    net, bb = space.supernet, space.backbone
+    space = algo.space
+    net, bb = space.model, space.backbone
     names = [n for n, _ in net.named_parameters()]
     params = [p for _, p in net.named_parameters()]
     alphas = algo.arch_parameters()
@@ -56,16 +56,16 @@ def exact_grad(algo, train, val, lr, mu, wd, bufs):
 def test_second_order_matches_autograd_with_momentum_and_weight_decay():
     algo = tiny_search()
     lr, mu, wd = 0.1, 0.9, 3e-2
-    opt = OptimWrapper(torch.optim.SGD(algo.architecture.supernet.parameters(), lr=lr, momentum=mu, weight_decay=wd))
+    opt = OptimWrapper(torch.optim.SGD(algo.space.model.parameters(), lr=lr, momentum=mu, weight_decay=wd))
     bufs = []
-    for p in algo.architecture.supernet.parameters():  # a non-zero momentum buffer, as after some steps
+    for p in algo.space.model.parameters():  # a non-zero momentum buffer, as after some steps
         b = torch.randn_like(p) * 0.1
         opt.optimizer.state[p]['momentum_buffer'] = b
         bufs.append(b)
     train, val = batch(1), batch(2)
-    algo.architecture.supernet.train()
+    algo.space.model.train()
     expected = exact_grad(algo, train, val, lr, mu, wd, bufs)
-    w_before = [p.detach().clone() for p in algo.architecture.supernet.parameters()]
+    w_before = [p.detach().clone() for p in algo.space.model.parameters()]
     algo.zero_all_grads()
     # In float64 a small r keeps the finite difference on the linear side of
     # ReLU/max-pool kinks, so the comparison tests the maths, not the step size.
@@ -73,14 +73,14 @@ def test_second_order_matches_autograd_with_momentum_and_weight_decay():
     for a, e in zip(algo.arch_parameters(), expected):
         torch.testing.assert_close(a.grad, e, rtol=1e-4, atol=1e-7)
     # The weights are back where they were (the HVP shifts them and restores them).
-    for p, w in zip(algo.architecture.supernet.parameters(), w_before):
+    for p, w in zip(algo.space.model.parameters(), w_before):
         torch.testing.assert_close(p.detach(), w, rtol=0, atol=1e-12)
 
 
 def test_second_order_differs_from_first_order():
     """Guards against a 'second order' that silently computes the first-order gradient."""
     algo = tiny_search()
-    opt = OptimWrapper(torch.optim.SGD(algo.architecture.supernet.parameters(), lr=0.5, momentum=0.9))
+    opt = OptimWrapper(torch.optim.SGD(algo.space.model.parameters(), lr=0.5, momentum=0.9))
     train, val = batch(3), batch(4)
     algo.zero_all_grads()
     second_order(algo, train, val, opt)
@@ -92,11 +92,11 @@ def test_second_order_differs_from_first_order():
 
 
 def momentum_optimizer(algo, lr=0.1, mu=0.9, wd=3e-2):
-    opt = OptimWrapper(torch.optim.SGD(algo.architecture.supernet.parameters(), lr=lr, momentum=mu,
+    opt = OptimWrapper(torch.optim.SGD(algo.space.model.parameters(), lr=lr, momentum=mu,
                                        weight_decay=wd))
     bufs = []
     g = torch.Generator().manual_seed(5)
-    for p in algo.architecture.supernet.parameters():
+    for p in algo.space.model.parameters():
         b = 0.1 * torch.randn(p.shape, generator=g, dtype=p.dtype)
         opt.optimizer.state[p]['momentum_buffer'] = b
         bufs.append(b)
@@ -105,8 +105,8 @@ def momentum_optimizer(algo, lr=0.1, mu=0.9, wd=3e-2):
 
 def reference_formula(algo, train, val, lr, mu, wd, bufs, r=1e-2):
     """DARTS' architect.py, written out: dalpha - lr * (g+ - g-) / (2R), R = r / ||v||, at w +- R v."""
-    space = algo.architecture
-    net, bb = space.supernet, space.backbone
+    space = algo.space
+    net, bb = space.model, space.backbone
     names = [n for n, _ in net.named_parameters()]
     w = [p.detach() for _, p in net.named_parameters()]
     alphas = algo.arch_parameters()
@@ -134,7 +134,7 @@ def test_default_setting_is_the_reference_finite_difference():
     lr, mu, wd = 0.1, 0.9, 3e-2
     opt, bufs = momentum_optimizer(algo, lr, mu, wd)
     train, val = batch(1), batch(2)
-    algo.architecture.supernet.eval()  # BN statistics fixed: both sides see the same network
+    algo.space.model.eval()  # BN statistics fixed: both sides see the same network
     want = reference_formula(algo, train, val, lr, mu, wd, bufs)
     algo.zero_all_grads()
     second_order(algo, train, val, opt)
@@ -147,7 +147,7 @@ def test_exact_hvp_matches_autograd_through_the_virtual_step():
     lr, mu, wd = 0.1, 0.9, 3e-2
     opt, bufs = momentum_optimizer(algo, lr, mu, wd)
     train, val = batch(1), batch(2)
-    algo.architecture.supernet.eval()
+    algo.space.model.eval()
     expected = exact_grad(algo, train, val, lr, mu, wd, bufs)
     algo.zero_all_grads()
     second_order(algo, train, val, opt, hvp='exact')

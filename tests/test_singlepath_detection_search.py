@@ -66,13 +66,13 @@ def tiny_ssdlite(out_indices=(2, 3)) -> dict:
 
 def sp_search(arch=None, cost=dict(metric='flops', input_size=64)) -> DifferentiableSearch:
     torch.manual_seed(0)
-    return DifferentiableSearch(architecture=dict(type='DetectorSearchSpace', detector=tiny_ssdlite(),
-                                                  arch=arch, cost=cost))
+    return DifferentiableSearch(space=dict(type='DetectorSearchSpace', detector=tiny_ssdlite(),
+                                           arch=arch, cost=cost))
 
 
 def test_stages_are_numbered_as_the_derived_backbone_numbers_them():
     algo = sp_search()
-    space = algo.architecture
+    space = algo.space
     bb = space.backbone
     derived = SinglePathBackbone(arch=space.derive(), out_indices=(0, 1, 2, 3))
     assert bb.out_channels == derived.out_channels and bb.strides == derived.strides
@@ -91,13 +91,13 @@ def test_a_forward_outside_the_space_says_what_to_build_instead():
         bb(torch.zeros(1, 3, 32, 32))
     with pytest.raises(ValueError, match=r'out_indices: stage 4 does not exist \(0..3'):
         SinglePathSearchBackbone(**TRUNK, out_indices=(2, 4))
-    with pytest.raises(ValueError, match='model.architecture.arch: keep_prob'):
+    with pytest.raises(ValueError, match='model.space.arch: keep_prob'):
         bb.build_arch(keep_prob=0.)
 
 
 def test_warmup_drops_indicators_in_training_and_turns_lambda_off():
     algo = sp_search(arch=dict(warmup_iters=2, keep_prob=0.5))
-    space, bb = algo.architecture, algo.architecture.backbone
+    space, bb = algo.space, algo.space.backbone
     space.train()
     space.arch.warmup_override = True
     assert bb.arch_weights(space.arch)[1] == 0.5
@@ -120,19 +120,19 @@ def test_one_level_step_moves_weights_and_thresholds_on_the_detection_loss():
     algo = sp_search(arch=dict(warmup_iters=0))
     optim = SearchOptimWrapperConstructor(dict(weights=dict(optimizer=dict(type='SGD', lr=0.1))))(algo)
     assert list(optim.keys()) == ['weights']
-    space = algo.architecture
+    space = algo.space
     t0 = space.arch.thresholds.detach().clone()
-    w0 = [p.detach().clone() for p in space.supernet.parameters()]
+    w0 = [p.detach().clone() for p in space.model.parameters()]
     log = algo.train_step(dict(weights=det_batch(2, 64), arch=None), optim)
     assert {'loss_cls', 'loss_bbox', 'cost'} <= set(log)
     assert not torch.equal(space.arch.thresholds, t0)
-    moved = sum(not torch.equal(a, b) for a, b in zip(w0, space.supernet.parameters()))
+    moved = sum(not torch.equal(a, b) for a, b in zip(w0, space.model.parameters()))
     assert moved > len(w0) // 2
 
 
 def test_thresholds_above_the_norms_derive_skips_and_a_cheaper_trunk():
     algo = sp_search(arch=dict(warmup_iters=0))
-    space = algo.architecture
+    space = algo.space
     full, full_cost = space.derive(), space.cost().item()
     with torch.no_grad():
         space.arch.thresholds.fill_(1e6)  # every indicator off: k3e3, and a skip where allowed
@@ -150,7 +150,7 @@ _base_ = '{root}/configs/search/spnas_ssdlite_coco128.py'
 width_mult = 0.25
 backbone_channels = (24, 320)  # stage 4 and the head conv at width 0.25
 neck_channels = backbone_channels + (64, 32, 32, 32)
-model = dict(architecture=dict(
+model = dict(space=dict(
     arch=dict(warmup_epochs=1),
     detector=dict(backbone=dict(width_mult=width_mult),
                   neck=dict(in_channels=backbone_channels, out_channels=neck_channels),

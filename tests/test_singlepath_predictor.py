@@ -40,8 +40,12 @@ def decisions_of(arch):
 def tool_run(tmp_path_factory):
     """tools/analysis/latency_predictor.py on a tiny Single-Path search config (32 networks, 32 px)."""
     tmp = tmp_path_factory.mktemp('sp_predictor')
-    cfg = Config(dict(model=dict(type='DifferentiableSearch', architecture=dict(
-        type='SinglePathSpace', supernet=SUPERNET, runtime=dict(metric='flops', input_size=32)))))
+    cfg = Config(dict(model=dict(type='DifferentiableSearch', space=dict(
+        type='ModelSearchSpace',
+        model=dict(type='SearchClassifier', num_classes=SUPERNET['num_classes'],
+                   backbone=dict(type='SinglePathSearchBackbone', out_indices=(-1,), blocks=TINY,
+                                 stem_channels=8, head_channels=32)),
+        cost=dict(metric='flops', input_size=32, num_classes=SUPERNET['num_classes'])))))
     cfg.dump(str(tmp / 'search.py'))
     out = tmp / 'predictor.json'
     load_tool('tools/analysis/latency_predictor.py').main(
@@ -91,7 +95,7 @@ def test_tool_fits_and_saves_a_single_path_predictor(tool_run):
     assert data['clock'] == 'cpu' and data['device_description']['device'] == 'cpu'
     assert data['accuracy']['holdout']['n'] == 8 and data['accuracy']['train']['n'] == 24
     assert 0 < data['measured_seconds']['min'] <= data['measured_seconds']['max']
-    with pytest.raises(PredictorError, match=r"option\(s\) \['C'\] do not apply to a SinglePathSpace config"):
+    with pytest.raises(PredictorError, match=r"option\(s\) \['C'\] do not apply to a SinglePathSearchBackbone config"):
         load_tool('tools/analysis/latency_predictor.py').main(
             [str(tmp / 'search.py'), '--out', str(tmp / 'x.json'), '--n', '4', '--C', '8'])
 

@@ -114,7 +114,7 @@ def test_latency_table_tool_measures_a_singlepath_config_then_reuses_it(tmp_path
     out = tmp_path / 'lat.json'
     cmd = [sys.executable, 'tools/analysis/latency_table.py', 'configs/search/spnas_imagenet.py',
            '--out', str(out), '--input-size', '32', '--threads', '1',
-           '--cfg-options', 'model.architecture.supernet.width_mult=0.25']
+           '--cfg-options', 'model.space.model.backbone.width_mult=0.25']
     first = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert first.returncode == 0, first.stderr[-3000:]
     entries = json.loads(out.read_text())['entries']
@@ -176,7 +176,9 @@ def test_the_shipped_pixel1_table_gives_spnas_pixel1_the_reference_runtime():
     from mmengine.config import Config
 
     from tests.conftest import ROOT
-    runtime = Config.fromfile(str(ROOT / 'configs/search/spnas_imagenet.py')).model.architecture.runtime
+    cost = Config.fromfile(str(ROOT / 'configs/search/spnas_imagenet.py')).model.space.cost
+    runtime = {k: v for k, v in cost.items() if k not in ('runtime_lambda', 'runtime_scale')}
+    assert runtime.pop('num_classes') == 1000
     recipe = RuntimeModel(make_layout(), num_classes=1000, **runtime)
     assert torch.equal(recipe.costs, model.costs) and recipe.const == model.const
     # another layout is not in it, and the error says what the table holds

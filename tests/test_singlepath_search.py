@@ -25,7 +25,7 @@ CONFIG = 'configs/search/spnas_tiny_imagenet.py'
 def algo(**space):
     torch.manual_seed(0)
     space.setdefault('runtime', dict(metric='flops', input_size=32))
-    return DifferentiableSearch(architecture=dict(
+    return DifferentiableSearch(space=dict(
         type='SinglePathSpace', supernet=dict(num_classes=5, blocks=TINY, stem_channels=8,
                                               head_channels=32), **space))
 
@@ -41,13 +41,13 @@ def test_one_level_step_updates_weights_and_thresholds_with_one_optimizer():
         type='RMSpropTF', lr=0.5))))(a)
     assert list(optim.keys()) == ['weights']
     params = {id(p) for g in optim['weights'].optimizer.param_groups for p in g['params']}
-    assert id(a.architecture.arch.thresholds) in params  # one optimizer over the whole space
+    assert id(a.space.arch.thresholds) in params  # one optimizer over the whole space
     before = [p.detach().clone() for p in a.parameters()]
     log = a.train_step(step_data(), optim)
     assert {'loss_cls', 'loss_wd', 'runtime', 'cost', 'acc'} <= set(log)
     assert log['cost'].item() == pytest.approx(20. * torch.log(log['runtime']).item(), rel=1e-4)
-    t0 = before[[id(p) for p in a.parameters()].index(id(a.architecture.arch.thresholds))]
-    assert (a.architecture.arch.thresholds - t0).abs().max() > 0
+    t0 = before[[id(p) for p in a.parameters()].index(id(a.space.arch.thresholds))]
+    assert (a.space.arch.thresholds - t0).abs().max() > 0
     assert sum(not torch.equal(p, b) for p, b in zip(a.parameters(), before)) > len(before) // 2
 
 
@@ -82,8 +82,8 @@ def config_file(tiny_imagenet, tmp_path, extra: str = ''):
 _base_ = {str(ROOT / CONFIG)!r}
 pipeline = [dict(type='LoadImageFromFile'), dict(type='RandomResizedCrop', size=32),
             dict(type='RandomFlip', prob=0.5, direction='horizontal'), dict(type='PackClsInputs')]
-model = dict(architecture=dict(supernet=dict(width_mult=0.25), runtime=dict(input_size=32),
-                               warmup_epochs=2))
+model = dict(space=dict(model=dict(backbone=dict(width_mult=0.25)), cost=dict(input_size=32),
+                        arch=dict(warmup_epochs=2)))
 train_dataloader = dict(batch_size=10, dataset=dict(
     data_prefix='{tiny_imagenet}/train', ann_file='{tmp_path}/lists/train.txt', pipeline=pipeline))
 train_cfg = dict(max_epochs=3)
@@ -162,8 +162,7 @@ def test_resume_across_the_warmup_is_exact(tiny_imagenet, tmp_path):
 def test_two_process_search_ranks_agree_and_share_one_latency_table(tiny_imagenet, tmp_path):
     from tests.conftest import free_port
     cfg = config_file(tiny_imagenet, tmp_path, f"""
-model['architecture']['runtime'] = dict(metric='latency', input_size=32,
-                                        latency_table='{tmp_path / 'latency.json'}')
+model['space']['cost'].update(metric='latency', latency_table='{tmp_path / 'latency.json'}')
 train_cfg['max_epochs'] = 3
 """)
     env = dict(os.environ, PYTHON=sys.executable, PORT=str(free_port()), OMP_NUM_THREADS='1')

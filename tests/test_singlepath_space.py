@@ -96,7 +96,7 @@ def train_briefly(s: SinglePathSpace, steps: int = 20) -> None:
     s.train()
     # The thresholds start ~8 below these small layers' kernel norms; a larger learning rate
     # lets them get there in 20 steps (the reference's search has 10,008).
-    opt = RMSpropTF([dict(params=s.supernet.parameters()),
+    opt = RMSpropTF([dict(params=s.model.parameters()),
                      dict(params=s.arch.parameters(), lr=5.)], lr=0.05)
     for i in range(steps):
         x, y = batch(8, seed=i)

@@ -7,6 +7,7 @@ from nas_backbones.core import DifferentiableSearch
 from nas_backbones.core.optim import SearchOptimWrapperConstructor
 from nas_backbones.spaces.darts import DEFAULT_PRIMITIVES, ArchParameters, derive_genotype
 from nas_backbones.spaces.darts.topology import node_edge_ranges
+from tests.conftest import darts_classifier_space
 
 SKIP = DEFAULT_PRIMITIVES.index('skip_connect')
 OPTIM = dict(
@@ -17,8 +18,7 @@ SUPERNET = dict(type='PCDartsSupernet', num_classes=4, C=8, layers=3, stem='cifa
 
 def make(**space):
     torch.manual_seed(0)
-    algo = DifferentiableSearch(architecture=dict(type='DartsClassifierSpace', supernet=SUPERNET,
-                                                  **space))
+    algo = DifferentiableSearch(space=darts_classifier_space(SUPERNET, **space))
     return algo, SearchOptimWrapperConstructor(OPTIM)(algo)
 
 
@@ -74,7 +74,7 @@ def test_skip_cap_drops_the_weakest_skip_first():
 def test_space_derives_with_its_cap_and_rejects_a_bad_one():
     algo, _ = make(max_skips=1)
     with torch.no_grad():
-        algo.architecture.arch.alphas_normal[:, SKIP] += 1.
+        algo.space.arch.alphas_normal[:, SKIP] += 1.
     assert skips(algo.derive().normal) <= 1
     with pytest.raises(ValueError, match='max_skips must be None or an integer >= 0, got -1'):
         make(max_skips=-1)
@@ -83,7 +83,7 @@ def test_space_derives_with_its_cap_and_rejects_a_bad_one():
 # ------------------------------------------------------------------ beta-DARTS
 def test_beta_decay_gradient_is_its_formula_and_ramps_with_the_epoch():
     algo, _ = make(beta_decay=dict(weight=0.5))
-    space = algo.architecture
+    space = algo.space
     hub = MessageHub.get_instance('test_beta_decay')
     hub.update_info('max_epochs', 4)
     hub.update_info('epoch', 1)
@@ -109,7 +109,7 @@ def test_beta_decay_gradient_is_its_formula_and_ramps_with_the_epoch():
 
 def test_beta_decay_enters_the_architecture_step_only_when_configured():
     plain, _ = make()
-    assert plain.architecture.cost() is None
+    assert plain.space.cost() is None
     algo, optim = make(beta_decay=dict(weight=1.))
     MessageHub.get_instance('test_beta_decay_step').update_info('max_epochs', 2)
     MessageHub.get_current_instance().update_info('epoch', 1)
@@ -120,17 +120,17 @@ def test_beta_decay_enters_the_architecture_step_only_when_configured():
 # ------------------------------------------------------------------ SDARTS-RS
 def test_perturbation_is_bounded_and_only_inside_the_weight_step():
     algo, _ = make(perturb=dict(epsilon=0.03))
-    space = algo.architecture
+    space = algo.space
     clean = {r: w.detach() for r, (w, _) in space.arch().items()}
-    for r, (w, _) in space.arch_weights().items():
+    for r, (w, _) in space.arch.search_weights().items():
         assert torch.equal(w.detach(), clean[r])
     with space.weight_step():
-        noisy = space.arch_weights()
+        noisy = space.arch.search_weights()
     for r, (w, ew) in noisy.items():
         d = w - clean[r]
         assert 0 < d.abs().max() <= 0.03
         assert not w.requires_grad and not ew.requires_grad
-    assert not space._perturbing
+    assert not space.arch._perturbing
 
 
 def test_perturbation_changes_the_weight_step_and_not_the_arch_step():
@@ -176,7 +176,7 @@ def cell_by_formula(cell, s0, s1, weights, edge_weights, w):
 def test_aux_skip_cell_is_the_formula_at_a_known_weight(impl):
     from nas_backbones.spaces.darts.ops import FactorizedReduce
     algo, _ = make(aux_skip=dict(start=1.))
-    space = algo.architecture
+    space = algo.space
     net = space.backbone
     net.impl = impl
     for c in net.cells:
@@ -204,19 +204,19 @@ def test_aux_skip_cell_is_the_formula_at_a_known_weight(impl):
 
 def test_aux_skip_weight_decays_to_zero_with_the_search():
     algo, _ = make(aux_skip=dict(start=2.))
-    space = algo.architecture
+    space = algo.space
     weights = []
     for epoch in range(5):
         set_progress('test_aux_decay', epoch)
-        weights.append(space.aux_weight())
+        weights.append(space.arch.aux_weight())
     assert weights == [2. * (1 - e / 4) for e in range(5)]  # the paper's linear decay, 0 at the end
     MessageHub.get_instance('test_aux_decay_outside')  # no runner: the search is over
-    assert space.aux_weight() == 0.
+    assert space.arch.aux_weight() == 0.
     cos, _ = make(aux_skip=dict(start=1., schedule='cosine'))
     set_progress('test_aux_decay_cos', 2)
-    assert cos.architecture.aux_weight() == pytest.approx(0.5)
+    assert cos.space.arch.aux_weight() == pytest.approx(0.5)
     set_progress('test_aux_decay_cos', 4)
-    assert cos.architecture.aux_weight() == pytest.approx(0.)
+    assert cos.space.arch.aux_weight() == pytest.approx(0.)
 
 
 def test_aux_skip_at_weight_zero_is_the_plain_supernet_and_on_changes_the_step():
@@ -227,12 +227,12 @@ def test_aux_skip_at_weight_zero_is_the_plain_supernet_and_on_changes_the_step()
     x = batch(0)['inputs']
     set_progress('test_aux_zero', 4)  # the end of the search: weight 0
     torch.manual_seed(0)
-    plain_logits = ref.architecture.tensor(x)
+    plain_logits = ref.space.tensor(x)
     torch.manual_seed(0)
-    assert torch.equal(algo.architecture.tensor(x), plain_logits)
+    assert torch.equal(algo.space.tensor(x), plain_logits)
     set_progress('test_aux_zero', 1)
-    assert not torch.allclose(algo.architecture.tensor(x), plain_logits)
-    aux_params = [p for n, p in algo.architecture.named_parameters() if 'aux_ops' in n]
+    assert not torch.allclose(algo.space.tensor(x), plain_logits)
+    aux_params = [p for n, p in algo.space.named_parameters() if 'aux_ops' in n]
     assert aux_params and all(any(p is q for q in algo.weight_parameters()) for p in aux_params)
     before = [p.detach().clone() for p in aux_params]
     torch.manual_seed(1)
@@ -246,14 +246,14 @@ def test_aux_skip_at_weight_zero_is_the_plain_supernet_and_on_changes_the_step()
 def test_aux_skip_is_not_in_the_derivation():
     algo, _ = make(aux_skip=dict(start=1.))
     plain, _ = make()
-    arch = algo.architecture.arch
+    arch = algo.space.arch
     with torch.no_grad():
         for p in arch.parameters():
             p.normal_()
-        for aux in algo.architecture.backbone.cells[1].aux_ops:  # whatever the aux convs hold
+        for aux in algo.space.backbone.cells[1].aux_ops:  # whatever the aux convs hold
             for p in aux.parameters():
                 p.mul_(-3.)
-    plain.architecture.arch.load_state_dict(arch.state_dict())
+    plain.space.arch.load_state_dict(arch.state_dict())
     assert algo.derive() == plain.derive()
     assert not any('aux' in n for n, _ in arch.named_parameters())
 
@@ -276,11 +276,11 @@ def test_aux_skip_with_cp_keeps_the_weight():
 # ------------------------------------------------------------------ Fair DARTS
 def test_fair_darts_runs_the_supernet_on_sigmoid_weights():
     algo, _ = make(fair_darts=dict(zero_one=10.))
-    space = algo.architecture
+    space = algo.space
     with torch.no_grad():
         for p in space.arch.parameters():
             p.normal_()
-    for r, (w, ew) in space.arch_weights().items():
+    for r, (w, ew) in space.arch.search_weights().items():
         a = space.arch.alphas_reduce if r else space.arch.alphas_normal
         torch.testing.assert_close(w, torch.sigmoid(a))  # each op on its own: rows do not sum to 1
         torch.testing.assert_close(ew, space.arch.edge_weights(r))
@@ -290,12 +290,12 @@ def test_fair_darts_runs_the_supernet_on_sigmoid_weights():
     torch.manual_seed(0)
     fair_logits = space.tensor(x)
     torch.manual_seed(0)
-    assert not torch.allclose(fair_logits, plain.architecture.tensor(x))
+    assert not torch.allclose(fair_logits, plain.space.tensor(x))
 
 
 def test_fair_darts_zero_one_loss_gradient_is_its_formula():
     algo, _ = make(fair_darts=dict(zero_one=10.))
-    space = algo.architecture
+    space = algo.space
     with torch.no_grad():
         space.arch.alphas_normal.normal_()
         space.arch.alphas_reduce.normal_()
@@ -312,13 +312,13 @@ def test_fair_darts_zero_one_loss_gradient_is_its_formula():
         expected[:, DEFAULT_PRIMITIVES.index('none')] = 0.
         torch.testing.assert_close(a.grad, expected)
     assert space.arch.betas_normal.grad is None
-    assert make(fair_darts=dict(zero_one=0.))[0].architecture.cost() is None  # sigmoid alone
+    assert make(fair_darts=dict(zero_one=0.))[0].space.cost() is None  # sigmoid alone
 
 
 def test_fair_darts_derives_on_sigmoid_weights():
     algo, _ = make(fair_darts=dict())
-    arch = algo.architecture.arch
-    assert algo.architecture.fair_darts == {'zero_one': 10.}  # the paper's weight
+    arch = algo.space.arch
+    assert algo.space.arch.fair_darts == {'zero_one': 10.}  # the paper's weight
     conv = SKIP + 1
     with torch.no_grad():
         for p in arch.parameters():
@@ -373,6 +373,6 @@ def test_defaults_are_the_reference_search():
     for p, q in zip(algo.parameters(), ref.parameters()):
         assert torch.equal(p, q)
     assert algo.derive() == derive_genotype(
-        *(getattr(algo.architecture.arch, n) for n in
+        *(getattr(algo.space.arch, n) for n in
           ('alphas_normal', 'alphas_reduce', 'betas_normal', 'betas_reduce')),
         DEFAULT_PRIMITIVES, 4, 4)

@@ -111,9 +111,9 @@ def test_supernet_rejects_bad_input():
 def test_darts_is_k1_without_edge_norm():
     algo = darts_search(supernet=dict(type='PCDartsSupernet', num_classes=5, C=8, layers=3,
                                      stem='cifar', partial_k=1), edge_norm=False)
-    assert algo.architecture.arch.betas_normal is None and algo.architecture.arch.edge_weights(False) is None
+    assert algo.space.arch.betas_normal is None and algo.space.arch.edge_weights(False) is None
     assert algo(torch.randn(2, 3, 16, 16)).shape == (2, 5)
-    assert {n for n, _ in algo.architecture.arch.named_parameters()} == {'alphas_normal', 'alphas_reduce'}
+    assert {n for n, _ in algo.space.arch.named_parameters()} == {'alphas_normal', 'alphas_reduce'}
 
 
 def test_arch_parameters_are_separate_from_weights():
@@ -122,4 +122,4 @@ def test_arch_parameters_are_separate_from_weights():
     a = algo.arch_parameters()
     assert len(a) == 4 and not any(id(p) in w_ids for p in a)
     assert a[0].shape == (14, 8) and a[2].shape == (14,)
-    assert set(algo.state_dict()) >= {'architecture.arch.alphas_normal', 'architecture.arch.betas_reduce'}
+    assert set(algo.state_dict()) >= {'space.arch.alphas_normal', 'space.arch.betas_reduce'}

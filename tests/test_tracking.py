@@ -22,9 +22,9 @@ def darts_space():
     algo = darts_search(supernet=dict(type='PCDartsSupernet', num_classes=4, C=8, layers=3, stem='cifar',
                                       partial_k=2))
     with torch.no_grad():  # a state away from uniform, so a wrong edge or op name shows
-        algo.architecture.arch.alphas_normal.normal_(0, 1)
-        algo.architecture.arch.betas_reduce.normal_(0, 1)
-    return algo.architecture
+        algo.space.arch.alphas_normal.normal_(0, 1)
+        algo.space.arch.betas_reduce.normal_(0, 1)
+    return algo.space
 
 
 def test_darts_tracking_names_every_edge_and_op_with_the_history_values():
@@ -70,7 +70,7 @@ SEARCH = """
 _base_ = '{root}/configs/search/pcdarts_tiny_imagenet.py'
 custom_imports = dict(imports=['nas_backbones', 'nas_backbones.visualization.report_hook'],
                       allow_failed_imports=False)
-model = dict(architecture=dict(supernet=dict(C=4, layers=3)))
+model = dict(space=dict(model=dict(backbone=dict(C=4, layers=3))))
 pipeline = [dict(type='LoadImageFromFile'), dict(type='RandomResizedCrop', size=32), dict(type='PackClsInputs')]
 train_dataloader = dict(batch_size=10, num_workers=0, persistent_workers=False, dataset=dict(
     data_prefix='{data}/train', ann_file='{lists}/train.txt', pipeline=pipeline))
@@ -161,7 +161,7 @@ def test_network_search_sends_its_front_when_it_exports(tmp_path):
 def test_detection_search_tracks_its_backbones_cells():
     """DetectorSearchSpace states nothing itself: the searchable backbone's family does."""
     from tests.conftest import detector_search, tiny_ssd
-    space = detector_search(tiny_ssd()).architecture
+    space = detector_search(tiny_ssd()).space
     snap = space.snapshot()
     t = space.tracking(images=False)
     assert [v for k, v in t.scalars.items() if k.startswith('alpha_reduce/')] == \

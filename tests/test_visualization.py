@@ -341,7 +341,8 @@ def searched(tmp_path_factory):
         loader.dataset.pipeline = [dict(type='LoadImageFromFile'),
                                    dict(type='RandomResizedCrop', size=32),
                                    dict(type='PackClsInputs')]
-    cfg.model.architecture.supernet.update(num_classes=10, C=8, layers=5)
+    cfg.model.space.model.num_classes = 10
+    cfg.model.space.model.backbone.update(C=8, layers=5)
     cfg.train_cfg.max_epochs = 2
     cfg.train_cfg.arch_warmup_epochs = 1
     cfg.custom_hooks.append(dict(type='SearchReportHook', cost=SMALL_COST))

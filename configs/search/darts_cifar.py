@@ -7,6 +7,6 @@ _base_ = [
     '../_base_/datasets/small_images_search.py',
     '../_base_/schedules/darts_cifar.py',
 ]
-model = dict(architecture=dict(supernet=dict(partial_k=1), edge_norm=False))
+model = dict(space=dict(model=dict(backbone=dict(partial_k=1)), arch=dict(edge_norm=False)))
 train_dataloader = dict(batch_size=64)  # DARTS' batch, in both splits
 train_cfg = dict(max_epochs=50, arch_warmup_epochs=0, arch_dataloader=dict(batch_size=64))

@@ -3,7 +3,7 @@
 # Normalised with CIFAR-10's mean/std, as the reference; set data_preprocessor for other data.
 # Point it at your data with --cfg-options, e.g.
 #   train_dataloader.dataset.ann_file=... train_cfg.arch_dataloader.dataset.ann_file=...
-#   model.architecture.supernet.num_classes=N
+#   model.space.model.num_classes=N
 _base_ = [
     '../_base_/runtime/search.py',
     '../_base_/models/pcdarts_supernet_cifar.py',

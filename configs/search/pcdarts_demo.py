@@ -10,8 +10,8 @@ _base_ = './pcdarts_tiny_imagenet.py'
 max_epochs = 2
 batch_size = 16
 
-model = dict(architecture=dict(supernet=dict(num_classes=3, C=8, layers=5),
-                               cost=dict(weight=0.1, input_size=64)))
+model = dict(space=dict(model=dict(num_classes=3, backbone=dict(C=8, layers=5)),
+                        cost=dict(weight=0.1, input_size=64)))
 _dataset = dict(data_prefix='data/synthetic_crops/')
 train_dataloader = dict(batch_size=batch_size,
                         dataset=dict(_dataset, ann_file='data/synthetic_crops_search/train.txt'))

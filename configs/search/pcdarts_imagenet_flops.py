@@ -4,4 +4,4 @@
 # weights trade accuracy for cheaper cells (searched ImageNet cells often land at 645-712M FLOPs).
 _base_ = './pcdarts_imagenet.py'
 
-model = dict(architecture=dict(cost=dict(weight=0.1, input_size=224)))
+model = dict(space=dict(cost=dict(weight=0.1, input_size=224)))

@@ -6,5 +6,5 @@
 # for a device this machine cannot run must be complete). weight=0 is plain PC-DARTS.
 _base_ = './pcdarts_imagenet.py'
 
-model = dict(architecture=dict(cost=dict(metric='latency', weight=0.1, input_size=224, device='cpu',
-                                         batch=1, latency_table='work_dirs/latency_cpu_b1.json')))
+model = dict(space=dict(cost=dict(metric='latency', weight=0.1, input_size=224, device='cpu',
+                                  batch=1, latency_table='work_dirs/latency_cpu_b1.json')))

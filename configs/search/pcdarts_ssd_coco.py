@@ -13,7 +13,7 @@
 # recipe searches PC-DARTS cells on a detection loss. SSD300's optimizer (SGD 2e-3 for a total
 # batch of 64, 500-iteration warm-up), cosine to 0 over 24 epochs, alpha/beta frozen for the first
 # 12, then Adam 6e-3 (PC-DARTS') (_base_/schedules/pcdarts_ssd.py).
-# Memory: model.architecture.detector.backbone.with_cp=True recomputes every cell in backward
+# Memory: model.space.detector.backbone.with_cp=True recomputes every cell in backward
 # (benchmarks/README.md, "Detection search"); model.unrolled=True is second order.
 _base_ = [
     '../_base_/runtime/search.py',

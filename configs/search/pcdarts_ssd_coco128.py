@@ -26,7 +26,7 @@ max_epochs = 4
 # 192 px -> backbone maps 24, 12, 6 (strides 8/16/32), extra levels 3, 2, 1.
 backbone_channels = (32, 64, 128)  # 4 nodes x C, 2C, 4C (C=8)
 neck_channels = backbone_channels + (128, 128, 128)
-model = dict(architecture=dict(
+model = dict(space=dict(
     cost=dict(weight=0.1, input_size=input_size),
     detector=dict(
         backbone=dict(C=8, layers=5, max_skips=2),

@@ -8,7 +8,7 @@ _base_ = './pcdarts_ssd_coco128.py'
 max_epochs = 2
 batch_size = 8
 metainfo = dict(classes=('circle', 'square', 'triangle'))
-model = dict(architecture=dict(detector=dict(bbox_head=dict(num_classes=len(metainfo['classes'])))))
+model = dict(space=dict(detector=dict(bbox_head=dict(num_classes=len(metainfo['classes'])))))
 _dataset = dict(data_prefix=dict(img='data/synthetic_coco/train/'), metainfo=metainfo)
 train_dataloader = dict(batch_size=batch_size,
                         dataset=dict(_dataset, ann_file='data/synthetic_coco_search/train.json'))

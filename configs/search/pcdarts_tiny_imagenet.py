@@ -19,7 +19,8 @@ _base_ = [
 # on crops, also adds a FLOPs term; it is not set here because over this search's 96
 # architecture steps on tiny-imagenet-10 it turned the cells to pools and skips only, below
 # chance (benchmarks/README.md, section 8).
-model = dict(architecture=dict(supernet=dict(num_classes=10, C=8, layers=5), max_skips=2))
+model = dict(space=dict(model=dict(num_classes=10, backbone=dict(C=8, layers=5)),
+                        arch=dict(max_skips=2)))
 
 # PC-DARTS' ImageNet schedule at this scale: 4 epochs, alpha/beta frozen for the first, SGD 0.05 for
 # a batch of 16 with cosine to 0 and no warm-up.

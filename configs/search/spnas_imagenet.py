@@ -16,8 +16,8 @@
 # the table on the deployment device and bring it along (what is missing is measured where
 # the search runs, on runtime.device):
 #   python tools/analysis/latency_table.py configs/search/spnas_imagenet.py --out spnas_lat.json
-#   --cfg-options model.architecture.runtime.latency_table=spnas_lat.json model.architecture.runtime.device=cpu
-# Multiply-adds instead: --cfg-options model.architecture.runtime.metric=flops
+#   --cfg-options model.space.cost.latency_table=spnas_lat.json model.space.cost.device=cpu
+# Multiply-adds instead: --cfg-options model.space.cost.metric=flops
 # The reference also keeps an EMA of the weights (0.9999); add, if wanted,
 #   dict(type='EMAHook', ema_type='ExponentialMovingAverage', momentum=1e-4) to custom_hooks.
 _base_ = [

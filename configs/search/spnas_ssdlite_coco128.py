@@ -35,7 +35,7 @@ model = dict(
     unrolled=False,  # one level: the algorithm takes one step on the loss and the cost together
     data_preprocessor=dict(type='DetDataPreprocessor', mean=[123.675, 116.28, 103.53],
                            std=[58.395, 57.12, 57.375], bgr_to_rgb=True, pad_size_divisor=1),
-    architecture=dict(
+    space=dict(
         type='DetectorSearchSpace',
         arch=dict(warmup_epochs=warmup_epochs, keep_prob=0.6),
         cost=dict(runtime_lambda=0.02, runtime_scale=1e3, metric='flops', input_size=input_size),

@@ -18,10 +18,13 @@ _base_ = [
     '../_base_/schedules/spnas_imagenet.py',
 ]
 
-model = dict(architecture=dict(
-    supernet=dict(num_classes=10, width_mult=0.5),
-    runtime=dict(_delete_=True, metric='flops', input_size=64),
-    warmup_epochs=1))
+num_classes = 10
+model = dict(space=dict(
+    model=dict(num_classes=num_classes, backbone=dict(width_mult=0.5)),
+    arch=dict(warmup_epochs=1),
+    # FLOPs instead of the Pixel 1 table (no latency_table, device or batch)
+    cost=dict(_delete_=True, runtime_lambda=0.02, runtime_scale=1e3, metric='flops', input_size=64,
+              num_classes=num_classes)))
 max_epochs = 4
 train_cfg = dict(max_epochs=max_epochs, arch_dataloader=None)  # one level: the weight split alone
 optim_wrapper = dict(

@@ -44,7 +44,7 @@ workers = 1                                      # searches / short trainings at
 backbone_channels = (4 * C, 8 * C, 16 * C)
 neck_channels = backbone_channels + (128, 128, 128)
 metainfo = dict(classes=classes)
-model = dict(architecture=dict(detector=dict(
+model = dict(space=dict(detector=dict(
     backbone=dict(C=C, layers=layers),
     neck=dict(in_channels=backbone_channels, out_channels=neck_channels),
     bbox_head=dict(in_channels=neck_channels, num_classes=len(classes)))))

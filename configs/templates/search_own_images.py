@@ -38,7 +38,7 @@ C, layers = 8, 5                     # search network width and depth (the deriv
 lr = 0.05                            # weights' SGD; alpha/beta: Adam, 6e-3 (the reference's)
 # ------------------------------------------------------------------------------------------
 
-model = dict(architecture=dict(supernet=dict(num_classes=num_classes, C=C, layers=layers)))
+model = dict(space=dict(model=dict(num_classes=num_classes, backbone=dict(C=C, layers=layers))))
 
 train_pipeline = [
     dict(type='LoadImageOrSkip', on_error='skip'),  # an unreadable file is logged, not fatal

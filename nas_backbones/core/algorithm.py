@@ -3,7 +3,7 @@
 Bilevel (DARTS, PC-DARTS): one iteration (``train_step``) takes an
 architecture step on a batch of the architecture split, then a weight step
 on a batch of the weight split, with two optimizer wrappers: ``weights``
-(over ``space.supernet``) and ``arch`` (over ``space.arch``). Every gradient
+(over ``space.model``) and ``arch`` (over ``space.arch``). Every gradient
 is cleared before each phase, so neither step sees the other's gradients
 (MMRazor's leak: each wrapper clears only its own parameters).
 
@@ -12,7 +12,12 @@ wrapper over the whole space, there is no architecture split, and the one
 loss is the task's plus the space's resource cost.
 
 The space owns the loss and the derivation (:class:`SearchSpace`); this
-class owns only the update rule.
+class owns only the update rule. The names (``docs/design.md``, "Names"):
+``model.space`` is the search space this class wraps (``self.space``),
+``space.model`` the wrapped model (a search classifier, a detector),
+``space.arch`` its architecture parameters, ``derive()`` the result.
+``model.architecture`` / ``space.supernet``, the names of before, still load
+(config key and checkpoints) with a ``FutureWarning``, for one release.
 
 Mixed precision: with ``AmpOptimWrapper`` s (``--amp``), each phase runs its
 forward under its own wrapper's autocast; the parameters, the architecture
@@ -36,43 +41,86 @@ from torch.func import functional_call
 from .search_space import SearchResult, SearchSpace
 from .second_order import HVPS, unrolled_arch_grads
 
+# Checkpoints written before the renames: (old, new) key prefixes of DifferentiableSearch's
+# state dict, applied in this order (model_space.py renames 'supernet.' inside the space).
+LEGACY_PREFIXES = (('architecture.', 'space.'), ('space.supernet.', 'space.model.'))
+OLD_KEY_WARNING = ("model.architecture is deprecated and will be removed in the next release: "
+                   "write model.space (the search space; its wrapped model is space.model, its "
+                   "architecture parameters space.arch)")
+
+
+def renamed_key(key: str) -> str:
+    """A state-dict key of a search checkpoint under the current names (old keys mapped)."""
+    for old, new in LEGACY_PREFIXES:
+        if key.startswith(old):
+            key = new + key[len(old):]
+    return key
+
+
+def _rename_legacy_keys(module: nn.Module, state_dict: dict, prefix: str, *args) -> None:
+    """Load pre-hook: a checkpoint from before keeps the space under ``architecture.``."""
+    head = prefix + 'architecture.'
+    for key in [k for k in state_dict if k.startswith(head)]:
+        state_dict[prefix + 'space.' + key[len(head):]] = state_dict.pop(key)
+
+
+def space_config(model_cfg: Any, where: str = 'model') -> Any:
+    """The search space's config of a search model's config (``model.space``), or None; the old key
+    ``model.architecture`` is read with a FutureWarning."""
+    if not hasattr(model_cfg, 'get'):
+        return None
+    if model_cfg.get('space') is not None:
+        if model_cfg.get('architecture') is not None:
+            raise ValueError(f'{where}: both space and architecture (its old name) are given; '
+                             'keep model.space')
+        return model_cfg['space']
+    if model_cfg.get('architecture') is not None:
+        warnings.warn(OLD_KEY_WARNING, FutureWarning, stacklevel=2)
+        return model_cfg['architecture']
+    return None
+
 
 @MODELS.register_module()
 class DifferentiableSearch(BaseModel):
     """A search space + the update rule.
 
     Args:
-        architecture: config of the :class:`SearchSpace` (e.g. ``DartsClassifierSpace``).
+        space: config of the :class:`SearchSpace` (``ModelSearchSpace``, ``DetectorSearchSpace``).
+        architecture: the old name of ``space`` (deprecated: a ``FutureWarning``).
         unrolled: second-order architecture gradient (DARTS eq. 7-8) instead of first order.
         hvp: second order only: ``'finite_difference'`` (DARTS, r=1e-2) or ``'exact'``
             (double backward).
         hvp_r: the finite difference's r (R = r / ||v||).
-        compile: ``torch.compile`` the supernet's forward (and so, through
+        compile: ``torch.compile`` the model's forward (and so, through
             AOTAutograd, its backward): True, or a dict of ``torch.compile``
             options (e.g. ``dict(mode='max-autotune')``). The update rule stays
             eager. If compiling fails, at construction or in the first step of
             each phase (weight step, architecture step), a warning says why and
             the search goes on eager from the state before that step. Off by
-            default: compiling the supernet takes minutes
+            default: compiling a supernet takes minutes
             (``benchmarks/README.md``).
     """
 
     def __init__(self,
-                 architecture: dict,
+                 space: Optional[dict] = None,
                  unrolled: bool = False,
                  hvp: str = 'finite_difference',
                  hvp_r: float = 1e-2,
                  compile: Union[bool, dict] = False,
                  data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None) -> None:
+                 init_cfg: Optional[dict] = None,
+                 architecture: Optional[dict] = None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         if hvp not in HVPS:
             raise ValueError(f'hvp must be one of {HVPS}, got {hvp!r}')
-        self.architecture: SearchSpace = MODELS.build(
-            dict(architecture, _scope_=architecture.get('_scope_', 'mmdet')))
-        if not isinstance(self.architecture, SearchSpace):
-            raise TypeError(f'architecture: {type(self.architecture).__name__} is not a SearchSpace '
+        space = space_config(dict(space=space, architecture=architecture))
+        if space is None:
+            raise TypeError('DifferentiableSearch: model.space (the search space config) is missing')
+        self.space: SearchSpace = MODELS.build(dict(space, _scope_=space.get('_scope_', 'mmdet')))
+        if not isinstance(self.space, SearchSpace):
+            raise TypeError(f'model.space: {type(self.space).__name__} is not a SearchSpace '
                             '(nas_backbones.core.search_space)')
+        self.register_load_state_dict_pre_hook(_rename_legacy_keys)
         self.unrolled = unrolled
         self.hvp, self.hvp_r = hvp, hvp_r
         # phases whose first compiled step has not run yet (a failure there falls back to eager)
@@ -81,20 +129,27 @@ class DifferentiableSearch(BaseModel):
         if compile:
             self.compile_options = {} if compile is True else dict(compile)
             try:
-                self.architecture.supernet.compile(**self.compile_options)
+                self.space.model.compile(**self.compile_options)
             except Exception as exc:  # noqa: BLE001  e.g. an unknown backend: reported, then eager
                 self._fall_back_to_eager(exc, 'at construction')
             else:
                 self._compile_unverified = {'weights', 'arch'}
 
+    @property
+    def architecture(self) -> SearchSpace:
+        """The old name of :attr:`space` (deprecated)."""
+        warnings.warn('DifferentiableSearch.architecture is deprecated: use .space',
+                      FutureWarning, stacklevel=2)
+        return self.space
+
     # ------------------------------------------------------------ compilation
     @property
     def compiled(self) -> bool:
-        """Whether the supernet's forward runs compiled (False after a fallback)."""
-        return getattr(self.architecture.supernet, '_compiled_call_impl', None) is not None
+        """Whether the model's forward runs compiled (False after a fallback)."""
+        return getattr(self.space.model, '_compiled_call_impl', None) is not None
 
     def _fall_back_to_eager(self, exc: BaseException, where: str) -> None:
-        self.architecture.supernet._compiled_call_impl = None  # nn.Module.compile's handle
+        self.space.model._compiled_call_impl = None  # nn.Module.compile's handle
         self._compile_unverified = set()
         why = ' '.join(line.strip() for line in str(exc).splitlines()[:3] if line.strip())[:300]
         warnings.warn(f'torch.compile of the search step failed {where} ({type(exc).__name__}: '
@@ -104,16 +159,16 @@ class DifferentiableSearch(BaseModel):
     # ---------------------------------------------------------------- forward
     def forward(self, inputs: torch.Tensor, data_samples: Any = None,
                 mode: str = 'tensor') -> Union[dict, list, torch.Tensor]:
-        return self.architecture(inputs, data_samples, mode)
+        return self.space(inputs, data_samples, mode)
 
     def derive(self) -> SearchResult:
-        return self.architecture.derive()
+        return self.space.derive()
 
     def arch_parameters(self) -> list[nn.Parameter]:
-        return self.architecture.arch_parameters()
+        return self.space.arch_parameters()
 
     def weight_parameters(self) -> list[nn.Parameter]:
-        return self.architecture.weight_parameters()
+        return self.space.weight_parameters()
 
     # -------------------------------------------------------------- training
     @contextmanager
@@ -138,12 +193,12 @@ class DifferentiableSearch(BaseModel):
 
     def _functional_loss(self, batch: dict, overrides: Optional[dict]) -> torch.Tensor:
         """Second order's loss: the real parameters, or the space with ``overrides``
-        (names under ``supernet.``) and copies of its buffers, which stay untouched."""
+        (names under ``model.``) and copies of its buffers, which stay untouched."""
         if overrides is None:
             return self.loss_of(self, batch)[0]
-        state = {n: b.clone() for n, b in self.architecture.named_buffers()}
+        state = {n: b.clone() for n, b in self.space.named_buffers()}
         state.update(overrides)
-        losses = functional_call(self.architecture, state, (batch['inputs'], batch['data_samples']),
+        losses = functional_call(self.space, state, (batch['inputs'], batch['data_samples']),
                                  {'mode': 'loss'})
         return self.parse_losses(losses)[0]
 
@@ -161,7 +216,7 @@ class DifferentiableSearch(BaseModel):
             'before. Lower the learning rate of that phase or check the data, then resume.')
 
     def _with_cost(self, loss: torch.Tensor, log: dict) -> torch.Tensor:
-        cost = self.architecture.cost()
+        cost = self.space.cost()
         if cost is None:
             return loss
         log['cost'] = cost.detach()
@@ -184,7 +239,7 @@ class DifferentiableSearch(BaseModel):
                 raise ValueError('second order (unrolled=True) takes its gradients directly, without '
                                  'loss scaling: use AMP in bfloat16, which needs none (--amp '
                                  '--amp-dtype bfloat16), or no AMP')
-            named = [('supernet.' + n, p) for n, p in self.architecture.supernet.named_parameters()]
+            named = [('model.' + n, p) for n, p in self.space.model.named_parameters()]
             with a_optim.optim_context(self):  # autocast under AMP
                 loss_a = unrolled_arch_grads(self._functional_loss, named, self.arch_parameters(),
                                              batch, arch_batch, w_optim.optimizer, self.hvp,
@@ -274,7 +329,7 @@ class DifferentiableSearch(BaseModel):
 
         self.zero_all_grads()
         with w_optim.optim_context(self), \
-                (nullcontext() if one_level else self.architecture.weight_step()):
+                (nullcontext() if one_level else self.space.weight_step()):
             loss, log_w = self.loss_of(model, batch)
         if one_level:
             loss = self._with_cost(loss, log)

@@ -115,5 +115,5 @@ def measure_latency_table(cfg, out: str, device: str = 'cpu', batch: int = 1,
     kind = space_type_of(cfg)
     if kind not in LATENCY_TABLE_TASKS:
         raise ValueError(f'{source}: the latency table knows no search space {kind!r} '
-                         f'(model.architecture.type); known: {sorted(LATENCY_TABLE_TASKS)}')
+                         f'(model.space\'s searchable backbone); known: {sorted(LATENCY_TABLE_TASKS)}')
     return LATENCY_TABLE_TASKS[kind](cfg, out, device, batch, input_size, source)

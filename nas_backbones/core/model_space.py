@@ -9,9 +9,11 @@ linear -> cross-entropy), or any MMDetection detector
 loss by delegating to the model; the family owns its architecture parameters,
 derivation, snapshot, regularisers and weight-step context through the
 backbone. The space keeps the architecture parameters in ``self.arch``, beside
-the model (``self.supernet``), not inside it, so the weight optimizer, built
-over the model, never sees them, and second order overrides ``supernet.*``
+the model (``self.model``), not inside it, so the weight optimizer, built
+over the model, never sees them, and second order overrides ``model.*``
 (every weight) through ``torch.func.functional_call`` as for any space.
+Checkpoints from before the rename keep the model under ``supernet.``; a
+load pre-hook maps them.
 """
 from __future__ import annotations
 
@@ -24,7 +26,33 @@ import torch.nn as nn
 from mmdet.registry import MODELS
 from mmengine.config import ConfigDict
 
+from .algorithm import space_config
 from .search_space import SearchResult, SearchSpace, Tracking
+
+# The deprecated classification spaces: their ``supernet`` holds the trunk's arguments and num_classes.
+LEGACY_CLASSIFIER_SPACES = ('DartsClassifierSpace', 'SinglePathSpace')
+
+
+def searched_trunk(cfg: Any) -> Optional[tuple[str, dict, dict, str]]:
+    """What a search config searches, in either layout, for tools that read it without building it:
+    ``(trunk type, trunk arguments with num_classes where the model has one, cost arguments, where
+    the trunk is in the config)``, or None where the config declares no model search space.
+
+    The trunk type is the backbone's (``PCDartsSearchBackbone``, ``SinglePathSearchBackbone``) or,
+    for the deprecated classification spaces, the space's own type."""
+    space = space_config(cfg.get('model') or {}) or {}
+    kind = space.get('type')
+    if kind in LEGACY_CLASSIFIER_SPACES:
+        cost = space.get('cost') if kind == 'DartsClassifierSpace' else space.get('runtime')
+        return kind, dict(space.get('supernet') or {}), dict(cost or {}), 'model.space.supernet'
+    inner = 'detector' if 'detector' in space else 'model'
+    model = space.get(inner)
+    if not hasattr(model, 'get') or not hasattr(model.get('backbone'), 'get'):
+        return None
+    trunk = dict(model['backbone'])
+    if model.get('num_classes') is not None:
+        trunk['num_classes'] = model['num_classes']
+    return trunk.get('type'), trunk, dict(space.get('cost') or {}), f'model.space.{inner}.backbone'
 
 
 class SearchableBackbone:
@@ -44,7 +72,7 @@ class SearchableBackbone:
 
     def build_arch(self, **cfg) -> nn.Module:
         """The architecture parameters of this backbone (``nn.Parameter``s only); ``cfg`` from
-        the search config's ``model.architecture.arch``."""
+        the search config's ``model.space.arch``."""
         raise NotImplementedError
 
     def derive(self, arch: nn.Module) -> SearchResult:
@@ -65,7 +93,7 @@ class SearchableBackbone:
 
     def build_cost(self, **cfg) -> Optional[nn.Module]:
         """A module ``cost(arch) -> Tensor`` (the differentiable resource term), from
-        ``model.architecture.cost``."""
+        ``model.space.cost``."""
         raise NotImplementedError(f'{type(self).__name__} states no resource cost')
 
     def regularizers(self, arch: nn.Module) -> list[torch.Tensor]:
@@ -76,6 +104,12 @@ class SearchableBackbone:
     def weight_step(self, arch: nn.Module) -> ContextManager:
         """The family's context around the weight step of a bilevel search (e.g. SDARTS' noise)."""
         return nullcontext()
+
+    def loss_terms(self, arch: nn.Module, model: nn.Module) -> dict[str, torch.Tensor]:
+        """Entries the family adds to the model's loss dict (keys with ``loss`` are summed into the
+        loss, others only logged; e.g. Single-Path's L2 term ``loss_wd`` over ``model`` and
+        ``arch``, and its runtime estimate); none by default."""
+        return {}
 
     # ------------------------------------------------- the weights of a forward
     def arch_weights(self, arch: nn.Module) -> Any:
@@ -97,11 +131,18 @@ class SearchableBackbone:
         if weights is None:
             raise RuntimeError(
                 f'{type(self).__name__} is a searchable backbone: it runs inside a '
-                'search space (ModelSearchSpace: model.architecture.model.backbone; '
-                'DetectorSearchSpace: model.architecture.detector.backbone of a search config), '
+                'search space (ModelSearchSpace: model.space.model.backbone; '
+                'DetectorSearchSpace: model.space.detector.backbone of a search config), '
                 'which feeds it the architecture weights. To train a found architecture, build '
                 'its derived backbone instead (e.g. DartsBackbone with genotype=<genotype.json>).')
         return weights
+
+
+def _rename_supernet_keys(module: nn.Module, state_dict: dict, prefix: str, *args) -> None:
+    """Load pre-hook: a checkpoint from before keeps the model under ``supernet.``."""
+    head = prefix + 'supernet.'
+    for key in [k for k in state_dict if k.startswith(head)]:
+        state_dict[prefix + 'model.' + key[len(head):]] = state_dict.pop(key)
 
 
 @MODELS.register_module()
@@ -126,7 +167,7 @@ class ModelSearchSpace(SearchSpace):
     def __init__(self, model: dict, arch: Optional[dict] = None, cost: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        where = f'model.architecture.{self.key}'
+        where = f'model.space.{self.key}'
         # attribute access, as mmdet's heads read their train_cfg / test_cfg
         model = ConfigDict(copy.deepcopy(dict(model)))
         if model.get('data_preprocessor') is not None:
@@ -137,29 +178,32 @@ class ModelSearchSpace(SearchSpace):
         if 'backbone' not in model:
             raise KeyError(f'{where}: {self.kind} with a backbone (got keys {sorted(model)})')
         model.setdefault('_scope_', 'mmdet')
-        self.supernet = MODELS.build(model)
-        backbone = getattr(self.supernet, 'backbone', None)
+        self.model = MODELS.build(model)
+        backbone = getattr(self.model, 'backbone', None)
         if not isinstance(backbone, SearchableBackbone):
             raise TypeError(
                 f'{where}.backbone: {type(backbone).__name__} is not a '
                 'searchable backbone (nas_backbones.core.model_space.SearchableBackbone), '
                 'e.g. PCDartsSearchBackbone or SinglePathSearchBackbone')
         self.arch = backbone.build_arch(**(arch or {}))
-        # A child of the space, outside supernet and arch: no parameters, only cost tables.
+        # A child of the space, outside model and arch: no parameters, only cost tables.
         self.resource_cost = backbone.build_cost(**cost) if cost else None
+        self.register_load_state_dict_pre_hook(_rename_supernet_keys)
 
     @property
     def backbone(self) -> SearchableBackbone:
-        return self.supernet.backbone
+        return self.model.backbone
 
     def _run(self, inputs: torch.Tensor, data_samples: Any, mode: str):
         with self.backbone.arch_weights_as(self.backbone.arch_weights(self.arch)):
-            return self.supernet(inputs, data_samples, mode=mode)
+            return self.model(inputs, data_samples, mode=mode)
 
     def loss(self, inputs: torch.Tensor, data_samples: Any) -> dict[str, torch.Tensor]:
         """The model's loss dict (a detector's ``loss_cls``, ``loss_bbox``, ...: lists are summed by
-        parse_losses)."""
-        return self._run(inputs, data_samples, 'loss')
+        parse_losses) and the family's :meth:`SearchableBackbone.loss_terms`."""
+        losses = self._run(inputs, data_samples, 'loss')
+        losses.update(self.backbone.loss_terms(self.arch, self.model))
+        return losses
 
     def predict(self, inputs: torch.Tensor, data_samples: Any) -> list:
         return self._run(inputs, data_samples, 'predict')

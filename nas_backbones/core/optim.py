@@ -1,4 +1,4 @@
-"""Optimizer wrappers for a search: ``weights`` over the supernet, ``arch`` over the architecture parameters."""
+"""Optimizer wrappers for a search: ``weights`` over the model, ``arch`` over the architecture parameters."""
 from __future__ import annotations
 
 from typing import Optional
@@ -13,7 +13,7 @@ from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapperDict
 class SearchOptimWrapperConstructor:
     """Builds ``OptimWrapperDict(weights=..., arch=...)`` over disjoint parameter sets.
 
-    Bilevel: the weight optimizer sees only ``space.supernet``'s parameters
+    Bilevel: the weight optimizer sees only ``space.model``'s parameters
     and the architecture optimizer only ``space.arch``'s, so SGD's momentum
     and weight decay never touch the architecture parameters. One-level
     (Single-Path NAS; no ``arch`` entry): one ``weights`` wrapper over the
@@ -34,11 +34,11 @@ class SearchOptimWrapperConstructor:
     def __call__(self, model: nn.Module) -> OptimWrapperDict:
         if is_model_wrapper(model):
             model = model.module
-        space = model.architecture
+        space = model.space
         if 'arch' not in self.cfgs:
             return OptimWrapperDict(weights=DefaultOptimWrapperConstructor(
                 dict(self.cfgs['weights']), self.paramwise_cfg)(space))
         weights = DefaultOptimWrapperConstructor(
-            dict(self.cfgs['weights']), self.paramwise_cfg)(space.supernet)
+            dict(self.cfgs['weights']), self.paramwise_cfg)(space.model)
         arch = DefaultOptimWrapperConstructor(dict(self.cfgs['arch']))(space.arch)
         return OptimWrapperDict(weights=weights, arch=arch)

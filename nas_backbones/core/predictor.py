@@ -345,7 +345,8 @@ class MeasureTask:
     meta: dict
 
 
-# Search-space type (``model.architecture.type`` or ``network_search.space.type``)
+# Search-space type (``network_search.space.type``, the searchable backbone's type of a
+# ``model.space``, or a deprecated classification space's type)
 # -> (the family's task function, the tool options it takes).
 PREDICTOR_TASKS: dict[str, tuple[Callable[..., MeasureTask], tuple[str, ...]]] = {}
 
@@ -360,11 +361,14 @@ def register_predictor_task(*space_types: str, options: Sequence[str] = ()) -> C
 
 
 def space_type_of(cfg: Any) -> Optional[str]:
-    """The search space a config declares: its network-search space, else its model's architecture."""
+    """The search space a config declares: its network-search space, else the searchable backbone of
+    its model's search space (:func:`~.model_space.searched_trunk`)."""
+    from .model_space import searched_trunk
     ns = cfg.get('network_search')
     if ns is not None:
         return (ns.get('space') or {}).get('type')
-    return ((cfg.get('model') or {}).get('architecture') or {}).get('type')
+    found = searched_trunk(cfg)
+    return None if found is None else found[0]
 
 
 def predictor_task(cfg: Any, n: int, seed: int, source: str = 'config', **options: Any) -> MeasureTask:
@@ -372,7 +376,7 @@ def predictor_task(cfg: Any, n: int, seed: int, source: str = 'config', **option
     kind = space_type_of(cfg)
     if kind not in PREDICTOR_TASKS:
         raise PredictorError(f'{source}: the latency predictor knows no search space {kind!r} '
-                             f'(model.architecture.type or network_search.space.type); '
+                             f'(model.space\'s searchable backbone or network_search.space.type); '
                              f'known: {sorted(PREDICTOR_TASKS)}')
     fn, allowed = PREDICTOR_TASKS[kind]
     given = {k: v for k, v in options.items() if v not in (None, False)}

@@ -7,6 +7,7 @@ loss) is added in its own folder without touching them.
 """
 from __future__ import annotations
 
+import warnings
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any, ContextManager, Optional, Protocol, Union
@@ -53,15 +54,23 @@ class SearchSpace(BaseModule):
 
     Subclasses set two child modules and implement the methods below:
 
-    - ``supernet``: every weight (an ``nn.Module``);
+    - ``model``: every weight (an ``nn.Module``: the model searched, e.g. a search
+      classifier or a detector, whose backbone is the supernet);
     - ``arch``: every architecture parameter (``nn.Parameter``s only). They
       live apart so that the weight optimizer never sees them (SGD's
       momentum and weight decay would corrupt them) while DDP still averages
       their gradients and checkpoints still hold them.
     """
 
-    supernet: nn.Module
+    model: nn.Module
     arch: nn.Module
+
+    @property
+    def supernet(self) -> nn.Module:
+        """The old name of :attr:`model` (deprecated)."""
+        warnings.warn(f'{type(self).__name__}.supernet is deprecated: use .model (the wrapped model)',
+                      FutureWarning, stacklevel=2)
+        return self.model
 
     # ------------------------------------------------------------------ task
     def forward(self, inputs: torch.Tensor, data_samples: Any = None,
@@ -116,4 +125,4 @@ class SearchSpace(BaseModule):
         return list(self.arch.parameters())
 
     def weight_parameters(self) -> list[nn.Parameter]:
-        return [p for p in self.supernet.parameters() if p.requires_grad]
+        return [p for p in self.model.parameters() if p.requires_grad]

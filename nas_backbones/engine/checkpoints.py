@@ -94,14 +94,27 @@ def read_checkpoint(path: str, suggest: bool = True) -> dict:
     return ckpt
 
 
+def renamed_as_loaded(state: dict, model: nn.Module) -> dict:
+    """``state`` with its keys as loading it into ``model`` renames them: each module's load-state-dict
+    pre-hooks, parents first, as ``load_state_dict`` runs them (a search checkpoint from before the
+    renames keeps ``architecture.supernet.`` where the model has ``space.model.``)."""
+    state = dict(state)
+    for name, module in model.named_modules():
+        for hook in module._load_state_dict_pre_hooks.values():
+            hook(state, f'{name}.' if name else '', {}, True, [], [], [])
+    return state
+
+
 def state_mismatch(state: dict, model: nn.Module, examples: int = 3) -> Optional[str]:
     """What differs between a checkpoint's weights and ``model``'s, or None where they fit.
 
     Keys are compared after mmengine's default revision (a ``module.`` prefix
-    of a DDP-wrapped save is dropped), shapes where both have the key.
+    of a DDP-wrapped save is dropped) and the model's own renaming
+    (:func:`renamed_as_loaded`), shapes where both have the key.
     """
     model = model.module if is_model_wrapper(model) else model
     have = {(k[len('module.'):] if k.startswith('module.') else k): v for k, v in state.items()}
+    have = renamed_as_loaded(have, model)
     want = model.state_dict()
     missing = [k for k in want if k not in have]
     unexpected = [k for k in have if k not in want]

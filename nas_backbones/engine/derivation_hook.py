@@ -61,7 +61,7 @@ class DerivationHook(Hook):
 
     # ----------------------------------------------------------------- epochs
     def after_train_epoch(self, runner) -> None:
-        space = unwrap(runner.model).architecture
+        space = unwrap(runner.model).space
         if self.check_ranks and is_distributed():
             check_ranks_agree(space.arch, runner.epoch + 1, self.atol)
             runner.logger.info(f'architecture parameters are identical on all {get_world_size()} ranks')

@@ -260,8 +260,9 @@ def warmup_problem(cfg: Any) -> Optional[str]:
     A bilevel search (``train_cfg.arch_dataloader``) takes no architecture
     step before ``train_cfg.arch_warmup_epochs``, so the result would be
     derived from untrained architecture parameters. A one-level search whose
-    space has its own ``model.architecture.warmup_epochs`` / ``warmup_iters``
-    (Single-Path NAS: the latency term) would never turn it on.
+    architecture has its own ``model.space.arch.warmup_epochs`` / ``warmup_iters``
+    (Single-Path NAS: the latency term) would never turn it on (the deprecated
+    ``SinglePathSpace`` took them as ``model.space.warmup_epochs``).
     """
     train_cfg, model = _get(cfg, 'train_cfg') or {}, _get(cfg, 'model') or {}
     max_epochs, max_iters = _get(train_cfg, 'max_epochs'), _get(train_cfg, 'max_iters')
@@ -272,14 +273,16 @@ def warmup_problem(cfg: Any) -> Optional[str]:
                 f'(train_cfg.max_epochs={max_epochs}): no architecture step would run, and the result '
                 f'would be derived from untrained architecture parameters. Set it below {max_epochs} '
                 '(PC-DARTS: 15 of 50 epochs).')
-    space = _get(model, 'architecture') or {}
+    space = (_get(model, 'space') or _get(model, 'architecture') or {})  # the old key is warned of at build
+    key_of = 'space' if _get(model, 'space') else 'architecture'
     for key, total, unit in (('warmup_epochs', max_epochs, 'max_epochs'),
                              ('warmup_iters', max_iters, 'max_iters')):
-        value = _get(space, key)
-        if isinstance(value, int) and isinstance(total, int) and value >= total:
-            return (f'model.architecture.{key}={value} covers the whole search (train_cfg.{unit}='
-                    f'{total}): the architecture\'s cost term never turns on, so the search would '
-                    f'ignore it. Set it below {total}.')
+        for where, node in ((f'model.{key_of}.arch.{key}', _get(_get(space, 'arch') or {}, key)),
+                            (f'model.{key_of}.{key}', _get(space, key))):
+            if isinstance(node, int) and isinstance(total, int) and node >= total:
+                return (f'{where}={node} covers the whole search (train_cfg.{unit}='
+                        f'{total}): the architecture\'s cost term never turns on, so the search would '
+                        f'ignore it. Set it below {total}.')
     return None
 
 

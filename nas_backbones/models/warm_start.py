@@ -14,6 +14,7 @@ meaningless, so this load is strict: every trunk weight must be in the checkpoin
 """
 from __future__ import annotations
 
+import warnings
 from typing import Optional
 
 import torch.nn as nn
@@ -21,6 +22,7 @@ from mmengine.logging import print_log
 from mmengine.runner.checkpoint import CheckpointLoader
 
 from ..compat import checkpoint_loading
+from ..core.algorithm import renamed_key
 
 MAX_NAMED = 8  # keys named in an error message
 
@@ -37,21 +39,25 @@ def load_trunk_weights(module: nn.Module, checkpoint: str, prefix: str,
     (e.g. a classifier's head). Raises naming the keys that are missing or of another shape."""
     if not isinstance(prefix, str) or not prefix.endswith('.'):
         raise ValueError(f'{what}.prefix: expected the key prefix of the trunk in the checkpoint, '
-                         f"ending with '.' (e.g. 'architecture.supernet.'), got {prefix!r}")
+                         f"ending with '.' (e.g. 'space.model.'), got {prefix!r}")
+    if renamed_key(prefix) != prefix:  # the names of before, in a checkpoint of either age
+        warnings.warn(f"{what}.prefix={prefix!r} uses the old names (deprecated): write "
+                      f"{renamed_key(prefix)!r}", FutureWarning, stacklevel=2)
+        prefix = renamed_key(prefix)
     with checkpoint_loading():
         ckpt = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
     if not isinstance(state, dict):
         raise ValueError(f'{what}.checkpoint: {checkpoint} holds no state dict')
+    state = {renamed_key(k): v for k, v in state.items()}  # a search checkpoint from before the renames
     found = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
     if not found:
         tops = sorted({k.split('.')[0] + '.' for k in state})
         raise KeyError(f'{what}: no key of {checkpoint} starts with prefix {prefix!r} (its keys '
                        f'start with {_names(tops)}); a search checkpoint keeps its trunk under '
-                       "'architecture.supernet.' (classification) or 'architecture.supernet.backbone.' "
-                       '(detection)')
+                       "'space.model.' (classification) or 'space.model.backbone.' (detection)")
     own = module.state_dict()
-    # A classification search keeps its trunk as the model's backbone ('architecture.supernet.backbone.');
+    # A classification search keeps its trunk as the model's backbone ('space.model.backbone.');
     # checkpoints from before keep it under 'architecture.supernet.'. The one prefix finds either.
     nested = {k[len('backbone.'):]: v for k, v in found.items() if k.startswith('backbone.')}
     if nested and not any(k in found for k in own) and any(k in nested for k in own):

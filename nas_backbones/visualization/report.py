@@ -48,9 +48,14 @@ def load_settings(path: str, table: Sequence[tuple[str, str]]) -> tuple[list[tup
     """
     from mmengine.config import Config
     cfg = Config.fromfile(path, import_custom_modules=False)
+    model = cfg.get('model')
+    # a config of before names the space model.architecture (config keys: docs/design.md, "Names")
+    space = (model.get('space') or model.get('architecture')) if hasattr(model, 'get') else None
     rows = []
     for label, key in table:
         value: Any = cfg
+        if key.startswith('model.space.'):
+            value, key = space, key[len('model.space.'):]
         for part in key.split('.'):
             value = value.get(part) if hasattr(value, 'get') else None
             if value is None:

@@ -76,7 +76,7 @@ class SearchReportHook(Hook):
             return
         try:
             from .tracking import send_tracking
-            space = unwrap(runner.model).architecture
+            space = unwrap(runner.model).space
             send_tracking(runner.visualizer, space.tracking(self.track_images), step=runner.epoch + 1)
         except Exception as e:  # a tracker that fails must not stop the search
             self.track = False

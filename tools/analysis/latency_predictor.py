@@ -9,16 +9,16 @@
 
 With a cell-search config the networks are the config's (its supernet's C,
 cells, stem and op vocabulary, at the cost's input size, or as given) with
-random cells; the search then costs ``model.architecture.cost =
+random cells; the search then costs ``model.space.cost =
 dict(metric='predictor', predictor='predictor_cpu.json')``. With a
 network-search config the macro numbers are drawn from its space too (C,
 cells per stage, input size; a cell pair per stage when the space has
 ``genotype_per_stage``), for ``network_search.latency.source='predictor'``.
-With a Single-Path config (``SinglePathSpace``) the networks are its supernet's
+With a Single-Path config (``SinglePathSearchBackbone``) the networks are its supernet's
 layout with random ops per searchable layer, at the runtime model's input size
-(or ``--input-size``); the search then sets ``model.architecture.runtime =
-dict(metric='predictor', predictor='predictor_spnas.json')``. The config's space
-type picks the space family that samples and encodes (``predictor_task``).
+(or ``--input-size``); the search then sets ``model.space.cost =
+dict(metric='predictor', predictor='predictor_spnas.json', ...)``. The config's searchable
+backbone type picks the space family that samples and encodes (``predictor_task``).
 Each network is timed in eval mode at ``--batch`` (median of ``--repeats``);
 ``--backend onnxruntime`` times in ONNX Runtime the network exported as
 ``tools/deployment/export_onnx.py`` exports it (``pip install '.[onnx]'``). A random

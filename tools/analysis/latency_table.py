@@ -1,19 +1,19 @@
 """Measure the per-op latency table of a search config on this machine (FBNet-style lookup table).
 
 Run it on the device you deploy to, then copy the file to where the search runs
-and point the search at it (``model.cost.latency_table``). Entries already in
+and point the search at it (``model.space.cost.latency_table``). Entries already in
 the file are kept; only missing ones are measured.
 
     python tools/analysis/latency_table.py configs/search/pcdarts_imagenet_latency.py --out lat_cpu.json
     python tools/analysis/latency_table.py configs/search/pcdarts_imagenet.py --out lat_gpu.json \\
         --device cuda --batch 8 --input-size 224
 
-The config's space type picks the space family that measures (``register_latency_table``).
+The config's searchable backbone picks the space family that measures (``register_latency_table``).
 For a cell search the table is measured for the config's supernet (its width, cells and op
 vocabulary) at ``--input-size`` (default: the config's cost input size, else 224).
-For a Single-Path search (``SinglePathSpace``) it holds the four MBConv variants of
+For a Single-Path search (``SinglePathSearchBackbone``) it holds the four MBConv variants of
 every searchable layer and the fixed parts, at the runtime model's input size
-(``model.architecture.runtime.input_size``); point ``model.architecture.runtime.latency_table``
+(``model.space.cost.input_size``); point ``model.space.cost.latency_table``
 at it:
 
     python tools/analysis/latency_table.py configs/search/spnas_imagenet.py --out spnas_lat.json
@@ -35,7 +35,7 @@ from nas_backbones.core.latency import measure_latency_table
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    p.add_argument('config', help='a search config (its model.architecture.supernet is measured)')
+    p.add_argument('config', help="a search config (its model.space's searchable backbone is measured)")
     p.add_argument('--out', required=True, help='the JSON table to write (completed if it exists)')
     p.add_argument('--device', default='cpu', help='cpu, cuda, cuda:1 ... (default %(default)s)')
     p.add_argument('--batch', type=int, default=1, help='batch the ops are timed at (default %(default)s)')

@@ -2,7 +2,7 @@
 # SSD300, searched on the detector's own loss: configs/ssd_pcdarts_coco.py's detector (the
 # backbone's stride 8/16/32 stages + three extra levels, 300 px, mmdet's SSD300 head and anchors)
 # with the search network's widths, 80 classes.
-# Memory: model.architecture.detector.backbone.with_cp=True recomputes every cell in backward
+# Memory: model.space.detector.backbone.with_cp=True recomputes every cell in backward
 # (benchmarks/README.md, "Detection search"); model.unrolled=True is second order.
 # The anchors are for 300 px: a config at another input size sets them (and its pipeline) too.
 input_size = 300
@@ -14,7 +14,7 @@ model = dict(
     # The search preprocesses each batch once, for both steps (the detector has none of its own).
     data_preprocessor=dict(type='DetDataPreprocessor', mean=[123.675, 116.28, 103.53],
                            std=[58.395, 57.12, 57.375], bgr_to_rgb=True, pad_size_divisor=1),
-    architecture=dict(
+    space=dict(
         type='DetectorSearchSpace',
         arch=dict(edge_norm=True),
         # cost=dict(weight=0.1, input_size=input_size): expected FLOPs of the cells in the arch loss

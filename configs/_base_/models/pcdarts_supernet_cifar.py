@@ -4,13 +4,16 @@
 # special case without edge normalization (configs/search/darts_cifar.py).
 model = dict(
     type='DifferentiableSearch',
-    architecture=dict(
-        type='DartsClassifierSpace',
-        supernet=dict(type='PCDartsSupernet', num_classes=10, C=16, layers=8, steps=4,
-                      multiplier=4, stem='cifar', stem_multiplier=3, partial_k=4,
-                      impl='fast',       # 'reference': the paper's equations, one edge at a time
-                      recompute=False),  # True: stem + 1x1 preprocessing recomputed in backward
-        edge_norm=True),
+    space=dict(
+        type='ModelSearchSpace',
+        model=dict(
+            type='SearchClassifier',
+            num_classes=10,
+            backbone=dict(type='PCDartsSearchBackbone', out_indices=(-1,), C=16, layers=8, steps=4,
+                          multiplier=4, stem='cifar', stem_multiplier=3, partial_k=4,
+                          impl='fast',       # 'reference': the paper's equations, one edge at a time
+                          recompute=False)),  # True: stem + 1x1 preprocessing recomputed in backward
+        arch=dict(edge_norm=True)),
     unrolled=False,  # first order; configs/search/darts_cifar_2nd_order.py is second order
     # CIFAR-10's statistics (the reference's CIFAR_MEAN / CIFAR_STD), in 0-255 RGB
     data_preprocessor=dict(type='ImgDataPreprocessor', mean=[125.307, 122.950, 113.865],

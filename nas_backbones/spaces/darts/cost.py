@@ -209,18 +209,21 @@ class ResourceCost(ExpectedCost):
         return total
 
 
-@register_latency_table('DartsClassifierSpace')
+@register_latency_table('PCDartsSearchBackbone', 'DartsClassifierSpace')
 def latency_table(cfg, out: str, device: str, batch: int, input_size: Optional[int], source: str) -> str:
-    """Every op of a cell search's supernet (its width, cells and op vocabulary) at ``input_size``
+    """Every op of a cell search's trunk (its width, cells and op vocabulary) at ``input_size``
     (default: the config's cost input size, else 224), completed into the table ``out``."""
     import json
 
     from mmdet.registry import MODELS
-    space = cfg.get('model', {}).get('architecture', {})
-    if 'supernet' not in space:
-        raise ValueError(f'{source}: model.architecture.supernet not found; this tool measures a search config')
-    supernet = MODELS.build(space['supernet'])
-    size = input_size or (space.get('cost') or {}).get('input_size', 224)
+
+    from ...core.model_space import searched_trunk
+    kind, trunk, cost_cfg, _ = searched_trunk(cfg)
+    if kind == 'DartsClassifierSpace':  # the deprecated layout: the supernet's own config
+        supernet = MODELS.build(trunk)
+    else:  # the searchable backbone: the trunk alone
+        supernet = MODELS.build({k: v for k, v in trunk.items() if k != 'num_classes'})
+    size = input_size or cost_cfg.get('input_size', 224)
     cost = ResourceCost(supernet, weight=0., input_size=size, metric='latency', device=device,
                         batch=batch, latency_table=out)
     with open(out) as f:

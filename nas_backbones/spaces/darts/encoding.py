@@ -170,21 +170,22 @@ def _sampling_space(cfg, C: Optional[int], layers: Optional[int], input_size: Op
         return dict(C=space.C, input_size=space.input_size, stage_cells=space.stage_cells,
                     per_stage=space.per_stage, stem=space.stem, steps=enc.steps,
                     primitives=enc.primitives, num_classes=cfg.get('model', {}).get('num_classes', 1000))
-    arch = cfg.get('model', {}).get('architecture', {})
-    sn = arch.get('supernet')
-    if sn is None:
-        raise PredictorError('config: model.architecture.supernet is missing; give a cell-search '
+    from ...core.model_space import searched_trunk
+    found = searched_trunk(cfg)
+    if found is None:
+        raise PredictorError('config: model.space.model.backbone is missing; give a cell-search '
                              'or a network-search config')
+    _, sn, cost, _ = found
     C = C or sn.get('C', 16)
     layers = layers or sn.get('layers', 8)
-    size = input_size or (arch.get('cost') or {}).get('input_size', 224)
+    size = input_size or cost.get('input_size', 224)
     return dict(C=[C], input_size=[size], stage_cells=[[n] for n in stage_cells_of(layers, reduction_indices(layers))],
                 per_stage=False, stem=sn.get('stem', 'imagenet'), steps=sn.get('steps', 4),
                 primitives=tuple(sn.get('primitives', DEFAULT_PRIMITIVES)),
                 num_classes=sn.get('num_classes', 1000))
 
 
-@register_predictor_task('DartsClassifierSpace', 'DartsNetworkSpace',
+@register_predictor_task('PCDartsSearchBackbone', 'DartsClassifierSpace', 'DartsNetworkSpace',
                          options=('C', 'layers', 'input_size', 'per_edge'))
 def predictor_task(cfg, n: int, seed: int, C: Optional[int] = None, layers: Optional[int] = None,
                    input_size: Optional[int] = None, per_edge: bool = False) -> MeasureTask:

@@ -48,13 +48,13 @@ class PCDartsSearchBackbone(SearchableBackbone, SearchTrunk):
             (as ``DartsBackbone(with_cp=True)``); more memory saved than
             ``recompute``, for one more forward of the cells.
         max_skips: derive the normal cell with at most this many skip_connect
-            (P-DARTS' cap, as ``DartsClassifierSpace(max_skips=...)``); None: no cap. Passed
+            (P-DARTS' cap, as ``model.space.arch.max_skips``); None: no cap. Passed
             to the architecture parameters (``build_arch``), which derive with it (checked by
             their one check, ``stabilizers.check_max_skips``); giving it in
-            ``model.architecture.arch`` instead is the same, giving it in both an error.
+            ``model.space.arch`` instead is the same, giving it in both an error.
         aux_skip: build the cells with DARTS-' auxiliary skips, which
-            ``model.architecture.arch.aux_skip`` (their weight's schedule) needs.
-        warm_start: ``dict(checkpoint=PATH, prefix='architecture.supernet.')``: the trunk's
+            ``model.space.arch.aux_skip`` (their weight's schedule) needs.
+        warm_start: ``dict(checkpoint=PATH, prefix='space.model.')``: the trunk's
             weights (stem, cells, BatchNorm statistics) from a search checkpoint of the same
             trunk, e.g. a crop or ImageNet-subset classification search
             (``nas_backbones.models.warm_start``, FNA's idea). Loaded by ``init_weights`` (so a
@@ -88,7 +88,7 @@ class PCDartsSearchBackbone(SearchableBackbone, SearchTrunk):
         if warm_start is not None:
             if not isinstance(warm_start, dict) or set(warm_start) != {'checkpoint', 'prefix'}:
                 raise ValueError('warm_start: expected dict(checkpoint=PATH, '
-                                 f"prefix='architecture.supernet.'), got {warm_start!r}")
+                                 f"prefix='space.model.'), got {warm_start!r}")
             if init_cfg is not None:
                 raise ValueError('warm_start and init_cfg both initialise the trunk: give one')
         self.warm_start = None if warm_start is None else dict(warm_start)
@@ -113,7 +113,7 @@ class PCDartsSearchBackbone(SearchableBackbone, SearchTrunk):
     def init_weights(self) -> None:
         super().init_weights()
         if self.warm_start is not None:
-            load_trunk_weights(self, what='model.architecture.detector.backbone.warm_start',
+            load_trunk_weights(self, what='model.space.detector.backbone.warm_start',
                                **self.warm_start)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
@@ -129,11 +129,13 @@ class PCDartsSearchBackbone(SearchableBackbone, SearchTrunk):
         the search's stabilisers (``beta_decay``, ``perturb``, ``aux_skip``, ``fair_darts``,
         ``max_skips``: :class:`ArchParameters`)."""
         if max_skips is not None and self.max_skips is not None:
-            raise ValueError('max_skips: given in both model.architecture.arch and '
-                             'model.architecture.detector.backbone; give it once')
+            raise ValueError('max_skips: given in both model.space.arch and the searchable backbone '
+                             '(model.space.detector.backbone or model.space.model.backbone); '
+                             'give it once')
         if stabilizers.get('aux_skip') is not None and not self.aux_skip:
-            raise ValueError('model.architecture.arch.aux_skip: the backbone\'s cells have no '
-                             'auxiliary skips; set model.architecture.detector.backbone.aux_skip=True')
+            raise ValueError('model.space.arch.aux_skip: the backbone\'s cells have no '
+                             'auxiliary skips; set aux_skip=True on the searchable backbone '
+                             '(model.space.detector.backbone or model.space.model.backbone)')
         return ArchParameters(self.steps, self.primitives, self.multiplier, edge_norm=edge_norm,
                               init_std=init_std, max_skips=self.max_skips if max_skips is None
                               else max_skips, **stabilizers)

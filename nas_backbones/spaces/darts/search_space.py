@@ -17,17 +17,18 @@ from mmdet.registry import MODELS
 from ...core.model_space import ModelSearchSpace
 from .stabilizers import check_aux_skip, check_max_skips
 
-DEPRECATION = ("model.architecture.type='DartsClassifierSpace' is deprecated and will be removed in "
-               "the next release: write model.architecture=dict(type='ModelSearchSpace', "
+DEPRECATION = ("model.space.type='DartsClassifierSpace' is deprecated and will be removed in "
+               "the next release: write model.space=dict(type='ModelSearchSpace', "
                "model=dict(type='SearchClassifier', num_classes=..., backbone=dict("
                "type='PCDartsSearchBackbone', out_indices=(-1,), C=..., layers=..., ...)), "
                "arch=dict(edge_norm=..., <stabilisers>), cost=...) (docs/design.md)")
 
 
 def remap_classifier_keys(module, state_dict: dict, prefix: str, *args) -> None:
-    """Checkpoints from before keep the trunk under ``supernet.`` (``supernet.stem``, ``supernet.cells``):
-    move those keys under ``supernet.backbone.`` so such a search resumes."""
-    head = prefix + 'supernet.'
+    """Checkpoints from before keep the trunk under ``supernet.`` (``supernet.stem``, ``supernet.cells``;
+    ``model.`` once ModelSearchSpace's hook renamed it): move those keys under ``model.backbone.``
+    so such a search resumes."""
+    head = prefix + 'model.'
     for key in [k for k in state_dict if k.startswith(head)]:
         rest = key[len(head):]
         if not rest.startswith(('backbone.', 'classifier.')):

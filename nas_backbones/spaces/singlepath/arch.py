@@ -41,13 +41,19 @@ class SinglePathArch(SinglePathThresholds):
         warmup_epochs / warmup_iters: length of the warm-up (one of them; neither: none).
         keep_prob: indicator keep probability during the warm-up (0.6, the reference's).
         dropout_rescale: scale kept indicators by 1/keep_prob (TF dropout, as the reference).
+        weight_decay: the reference's L2 term in the loss, ``weight_decay / 2`` times the squared
+            norm of every parameter of the model but BatchNorm's and of the thresholds (1e-5 in
+            the reference's classification search, whose optimizer then has none); 0: no term.
     """
 
     def __init__(self, num_layers: int, warmup_epochs: Optional[int] = None,
                  warmup_iters: Optional[int] = None, keep_prob: float = 0.6,
-                 dropout_rescale: bool = True) -> None:
-        check_warmup('model.architecture.arch', warmup_epochs, warmup_iters, keep_prob)
+                 dropout_rescale: bool = True, weight_decay: float = 0.) -> None:
+        check_warmup('model.space.arch', warmup_epochs, warmup_iters, keep_prob)
+        if weight_decay < 0:
+            raise ValueError(f'model.space.arch.weight_decay must be >= 0, got {weight_decay}')
         super().__init__(num_layers)
+        self.weight_decay = weight_decay
         self.warmup_epochs, self.warmup_iters = warmup_epochs, warmup_iters
         self.keep_prob, self.dropout_rescale = keep_prob, dropout_rescale
         # Tests set this; a search follows the runner's progress.

@@ -318,7 +318,7 @@ class RuntimeCost(nn.Module):
         super().__init__()
         for name, v in (('runtime_lambda', runtime_lambda), ('runtime_scale', runtime_scale)):
             if v < 0:
-                raise ValueError(f'model.architecture.cost.{name} must be >= 0, got {v}')
+                raise ValueError(f'model.space.cost.{name} must be >= 0, got {v}')
         self.runtime = RuntimeModel(trunk.layout, num_classes=num_classes, **runtime)
         self.runtime_lambda, self.runtime_scale = runtime_lambda, runtime_scale
         self._trunk = [trunk]  # a plain reference: the trunk is the detector's, not this module's
@@ -333,16 +333,16 @@ class RuntimeCost(nn.Module):
         return self.current_lambda(arch) * self.runtime_scale * torch.log(self.expected_runtime(arch))
 
 
-@register_latency_table('SinglePathSpace')
+@register_latency_table('SinglePathSearchBackbone', 'SinglePathSpace')
 def latency_table(cfg, out: str, device: str, batch: int, input_size: Optional[int], source: str) -> str:
     """The runtime model's latency table of a Single-Path config: the four MBConv variants of every
     searchable layer and the fixed parts, at ``input_size`` (default: the runtime model's, else 224)."""
+    from ...core.model_space import searched_trunk
     from .layout import make_layout
-    space = cfg.get('model', {}).get('architecture', {})
-    net = dict(space.get('supernet') or {})
+    _, net, runtime, where = searched_trunk(cfg)
     layout = make_layout(net.get('blocks'), net.get('width_mult', 1.0), net.get('stem_channels', 32),
-                         net.get('head_channels', 1280))
-    size = input_size or (space.get('runtime') or {}).get('input_size', 224)
+                         net.get('head_channels', 1280), where=f'{where}.blocks')
+    size = input_size or runtime.get('input_size', 224)
     model = RuntimeModel(layout, size, metric='latency', device=device, batch=batch,
                          latency_table=out, num_classes=net.get('num_classes', 1000))
     with open(out) as f:

@@ -81,16 +81,16 @@ def _network(arch: Architecture, num_classes: int):
     return SinglePathClassifier(arch=arch, num_classes=num_classes, out_indices=(arch.layout.num_stages - 1,))
 
 
-@register_predictor_task('SinglePathSpace', options=('input_size',))
+@register_predictor_task('SinglePathSearchBackbone', 'SinglePathSpace', options=('input_size',))
 def predictor_task(cfg, n: int, seed: int, input_size: Optional[int] = None) -> MeasureTask:
     """Random architectures of a Single-Path search config's layout, as deployed classifiers, at
     ``input_size`` (default: the runtime model's, else 224)."""
+    from ...core.model_space import searched_trunk
     from .sample import random_architectures
-    space = cfg.get('model', {}).get('architecture', {})
-    net = dict(space.get('supernet') or {})
+    _, net, runtime, where = searched_trunk(cfg)
     layout = make_layout(net.get('blocks'), net.get('width_mult', 1.0), net.get('stem_channels', DEFAULT_STEM),
-                         net.get('head_channels', DEFAULT_HEAD), where='model.architecture.supernet.blocks')
-    size = input_size or (space.get('runtime') or {}).get('input_size', 224)
+                         net.get('head_channels', DEFAULT_HEAD), where=f'{where}.blocks')
+    size = input_size or runtime.get('input_size', 224)
     if isinstance(size, (list, tuple)):
         if len(set(size)) != 1:
             raise PredictorError(f'config: the latency predictor measures square inputs; '

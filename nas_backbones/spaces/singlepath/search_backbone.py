@@ -84,9 +84,28 @@ class SinglePathSearchBackbone(SearchableBackbone, SinglePathTrunk):
 
     # ------------------------------------------------------ SearchableBackbone
     def build_arch(self, **cfg) -> SinglePathArch:
-        """The thresholds (all 0: the full k5/e6 supernet) and the warm-up (``warmup_epochs`` or
-        ``warmup_iters``, ``keep_prob``, ``dropout_rescale``)."""
+        """The thresholds (all 0: the full k5/e6 supernet), the warm-up (``warmup_epochs`` or
+        ``warmup_iters``, ``keep_prob``, ``dropout_rescale``) and the L2 term (``weight_decay``)."""
         return SinglePathArch(self.num_searchable, **cfg)
+
+    @staticmethod
+    def decayed_parameters(arch: SinglePathArch, model: nn.Module) -> list[nn.Parameter]:
+        """What the L2 term covers: every parameter of ``model`` but BatchNorm's, then the thresholds."""
+        norm = {id(p) for m in model.modules()
+                if isinstance(m, nn.modules.batchnorm._BatchNorm) for p in m.parameters()}
+        return [p for p in model.parameters() if id(p) not in norm] + list(arch.parameters())
+
+    def loss_terms(self, arch: SinglePathArch, model: nn.Module) -> dict[str, torch.Tensor]:
+        """The L2 term ``loss_wd`` (with ``arch.weight_decay``) and, with a runtime cost, the runtime
+        estimate R of the current thresholds (``runtime``: logged, no gradient)."""
+        terms = {}
+        if arch.weight_decay:
+            terms['loss_wd'] = 0.5 * arch.weight_decay * sum(
+                p.pow(2).sum() for p in self.decayed_parameters(arch, model))
+        if self._cost:
+            with torch.no_grad():
+                terms['runtime'] = self._cost[-1].expected_runtime(arch).detach().float()
+        return terms
 
     def arch_weights(self, arch: SinglePathArch) -> tuple:
         """The thresholds, and the indicator keep probability in a training forward of the warm-up."""

@@ -18,7 +18,7 @@ should be 0 (the gradient is the same).
 from __future__ import annotations
 
 import warnings
-from typing import Any, Optional
+from typing import Optional
 
 import torch
 import torch.nn as nn
@@ -29,19 +29,19 @@ from .cost import RuntimeModel
 from .supernet import SinglePathTrunk
 from .warmup import check_warmup
 
-DEPRECATION = ("model.architecture.type='SinglePathSpace' is deprecated and will be removed in the "
-               "next release: write model.architecture=dict(type='ModelSearchSpace', model=dict("
+DEPRECATION = ("model.space.type='SinglePathSpace' is deprecated and will be removed in the "
+               "next release: write model.space=dict(type='ModelSearchSpace', model=dict("
                "type='SearchClassifier', num_classes=..., label_smoothing=0.1, dropout=0.2, "
                "loss_name='loss_cls', backbone=dict(type='SinglePathSearchBackbone', out_indices=(-1,), "
-               "initialise=False, width_mult=...)), arch=dict(warmup_epochs=...), cost=dict("
-               "runtime_lambda=..., metric=..., num_classes=...)) (docs/design.md); the L2 term in "
-               "the loss stays SinglePathSpace's until then")
+               "initialise=False, width_mult=...)), arch=dict(warmup_epochs=..., weight_decay=1e-5), "
+               "cost=dict(runtime_lambda=..., metric=..., num_classes=...)) (docs/design.md)")
 
 
 def remap_classifier_keys(module, state_dict: dict, prefix: str, *args) -> None:
     """Checkpoints from before keep the trunk under ``supernet.`` (``supernet.stem``, ``supernet.layers``,
-    ``supernet.head``): move those keys under ``supernet.backbone.`` so such a search resumes."""
-    head = prefix + 'supernet.'
+    ``supernet.head``; ``model.`` once ModelSearchSpace's hook renamed it): move those keys under
+    ``model.backbone.`` so such a search resumes."""
+    head = prefix + 'model.'
     for key in [k for k in state_dict if k.startswith(head)]:
         rest = key[len(head):]
         if not rest.startswith(('backbone.', 'classifier.')):
@@ -106,7 +106,7 @@ class SinglePathSpace(ModelSearchSpace):
             model=dict(type='SearchClassifier', backbone=backbone, num_classes=num_classes,
                        label_smoothing=label_smoothing, dropout=dropout, loss_name='loss_cls'),
             arch=dict(warmup_epochs=warmup_epochs, warmup_iters=warmup_iters, keep_prob=keep_prob,
-                      dropout_rescale=dropout_rescale),
+                      dropout_rescale=dropout_rescale, weight_decay=weight_decay),
             cost=(None if runtime is None else
                   dict(runtime, runtime_lambda=runtime_lambda, runtime_scale=runtime_scale,
                        num_classes=num_classes)))
@@ -139,22 +139,10 @@ class SinglePathSpace(ModelSearchSpace):
         return None if self.resource_cost is None else self.resource_cost.runtime
 
     def decayed_parameters(self) -> list[nn.Parameter]:
-        """What the L2 term covers: every parameter but BatchNorm's, thresholds included."""
-        norm = {id(p) for m in self.supernet.modules()
-                if isinstance(m, nn.modules.batchnorm._BatchNorm) for p in m.parameters()}
-        return [p for p in self.supernet.parameters() if id(p) not in norm] + self.arch_parameters()
-
-    # -------------------------------------------------------------- forward
-    def loss(self, inputs: torch.Tensor, data_samples: Any) -> dict[str, torch.Tensor]:
-        """CE with label smoothing and the L2 term; ``runtime`` (R, no gradient) is logged."""
-        losses = super().loss(inputs, data_samples)
-        if self.weight_decay:
-            losses['loss_wd'] = 0.5 * self.weight_decay * sum(
-                p.pow(2).sum() for p in self.decayed_parameters())
-        if self.runtime is not None:
-            with torch.no_grad():
-                losses['runtime'] = self.expected_runtime().detach().float()
-        return losses
+        """What the L2 term covers: every parameter but BatchNorm's, thresholds included (the loss,
+        CE with label smoothing plus this term and the logged runtime R, is the backbone's
+        ``loss_terms``, as in the new form)."""
+        return self.backbone.decayed_parameters(self.arch, self.model)
 
     # ----------------------------------------------------------------- cost
     def decision_tensor(self) -> torch.Tensor:
