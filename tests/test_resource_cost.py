@@ -179,10 +179,14 @@ def test_latency_table_is_measured_by_the_family_of_the_config_space(tmp_path):
     from nas_backbones.core.latency import LATENCY_TABLE_TASKS, measure_latency_table
     from nas_backbones.spaces.darts.cost import latency_table as darts_table
     from nas_backbones.spaces.singlepath.cost import latency_table as singlepath_table
-    assert LATENCY_TABLE_TASKS['DartsClassifierSpace'] is darts_table
+    assert LATENCY_TABLE_TASKS['PCDartsSearchBackbone'] is darts_table
+    assert LATENCY_TABLE_TASKS['DartsClassifierSpace'] is darts_table  # the deprecated layout
+    assert LATENCY_TABLE_TASKS['SinglePathSearchBackbone'] is singlepath_table
     assert LATENCY_TABLE_TASKS['SinglePathSpace'] is singlepath_table
-    cfg = Config(dict(model=dict(architecture=dict(type='DetectorSearchSpace'))))
-    with pytest.raises(ValueError, match=r"search.py: the latency table knows no search space 'DetectorSearchSpace' "
-                                         r"\(model.architecture.type\); known: \['DartsClassifierSpace', "):
+    cfg = Config(dict(model=dict(space=dict(type='DetectorSearchSpace', detector=dict(backbone=dict(type='ResNet'))))))
+    with pytest.raises(ValueError, match=r"search.py: the latency table knows no searchable backbone 'ResNet' "
+                                         r"\(model.space's\); known: \['DartsClassifierSpace', "):
         measure_latency_table(cfg, str(tmp_path / 'lat.json'), source='search.py')
+    with pytest.raises(ValueError, match=r'search.py: no searchable backbone found'):
+        measure_latency_table(Config(dict(model=dict(type='SSD'))), str(tmp_path / 'lat.json'), source='search.py')
     assert not (tmp_path / 'lat.json').exists()

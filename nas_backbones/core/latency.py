@@ -113,7 +113,10 @@ def measure_latency_table(cfg, out: str, device: str = 'cpu', batch: int = 1,
     """Measure what ``out`` lacks of the config's network, through its space's family; its summary."""
     from .predictor import space_type_of
     kind = space_type_of(cfg)
+    if kind is None:
+        raise ValueError(f'{source}: no searchable backbone found (model.space.model.backbone or '
+                         'model.space.detector.backbone); this tool measures a search config')
     if kind not in LATENCY_TABLE_TASKS:
-        raise ValueError(f'{source}: the latency table knows no search space {kind!r} '
-                         f'(model.space\'s searchable backbone); known: {sorted(LATENCY_TABLE_TASKS)}')
+        raise ValueError(f'{source}: the latency table knows no searchable backbone {kind!r} '
+                         f'(model.space\'s); known: {sorted(LATENCY_TABLE_TASKS)}')
     return LATENCY_TABLE_TASKS[kind](cfg, out, device, batch, input_size, source)
