@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.conftest import ROOT
+
 PKG = ROOT / 'nas_backbones'
 AGNOSTIC = ('core', 'engine', 'network_search', 'evaluation')  # must work for every space family
 

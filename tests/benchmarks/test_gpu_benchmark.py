@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from benchmarks import gpu
+from tests.conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 LIMIT = 1000  # the largest batch the fake device holds
 
 

@@ -10,8 +10,8 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 import nas_backbones  # noqa: F401
+from tests.conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = sorted(Path(p).relative_to(ROOT).as_posix()
                  for p in glob.glob(str(ROOT / 'configs' / '**' / '*.py'), recursive=True))
 

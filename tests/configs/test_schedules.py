@@ -1,13 +1,12 @@
 """Every search and classification config runs the per-epoch learning rates of the recipe it states."""
 import math
-from pathlib import Path
 
 import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import PARAM_SCHEDULERS
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.conftest import ROOT
 
 
 def cosine(lr0: float, T: int, eta_min: float = 0.):

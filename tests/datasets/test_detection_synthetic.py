@@ -10,8 +10,7 @@ from mmengine.config import Config
 from pycocotools.coco import COCO
 
 from nas_backbones.datasets.synthetic_coco import CLASSES, make_split, make_synthetic_coco
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.conftest import ROOT
 
 
 def files(root: Path) -> dict:

@@ -12,8 +12,6 @@ from PIL import Image, ImageEnhance
 
 from nas_backbones.datasets import ColorJitter, ImageNetDataset, RandomResizedCrop
 
-ROOT = Path(__file__).resolve().parents[1]
-
 
 @pytest.fixture(autouse=True)
 def mmdet_scope():

@@ -3,15 +3,14 @@ import importlib.util
 import subprocess
 import sys
 from collections import Counter
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
 from nas_backbones.datasets import ImageNetDataset, sample_per_class, scan_image_folder, split_counts
+from tests.conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 TOOL = ROOT / 'tools/dataset/imagenet_subset.py'
 
 

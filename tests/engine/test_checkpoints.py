@@ -15,8 +15,7 @@ from nas_backbones.compat import checkpoint_loading
 from nas_backbones.engine.checkpoints import CheckpointError, read_checkpoint, state_mismatch
 from nas_backbones.engine.runner import NASRunner
 from nas_backbones.spaces.darts import PUBLISHED
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.conftest import ROOT
 
 
 def demo_config(root: Path, data: Path) -> Path:

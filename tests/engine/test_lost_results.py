@@ -17,8 +17,8 @@ import pytest
 import nas_backbones  # noqa: F401
 from nas_backbones.engine.launch import ResultExistsError, load_train_config, refuse_earlier_result, train_arg_parser
 from nas_backbones.spaces.darts import PUBLISHED
+from tests.conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 SEARCH = str(ROOT / 'configs/search/pcdarts_demo.py')
 TRAIN = str(ROOT / 'configs/ssd_pcdarts_demo.py')
 

@@ -12,8 +12,8 @@ import nas_backbones  # noqa: F401
 from nas_backbones.engine.launch import load_train_config, train_arg_parser
 from nas_backbones.engine.preflight import RUNNER_KEYS, misspelt_keys, neck_problem
 from nas_backbones.engine.runner import NASRunner
+from tests.conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = sorted(glob.glob(str(ROOT / 'configs' / '**' / '*.py'), recursive=True))
 
 

@@ -12,8 +12,7 @@ from nas_backbones.engine.launch import run_tool, user_error
 from nas_backbones.spaces.darts import GenotypeError, load_genotype
 from nas_backbones.spaces.singlepath import load_architecture
 from nas_backbones.spaces.singlepath.architecture import ArchitectureError
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.conftest import ROOT
 
 
 def load_tool(rel):

@@ -3,15 +3,14 @@ import importlib.util
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import torch
 import torch.nn as nn
 
 import nas_backbones  # noqa: F401
 from nas_backbones.spaces.darts.classifier import GenotypeClassifier
+from tests.conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 TOOL = ROOT / 'tools' / 'analysis' / 'complexity.py'
 
 

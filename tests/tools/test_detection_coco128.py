@@ -16,9 +16,8 @@ import torch
 import nas_backbones  # noqa: F401
 from nas_backbones.compat import checkpoint_loading
 from nas_backbones.datasets.synthetic_coco import make_synthetic_coco
-from tests.conftest import free_port
+from tests.conftest import ROOT, free_port
 
-ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / 'configs' / 'ssd_pcdarts_demo.py'
 NUM_IMAGES = 8
 

@@ -1,12 +1,11 @@
 """SSDLite with the Single-Path NAS and the PC-DARTS backbones: each trains a couple of iterations
 on coco128 (tiny input), is validated by CocoMetric, and is tested again from its checkpoint."""
-from pathlib import Path
 
 import pytest
 
+from tests.conftest import ROOT
 from tests.test_detection_coco128 import coco_map, coco_subset, run, trained_epochs
 
-ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
 
 

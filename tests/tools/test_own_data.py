@@ -13,9 +13,8 @@ from mmengine.config import Config
 
 import nas_backbones  # noqa: F401
 from nas_backbones.engine.runner import NASRunner
-from tests.conftest import edit_template
+from tests.conftest import ROOT, edit_template
 
-ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
 CLASSES = ('blob', 'rod')
 

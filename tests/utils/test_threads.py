@@ -66,9 +66,9 @@ def test_a_set_omp_num_threads_wins(machine, monkeypatch):
 
 def test_the_demo_chooses_once_for_all_its_steps(machine, capsys):
     import importlib.util
-    from pathlib import Path
-    root = Path(__file__).resolve().parents[1]
-    spec = importlib.util.spec_from_file_location('demo_tool', root / 'tools/demo.py')
+
+    from tests.conftest import ROOT
+    spec = importlib.util.spec_from_file_location('demo_tool', ROOT / 'tools/demo.py')
     demo = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(demo)
     machine['busy'] = 1

@@ -20,8 +20,8 @@ from nas_backbones.spaces.darts.published import PUBLISHED
 from nas_backbones.visualization import report_hook  # noqa: F401  registers SearchReportHook
 from nas_backbones.visualization.cell_diagram import cell_geometry, cells_figure
 from nas_backbones.visualization.cost import CostSpec
+from tests.conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 PNG_MAGIC = b'\x89PNG\r\n\x1a\n'
 
 

@@ -16,8 +16,7 @@ from mmengine.structures import BaseDataElement
 from nas_backbones.engine.drop_path_hook import DropPathHook
 from nas_backbones.evaluation import ClsAccuracy
 from nas_backbones.spaces.darts import AuxiliaryHeadCIFAR, AuxiliaryHeadImageNet, GenotypeClassifier
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.conftest import ROOT
 
 
 def samples(labels):

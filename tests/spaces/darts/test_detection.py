@@ -1,7 +1,6 @@
 """SSD with the genotype-built backbone: shapes through backbone, neck and head; loss and predict."""
 import argparse
 import math
-from pathlib import Path
 
 import pytest
 import torch
@@ -12,8 +11,7 @@ from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData
 
 import nas_backbones  # noqa: F401
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.conftest import ROOT
 
 
 @pytest.fixture(scope='module')

@@ -10,8 +10,8 @@ import torch
 
 from nas_backbones.spaces.darts import DEFAULT_PRIMITIVES, Genotype, GenotypeError, load_genotype
 from nas_backbones.spaces.darts.random_genotype import random_genotype, random_genotypes
+from tests.conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 OPS7 = [p for p in DEFAULT_PRIMITIVES if p != 'none']
 
 
