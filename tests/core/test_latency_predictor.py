@@ -193,14 +193,14 @@ def test_cost_at_a_genotype_is_its_networks_predicted_latency(measured_predictor
 
 def test_short_search_with_a_latency_weight_lowers_predicted_latency(measured_predictor):
     from nas_backbones.core.optim import SearchOptimWrapperConstructor
-    from tests.test_search_step import OPTIM, batch
+    from tests.conftest import SEARCH_OPTIM, image_batch
     predicted = {}
     for weight in (0., 1.):
         algo = search(measured_predictor, weight=weight)
-        optim = SearchOptimWrapperConstructor(OPTIM)(algo)
+        optim = SearchOptimWrapperConstructor(SEARCH_OPTIM)(algo)
         cost = algo.architecture.resource_cost
         start = cost.expected(algo.architecture.arch).item()
         for step in range(4):
-            algo.train_step({'weights': batch(2 * step), 'arch': batch(2 * step + 1)}, optim)
+            algo.train_step({'weights': image_batch(2 * step), 'arch': image_batch(2 * step + 1)}, optim)
         predicted[weight] = cost.expected(algo.architecture.arch).item()
     assert predicted[1.] < start and predicted[1.] < predicted[0.]

@@ -4,25 +4,14 @@ import torch
 from mmengine.optim import OptimWrapperDict
 
 from nas_backbones.core.optim import SearchOptimWrapperConstructor
-from tests.conftest import darts_search
-
-OPTIM = dict(
-    weights=dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=3e-4),
-                 clip_grad=dict(max_norm=5.)),
-    arch=dict(optimizer=dict(type='Adam', lr=6e-3, betas=(0.5, 0.999), weight_decay=1e-3)))
+from tests.conftest import SEARCH_OPTIM, darts_search, image_batch
 
 
 def make(unrolled=False, cost=None):
     torch.manual_seed(0)
     algo = darts_search(supernet=dict(type='PCDartsSupernet', num_classes=4, C=8, layers=3,
                                      stem='cifar', partial_k=2), unrolled=unrolled, cost=cost)
-    return algo, SearchOptimWrapperConstructor(OPTIM)(algo)
-
-
-def batch(seed):
-    g = torch.Generator().manual_seed(seed)
-    return {'inputs': torch.randn(4, 3, 16, 16, generator=g),
-            'data_samples': torch.randint(0, 4, (4,), generator=g)}
+    return algo, SearchOptimWrapperConstructor(SEARCH_OPTIM)(algo)
 
 
 def test_constructor_gives_disjoint_optimizers():
@@ -38,28 +27,28 @@ def test_constructor_gives_disjoint_optimizers():
 
 def test_constructor_names_missing_wrapper():
     with pytest.raises(KeyError, match="needs a 'weights' entry"):
-        SearchOptimWrapperConstructor(dict(arch=OPTIM['arch']))
+        SearchOptimWrapperConstructor(dict(arch=SEARCH_OPTIM['arch']))
 
 
 def test_one_level_search_steps_weights_and_architecture_together():
     """No 'arch' wrapper (Single-Path NAS' recipe): one optimizer, one loss with the cost term."""
     algo, _ = make(cost=dict(weight=0.5, input_size=16))
-    optim = SearchOptimWrapperConstructor(dict(weights=OPTIM['weights']))(algo)
+    optim = SearchOptimWrapperConstructor(dict(weights=SEARCH_OPTIM['weights']))(algo)
     params = {id(p) for g in optim['weights'].optimizer.param_groups for p in g['params']}
     assert params == {id(p) for p in algo.parameters()}
     before = [p.detach().clone() for p in algo.arch_parameters()]
     w_before = [p.detach().clone() for p in algo.weight_parameters()]
-    log = algo.train_step({'weights': batch(1), 'arch': None}, optim)
+    log = algo.train_step({'weights': image_batch(1), 'arch': None}, optim)
     assert 'cost' in log and 'arch_loss' not in log
     assert all(not torch.equal(a, b) for a, b in zip(algo.arch_parameters(), before))
     assert any(not torch.equal(a, b) for a, b in zip(algo.weight_parameters(), w_before))
     # the cost's gradient reached alpha in that one step: without it alpha moves differently
     algo2, _ = make()
-    optim2 = SearchOptimWrapperConstructor(dict(weights=OPTIM['weights']))(algo2)
-    algo2.train_step({'weights': batch(1), 'arch': None}, optim2)
+    optim2 = SearchOptimWrapperConstructor(dict(weights=SEARCH_OPTIM['weights']))(algo2)
+    algo2.train_step({'weights': image_batch(1), 'arch': None}, optim2)
     assert not torch.equal(algo.arch_parameters()[0], algo2.arch_parameters()[0])
     with pytest.raises(ValueError, match="no 'arch' entry \\(one-level search\\)"):
-        algo.train_step({'weights': batch(1), 'arch': batch(2)}, optim)
+        algo.train_step({'weights': image_batch(1), 'arch': image_batch(2)}, optim)
 
 
 def spy_grads(optim_wrapper):
@@ -78,7 +67,7 @@ def test_each_phase_steps_on_its_own_clean_gradients():
     algo, optim = make()
     ref, _ = make()
     ref.load_state_dict(algo.state_dict())
-    a_batch, w_batch = batch(1), batch(2)
+    a_batch, w_batch = image_batch(1), image_batch(2)
     # The gradients each phase should see, computed on a clean copy.
     ref.zero_all_grads()
     ref.loss_of(ref, ref.data_preprocessor(a_batch, True))[0].backward()
@@ -100,7 +89,7 @@ def test_weight_step_equals_a_clean_sgd_step():
     algo, optim = make()
     ref, ref_optim = make()
     ref.load_state_dict(algo.state_dict())
-    a_batch, w_batch = batch(1), batch(2)
+    a_batch, w_batch = image_batch(1), image_batch(2)
     algo.train_step({'weights': w_batch, 'arch': a_batch}, optim)
     # Reference: the same arch update, then a weight step computed from scratch.
     ref.zero_all_grads()
@@ -115,7 +104,7 @@ def test_no_arch_batch_means_alpha_stays_frozen():
     algo, optim = make()
     before = [p.detach().clone() for p in algo.arch_parameters()]
     w_before = [p.detach().clone() for p in algo.weight_parameters()]
-    log = algo.train_step({'weights': batch(1), 'arch': None}, optim)
+    log = algo.train_step({'weights': image_batch(1), 'arch': None}, optim)
     assert 'arch_loss' not in log
     for p, b in zip(algo.arch_parameters(), before):
         assert torch.equal(p, b)
@@ -125,7 +114,7 @@ def test_no_arch_batch_means_alpha_stays_frozen():
 def test_arch_step_moves_alpha_and_beta():
     algo, optim = make()
     before = [p.detach().clone() for p in algo.arch_parameters()]
-    log = algo.train_step({'weights': batch(1), 'arch': batch(2)}, optim)
+    log = algo.train_step({'weights': image_batch(1), 'arch': image_batch(2)}, optim)
     assert 'arch_loss' in log
     for p, b in zip(algo.arch_parameters(), before):
         assert not torch.equal(p, b)

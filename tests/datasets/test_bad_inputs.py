@@ -76,14 +76,14 @@ def test_search_config_values_are_checked():
 def test_nan_loss_stops_the_search_with_where_and_when():
     from mmengine.logging import MessageHub
 
-    from tests.test_search_step import OPTIM, batch
+    from tests.conftest import SEARCH_OPTIM, image_batch
     torch.manual_seed(0)
     algo = darts_search(supernet=dict(type='PCDartsSupernet', num_classes=4, C=8, layers=3, stem='cifar'))
-    optim = SearchOptimWrapperConstructor(OPTIM)(algo)
+    optim = SearchOptimWrapperConstructor(SEARCH_OPTIM)(algo)
     hub = MessageHub.get_current_instance()
     hub.update_info('epoch', 4)
     hub.update_info('iter', 41)
-    bad = batch(1)
+    bad = image_batch(1)
     bad['inputs'][0, 0, 0, 0] = float('nan')
     before = {k: v.clone() for k, v in algo.state_dict().items()}
     with pytest.raises(FloatingPointError, match='weight loss is nan at epoch 5, iteration 42'):

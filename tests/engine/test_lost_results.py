@@ -3,7 +3,6 @@
 Each test runs the second command into a folder that holds a finished result and checks
 that the result is still there, byte for byte (and a read-only genotype.json still read-only).
 """
-import importlib.util
 import json
 import stat
 import subprocess
@@ -17,17 +16,10 @@ import pytest
 import nas_backbones  # noqa: F401
 from nas_backbones.engine.launch import ResultExistsError, load_train_config, refuse_earlier_result, train_arg_parser
 from nas_backbones.spaces.darts import PUBLISHED
-from tests.conftest import ROOT
+from tests.conftest import ROOT, load_tool
 
 SEARCH = str(ROOT / 'configs/search/pcdarts_demo.py')
 TRAIN = str(ROOT / 'configs/ssd_pcdarts_demo.py')
-
-
-def load_tool(rel):
-    spec = importlib.util.spec_from_file_location(Path(rel).stem + '_tool', ROOT / rel)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def finished_search(work: Path, read_only: bool = True) -> Path:

@@ -2,8 +2,6 @@
 import glob
 from pathlib import Path
 
-import cv2
-import numpy as np
 import pytest
 from mmdet.registry import MODELS
 from mmengine.config import Config
@@ -12,7 +10,7 @@ import nas_backbones  # noqa: F401
 from nas_backbones.engine.launch import load_train_config, train_arg_parser
 from nas_backbones.engine.preflight import RUNNER_KEYS, misspelt_keys, neck_problem
 from nas_backbones.engine.runner import NASRunner
-from tests.conftest import ROOT
+from tests.conftest import ROOT, tiny_search_cfg
 
 CONFIGS = sorted(glob.glob(str(ROOT / 'configs' / '**' / '*.py'), recursive=True))
 
@@ -86,55 +84,6 @@ def test_anchor_strides_that_disagree_with_the_backbone_are_named():
 
 
 # ------------------------------------------------------------------ class counts
-def image_folder(root: Path, classes=('a', 'b', 'c'), per_class: int = 4) -> Path:
-    rng = np.random.default_rng(0)
-    for c in classes:
-        (root / c).mkdir(parents=True)
-        for i in range(per_class):
-            cv2.imwrite(str(root / c / f'{i}.png'), rng.integers(0, 255, (32, 32, 3), dtype=np.uint8))
-    return root
-
-
-def set_num_classes(node, value: int) -> int:
-    """Set every num_classes in a config, whatever its shape; return how many there were."""
-    found = 0
-    if isinstance(node, dict):
-        for k in list(node):
-            if k == 'num_classes':
-                node[k] = value
-                found += 1
-            else:
-                found += set_num_classes(node[k], value)
-    return found
-
-
-def set_key(node, key: str, value) -> None:
-    if isinstance(node, dict):
-        for k in list(node):
-            if k == key:
-                node[k] = value
-            else:
-                set_key(node[k], key, value)
-
-
-def tiny_search_cfg(tmp_path: Path, num_classes: int) -> Config:
-    cfg = Config.fromfile(str(ROOT / 'configs/search/pcdarts_tiny_imagenet.py'))
-    assert set_num_classes(cfg.model, num_classes) == 1
-    pipeline = [dict(type='LoadImageFromFile'), dict(type='RandomResizedCrop', size=32),
-                dict(type='PackClsInputs')]
-    for loader, split in ((cfg.train_dataloader, 'images'), (cfg.train_cfg.arch_dataloader, 'arch_images')):
-        loader.batch_size = 4
-        loader.dataset = dict(type='ImageNetDataset', data_prefix=str(image_folder(tmp_path / split)),
-                              pipeline=pipeline)
-    cfg.train_cfg.update(max_epochs=1, arch_warmup_epochs=0)
-    set_key(cfg.model, 'C', 4)  # the smallest supernet: only the checks matter here
-    set_key(cfg.model, 'layers', 3)
-    cfg.param_scheduler = dict(weights=[], arch=[])
-    cfg.custom_hooks = [dict(type='DerivationHook')]
-    cfg.work_dir = str(tmp_path / 'work')
-    return cfg
-
-
 def test_too_few_classes_stop_before_the_first_step(tmp_path):
     runner = NASRunner.from_cfg(tiny_search_cfg(tmp_path, num_classes=2))
     with pytest.raises(ValueError, match=r'model\..*num_classes=2, but train_dataloader.dataset '

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import nas_backbones  # noqa: F401
 from nas_backbones.engine.runner import NASRunner
-from tests.test_preflight import tiny_search_cfg
+from tests.conftest import tiny_search_cfg
 
 
 def test_the_genotype_goes_to_its_files_and_one_line_to_the_log(tmp_path):

@@ -13,8 +13,7 @@ import nas_backbones  # noqa: F401
 from nas_backbones.compat import checkpoint_loading
 from nas_backbones.engine.derivation_hook import check_ranks_agree
 from nas_backbones.spaces.darts import DEFAULT_PRIMITIVES, ArchParameters
-from tests.conftest import ROOT, free_port
-from tests.test_search_resume import search_config
+from tests.conftest import ROOT, free_port, tiny_imagenet_search_config
 
 
 def _agree_worker(rank, port, perturb, result):
@@ -69,7 +68,7 @@ def test_latency_costs_are_measured_once_and_shared_by_the_ranks():
 def test_two_process_cpu_search_ranks_agree(tiny_imagenet, tmp_path):
     # train_cfg updated in place: a second `train_cfg = dict(...)` would drop its arch_dataloader.
     # With a latency cost in the architecture loss (rank 0 measures the table, see below).
-    cfg = search_config(tiny_imagenet, tmp_path,
+    cfg = tiny_imagenet_search_config(tiny_imagenet, tmp_path,
                         "\ntrain_cfg['max_epochs'] = 2\n"
                         f"model['architecture']['cost'] = dict(metric='latency', weight=0.5, input_size=32, "
                         f"latency_table='{tmp_path / 'latency.json'}')\n")
@@ -96,7 +95,8 @@ def test_two_process_cpu_search_ranks_agree(tiny_imagenet, tmp_path):
 def test_slurm_launcher_runs_a_one_task_search_on_cpu(tiny_imagenet, tmp_path):
     """srun's variables for one task on one CPU node: the search starts its own gloo group (mmengine's
     slurm set-up would divide by the number of GPUs) and runs as a distributed job of one rank."""
-    cfg = search_config(tiny_imagenet, tmp_path, "\ntrain_cfg['max_epochs'] = 1\ntrain_cfg['arch_warmup_epochs'] = 0\n")
+    cfg = tiny_imagenet_search_config(tiny_imagenet, tmp_path,
+                                      "\ntrain_cfg['max_epochs'] = 1\ntrain_cfg['arch_warmup_epochs'] = 0\n")
     env = dict(os.environ, SLURM_PROCID='0', SLURM_NTASKS='1', SLURM_LOCALID='0',
                SLURM_NODELIST='cpu-node-1', MASTER_ADDR='127.0.0.1', MASTER_PORT=str(free_port()),
                OMP_NUM_THREADS='1')

@@ -8,54 +8,33 @@ import time
 from pathlib import Path
 
 import pytest
-import torch
 
 import nas_backbones  # noqa: F401
-from nas_backbones.compat import checkpoint_loading  # the types mmengine checkpoints carry
-from tests.conftest import KILL_HOOK, ROOT, assert_same_search, log_text, search, shared_data
+from tests.conftest import (
+    ROOT,
+    assert_same_search,
+    kill_then_resume,
+    log_text,
+    search,
+    shared_data,
+    tiny_imagenet_search_config,
+)
 
 pytestmark = pytest.mark.slow
 
-CONFIG = """
-_base_ = '{root}/configs/search/pcdarts_tiny_imagenet.py'
-model = dict(architecture=dict(supernet=dict(C=8, layers=3)))
-pipeline = [dict(type='LoadImageFromFile'), dict(type='RandomResizedCrop', size=32),
-            dict(type='RandomFlip', prob=0.5, direction='horizontal'), dict(type='PackClsInputs')]
-train_dataloader = dict(batch_size=10, dataset=dict(
-    data_prefix='{data}/train', ann_file='{lists}/train.txt', pipeline=pipeline))
-train_cfg = dict(max_epochs=3, arch_warmup_epochs=1, arch_dataloader=dict(batch_size=6, dataset=dict(
-    data_prefix='{data}/train', ann_file='{lists}/val.txt', pipeline=pipeline)))
-param_scheduler = dict(weights=[dict(type='CosineAnnealingLR', T_max=3, eta_min=0., by_epoch=True,
-                                     begin=0, end=3)], arch=[])
-default_hooks = dict(logger=dict(interval=1), checkpoint=dict(max_keep_ckpts=5))
-custom_hooks = [dict(type='DerivationHook'), dict(type='RNGStateHook')]  # the report: test_visualization
-"""
-
-
-def search_config(tiny_imagenet, tmp_path, extra: str = ''):
-    """CONFIG on 1%/0.8% per-class lists of tiny-imagenet-10 written under tmp_path, plus ``extra``."""
-    lists = tmp_path / 'lists'
-    subprocess.run([sys.executable, 'tools/dataset/imagenet_subset.py', str(tiny_imagenet / 'train'),
-                    '--out', str(lists), '--train-frac', '0.01', '--val-frac', '0.008', '--seed', '0'],
-                   cwd=ROOT, check=True, capture_output=True)
-    cfg = tmp_path / 'search.py'
-    cfg.write_text(CONFIG.format(root=ROOT, data=tiny_imagenet, lists=lists) + extra)
-    return cfg
-
-
 @pytest.fixture(scope='module')
 def full_search(tmp_path_factory) -> Path:
-    """One uninterrupted run of CONFIG, the reference of every test here. The variants below add
+    """One uninterrupted run of TINY_IMAGENET_SEARCH, the reference of every test here. The variants below add
     dataloader workers, iteration checkpoints and hooks, none of which changes what is computed:
     each test's resumed run must equal this one bit for bit."""
     tmp = tmp_path_factory.mktemp('full')
-    full = search(search_config(shared_data('tiny-imagenet-10'), tmp), tmp / 'full')
+    full = search(tiny_imagenet_search_config(shared_data('tiny-imagenet-10'), tmp), tmp / 'full')
     assert full.wait(timeout=300) == 0, full.stderr.read().decode()[-3000:]
     return tmp / 'full'
 
 
 def test_sigkill_mid_epoch_then_resume_is_exact(tiny_imagenet, tmp_path, full_search):
-    cfg = search_config(tiny_imagenet, tmp_path)
+    cfg = tiny_imagenet_search_config(tiny_imagenet, tmp_path)
 
     killed = search(cfg, tmp_path / 'killed')
     deadline = time.time() + 300
@@ -91,22 +70,9 @@ custom_hooks = [dict(type='DerivationHook'), dict(type='RNGStateHook'),
 
 def test_iteration_checkpoint_mid_epoch_with_workers_then_resume_is_exact(tiny_imagenet, tmp_path, monkeypatch,
                                                                           full_search):
-    (tmp_path / 'kill_hook.py').write_text(KILL_HOOK)
-    monkeypatch.setenv('PYTHONPATH', os.pathsep.join(filter(None, [str(tmp_path), os.environ.get('PYTHONPATH')])))
-    cfg = search_config(tiny_imagenet, tmp_path, MID_EPOCH)
-
-    monkeypatch.setenv('KILL_AT_ITER', '12')
-    killed = search(cfg, tmp_path / 'killed')
-    assert killed.wait(timeout=300) == -signal.SIGKILL, killed.stderr.read().decode()[-3000:]
-    assert (tmp_path / 'killed/last_checkpoint').read_text().strip().endswith('iter_12.pth')
-    with checkpoint_loading():
-        ckpt = torch.load(tmp_path / 'killed/iter_12.pth', weights_only=True)
+    cfg = tiny_imagenet_search_config(tiny_imagenet, tmp_path, MID_EPOCH)
+    ckpt, log = kill_then_resume(cfg, tmp_path / 'killed', 12, monkeypatch)
     assert (ckpt['meta']['epoch'], ckpt['meta']['iter']) == (2, 12)  # mid-epoch: epoch 3 not finished
-
-    monkeypatch.delenv('KILL_AT_ITER')
-    resumed = search(cfg, tmp_path / 'killed', '--resume')
-    assert resumed.wait(timeout=300) == 0, resumed.stderr.read().decode()[-3000:]
-    log = log_text(tmp_path / 'killed')
     # the resumed run trains only the rest of epoch 3: batches 3-5
     assert 'Epoch(train) [3][3/5]' in log and 'Epoch(train) [3][2/5]' not in log
 
@@ -145,7 +111,7 @@ def test_ctrl_c_mid_epoch_keeps_the_iteration_and_the_resumed_search_is_exact(ti
     to a full run."""
     (tmp_path / 'ctrl_c_hook.py').write_text(CTRL_C_HOOK)
     monkeypatch.setenv('PYTHONPATH', os.pathsep.join(filter(None, [str(tmp_path), os.environ.get('PYTHONPATH')])))
-    cfg = search_config(tiny_imagenet, tmp_path, CTRL_C)
+    cfg = tiny_imagenet_search_config(tiny_imagenet, tmp_path, CTRL_C)
 
     monkeypatch.setenv('CTRL_C_AT_ITER', '12')
     stopped = subprocess.Popen([sys.executable, 'tools/search.py', str(cfg), '--work-dir',

@@ -1,9 +1,7 @@
 """A mistake the user made is one message naming it (the traceback on request); near misses get the nearest name."""
-import importlib.util
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -12,14 +10,7 @@ from nas_backbones.engine.launch import run_tool, user_error
 from nas_backbones.spaces.darts import GenotypeError, load_genotype
 from nas_backbones.spaces.singlepath import load_architecture
 from nas_backbones.spaces.singlepath.architecture import ArchitectureError
-from tests.conftest import ROOT
-
-
-def load_tool(rel):
-    spec = importlib.util.spec_from_file_location(Path(rel).stem + '_tool', ROOT / rel)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.conftest import ROOT, load_tool
 
 
 # ------------------------------------------------------------------- near misses

@@ -1,7 +1,5 @@
 """The network-level search: a non-dominated, feasible, reproducible front; resume; two workers; bad declarations."""
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 import torch
@@ -10,7 +8,7 @@ from mmengine.config import Config
 from nas_backbones.network_search import SpaceDeclarationError, load_pareto, non_dominated, pareto_point
 from nas_backbones.network_search.evaluate import macs_and_params
 from nas_backbones.spaces.darts import DartsBackbone, GenotypeClassifier
-from tests.conftest import ROOT, TINY_SPACE, kill_and_resume_network_search
+from tests.conftest import ROOT, TINY_SPACE, kill_and_resume_network_search, load_tool
 from tests.conftest import network_search_cfg as search_cfg
 
 MIN_MACS = 6.6e4  # a lower bound that the smallest networks of TINY_SPACE violate
@@ -85,13 +83,6 @@ def test_front_is_non_dominated_feasible_reproducible_and_builds_the_networks(tm
         ['--pareto', str(tmp_path / 'a/pareto.json'), '--point', '0', '--num-classes', '10'])
     assert (measured['flops'], measured['params']) == (a['points'][0]['objectives']['macs'],
                                                        a['points'][0]['objectives']['params'])
-
-
-def load_tool(rel):
-    spec = importlib.util.spec_from_file_location(Path(rel).stem + '_tool', ROOT / rel)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_predicted_latency_objective_uses_a_predictor_measured_on_the_space(tmp_path):

@@ -4,14 +4,13 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import kill_and_resume_network_search, network_search_cfg
+from tests.conftest import free_port, kill_and_resume_network_search, network_search_cfg
 
 SERVER_TOOLS = ('initdb', 'pg_ctl', 'createdb')
 
@@ -34,12 +33,6 @@ def server_bin() -> Path:
         return Path(versions[-1]).parent
     missing('the PostgreSQL test needs the server programs (initdb, pg_ctl): install Debian\'s '
             '`postgresql` package (apt-get install postgresql)')
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope='module')

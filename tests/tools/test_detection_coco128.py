@@ -1,10 +1,8 @@
 """End to end on real data: SSD with the PC-DARTS backbone trains on coco128, is evaluated by
 CocoMetric, is tested again from its checkpoint with the same predictions and mAP, and resumes.
 Also: MMDetection's own tools/train.py and tools/test.py run a config that inherits ours."""
-import json
 import os
 import pickle
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,41 +14,12 @@ import torch
 import nas_backbones  # noqa: F401
 from nas_backbones.compat import checkpoint_loading
 from nas_backbones.datasets.synthetic_coco import make_synthetic_coco
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, coco_map, coco_subset, free_port, run_script, trained_epochs
 
 DEMO = ROOT / 'configs' / 'ssd_pcdarts_demo.py'
 NUM_IMAGES = 8
 
 pytestmark = pytest.mark.slow
-
-
-def run(args: list, cwd: Path = ROOT, timeout: int = 300) -> str:
-    proc = subprocess.run([sys.executable, *map(str, args)], cwd=cwd, capture_output=True,
-                          text=True, timeout=timeout)
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 0, out[-4000:]
-    return out
-
-
-def coco_map(log: str) -> list[float]:
-    """The last CocoMetric summary line: mAP, mAP_50, mAP_75, mAP_s, mAP_m, mAP_l."""
-    lines = re.findall(r'bbox_mAP_copypaste: ([-\d. ]+)', log)
-    assert lines, 'no CocoMetric result in the log:\n' + log[-3000:]
-    return [float(v) for v in lines[-1].split()]
-
-
-def trained_epochs(log: str) -> list[int]:
-    return sorted({int(e) for e in re.findall(r'Epoch\(train\)\s+\[(\d+)\]', log)})
-
-
-def coco_subset(src: Path, dst: Path, n: int) -> None:
-    """The first n images that have boxes, and their annotations."""
-    coco = json.loads(src.read_text())
-    with_boxes = {a['image_id'] for a in coco['annotations']}
-    images = [im for im in coco['images'] if im['id'] in with_boxes][:n]
-    ids = {im['id'] for im in images}
-    coco.update(images=images, annotations=[a for a in coco['annotations'] if a['image_id'] in ids])
-    dst.write_text(json.dumps(coco))
 
 
 def predictions(path: Path) -> dict:
@@ -84,14 +53,14 @@ default_hooks = dict(logger=dict(interval=2), checkpoint=dict(interval=1, max_ke
     work = tmp_path / 'work'
 
     # train 2 epochs of 2 iterations, validate at the end
-    log = run(['tools/train.py', cfg, '--work-dir', work])
+    log = run_script(['tools/train.py', cfg, '--work-dir', work])
     trained_map = coco_map(log)
     assert (work / 'epoch_1.pth').is_file() and (work / 'epoch_2.pth').is_file()
     assert trained_epochs(log) == [1, 2]
 
     # test the checkpoint: same predictions, same mAP
     test_dump = tmp_path / 'test_preds.pkl'
-    log = run(['tools/test.py', cfg, work / 'epoch_2.pth', '--work-dir', tmp_path / 'test',
+    log = run_script(['tools/test.py', cfg, work / 'epoch_2.pth', '--work-dir', tmp_path / 'test',
                '--out', test_dump])
     assert coco_map(log) == trained_map
     val_preds, test_preds = predictions(val_dump), predictions(test_dump)
@@ -119,7 +88,7 @@ default_hooks = dict(logger=dict(interval=2), checkpoint=dict(interval=1, max_ke
             torch.testing.assert_close(dist_preds[img_id][key], val[key], msg=f'image {img_id} {key}')
 
     # resume from epoch 1: only epoch 2 is trained again, with the optimizer state restored
-    log = run(['tools/train.py', cfg, '--work-dir', work, '--resume', work / 'epoch_1.pth'])
+    log = run_script(['tools/train.py', cfg, '--work-dir', work, '--resume', work / 'epoch_1.pth'])
     assert 'resumed epoch: 1' in log
     assert trained_epochs(log) == [2]
     with checkpoint_loading():
@@ -155,10 +124,10 @@ param_scheduler = []
 default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1))
 """)
     work = tmp_path / 'work'
-    log = run([mmdet_tool('train.py'), cfg, '--work-dir', work], cwd=tmp_path)
+    log = run_script([mmdet_tool('train.py'), cfg, '--work-dir', work], cwd=tmp_path)
     assert trained_epochs(log) == [1]
     assert len(coco_map(log)) == 6  # SSD validation ran (the SSDHead fix)
-    log = run([mmdet_tool('test.py'), cfg, work / 'epoch_1.pth', '--work-dir', tmp_path / 'test'],
+    log = run_script([mmdet_tool('test.py'), cfg, work / 'epoch_1.pth', '--work-dir', tmp_path / 'test'],
               cwd=tmp_path)  # loads the checkpoint weights-only
     assert len(coco_map(log)) == 6
     assert np.isfinite(coco_map(log)).all()

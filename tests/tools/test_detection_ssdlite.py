@@ -3,8 +3,7 @@ on coco128 (tiny input), is validated by CocoMetric, and is tested again from it
 
 import pytest
 
-from tests.conftest import ROOT
-from tests.test_detection_coco128 import coco_map, coco_subset, run, trained_epochs
+from tests.conftest import ROOT, coco_map, coco_subset, run_script, trained_epochs
 
 pytestmark = pytest.mark.slow
 
@@ -37,8 +36,8 @@ param_scheduler = []
 default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1))
 """)
     work = tmp_path / 'work'
-    log = run(['tools/train.py', cfg, '--work-dir', work])
+    log = run_script(['tools/train.py', cfg, '--work-dir', work])
     assert trained_epochs(log) == [1] and (work / 'epoch_1.pth').is_file()
     trained = coco_map(log)
-    log = run(['tools/test.py', cfg, work / 'epoch_1.pth', '--work-dir', tmp_path / 'test'])
+    log = run_script(['tools/test.py', cfg, work / 'epoch_1.pth', '--work-dir', tmp_path / 'test'])
     assert coco_map(log) == trained

@@ -1,6 +1,5 @@
 """Cell diagrams, the search history plots and the search report (tools/visualize_genotype.py,
 tools/analysis/search_report.py, SearchReportHook), the slow ones from a real search."""
-import importlib.util
 import json
 import re
 import shutil
@@ -20,16 +19,9 @@ from nas_backbones.spaces.darts.published import PUBLISHED
 from nas_backbones.visualization import report_hook  # noqa: F401  registers SearchReportHook
 from nas_backbones.visualization.cell_diagram import cell_geometry, cells_figure
 from nas_backbones.visualization.cost import CostSpec
-from tests.conftest import ROOT
+from tests.conftest import ROOT, load_tool
 
 PNG_MAGIC = b'\x89PNG\r\n\x1a\n'
-
-
-def load_tool(rel: str):
-    spec = importlib.util.spec_from_file_location(Path(rel).stem + '_tool', ROOT / rel)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def assert_image(path: Path, kind: str) -> None:

@@ -3,7 +3,6 @@ a genotype that builds the SSD config, each phase moves only its own parameters,
 after a kill, and two CPU ranks that agree."""
 import json
 import os
-import signal
 import subprocess
 import sys
 
@@ -17,7 +16,17 @@ import nas_backbones.datasets.coco  # noqa: F401  SearchCocoDataset, for the in-
 from nas_backbones.compat import checkpoint_loading
 from nas_backbones.core.optim import SearchOptimWrapperConstructor
 from nas_backbones.spaces.darts import load_genotype
-from tests.conftest import KILL_HOOK, ROOT, assert_same_search, free_port, log_text, search, with_path
+from tests.conftest import (
+    NO_REPORT,
+    ROOT,
+    assert_same_search,
+    coco128_search_config,
+    coco128_split,
+    free_port,
+    kill_then_resume,
+    log_text,
+    run_full_search,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -44,42 +53,22 @@ custom_imports = dict(imports=['nas_backbones', 'nas_backbones.datasets.coco',
                                'nas_backbones.visualization.report_hook', 'kill_hook'])
 custom_hooks = custom_hooks + [dict(type='KillAfterIter')]
 """
-# The report (written after training, ~10 s of plotting) only where it is checked.
-NO_REPORT = """
-custom_hooks = [h for h in custom_hooks if h['type'] != 'SearchReportHook']
-"""
 
 
 @pytest.fixture(scope='module')
 def split(tmp_path_factory):
     """8 + 8 disjoint images of coco128 (tools/dataset/coco_split.py)."""
-    from tests.conftest import shared_data
-    from tools.dataset.coco_split import main as coco_split
-    data = shared_data('coco128')
-    out = tmp_path_factory.mktemp('coco128_search')
-    assert coco_split([str(data / 'annotations/instances_train2017.json'), '--out', str(out),
-                       '--train-frac', '0.0625', '--val-frac', '0.0625', '--seed', '0']) == 0
-    return data, out
+    return coco128_split(tmp_path_factory, 'coco128_search')
 
 
 def search_config(split, tmp_path, extra: str = ''):
-    data, lists = split
-    cfg = tmp_path / 'search.py'
-    cfg.write_text(CONFIG.format(root=ROOT, data=data, split=lists) + extra)
-    return cfg
+    return coco128_search_config(CONFIG, split, tmp_path, extra)
 
 
 @pytest.fixture(scope='module')
 def full_search(split, tmp_path_factory):
     """One uninterrupted 3-epoch search (1 warm-up epoch, 2 with architecture steps)."""
-    tmp = tmp_path_factory.mktemp('full')
-    (tmp / 'kill_hook.py').write_text(KILL_HOOK)
-    cfg = search_config(split, tmp, MID_EPOCH)
-    env = dict(os.environ, PYTHONPATH=with_path(tmp), OMP_NUM_THREADS='1')
-    proc = subprocess.run([sys.executable, 'tools/search.py', str(cfg), '--work-dir', str(tmp / 'work')],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    return cfg, tmp / 'work', proc.stdout
+    return run_full_search(search_config(split, tmp_path_factory.mktemp('full'), MID_EPOCH), timeout=300)
 
 
 def test_search_writes_a_genotype_that_builds_the_ssd_config(full_search):
@@ -152,21 +141,10 @@ def test_each_phase_moves_only_its_own_parameters(split, tmp_path):
 
 
 def test_kill_mid_epoch_then_resume_is_exact(full_search, split, tmp_path, monkeypatch):
-    full_cfg, full, _ = full_search
+    _, full, _ = full_search
     cfg = search_config(split, tmp_path, MID_EPOCH + NO_REPORT)  # the same search
-    monkeypatch.setenv('PYTHONPATH', with_path(full_cfg.parent))  # kill_hook.py
-    monkeypatch.setenv('KILL_AT_ITER', '3')
-    killed = search(cfg, tmp_path / 'killed')
-    assert killed.wait(timeout=300) == -signal.SIGKILL, killed.stderr.read().decode()[-3000:]
-    assert (tmp_path / 'killed/last_checkpoint').read_text().strip().endswith('iter_3.pth')
-    with checkpoint_loading():
-        ckpt = torch.load(tmp_path / 'killed/iter_3.pth', weights_only=True)
+    ckpt, log = kill_then_resume(cfg, tmp_path / 'killed', 3, monkeypatch, timeout=300)
     assert (ckpt['meta']['epoch'], ckpt['meta']['iter']) == (1, 3)  # mid-epoch 2
-
-    monkeypatch.delenv('KILL_AT_ITER')
-    resumed = search(cfg, tmp_path / 'killed', '--resume')
-    assert resumed.wait(timeout=300) == 0, resumed.stderr.read().decode()[-3000:]
-    log = log_text(tmp_path / 'killed')
     assert 'Epoch(train) [2][2/2]' in log and 'Epoch(train) [2][1/2]' not in log
     assert_same_search(full, tmp_path / 'killed', 'iter_6.pth')
 

@@ -77,9 +77,10 @@ def test_cost_is_normalised_to_one_at_uniform_weights():
 
 def test_search_step_with_cost_logs_it():
     from nas_backbones.core.optim import SearchOptimWrapperConstructor
-    from tests.test_search_step import OPTIM, batch
+    from tests.conftest import SEARCH_OPTIM, image_batch
     algo = make()
-    log = algo.train_step({'weights': batch(1), 'arch': batch(2)}, SearchOptimWrapperConstructor(OPTIM)(algo))
+    log = algo.train_step({'weights': image_batch(1), 'arch': image_batch(2)},
+                          SearchOptimWrapperConstructor(SEARCH_OPTIM)(algo))
     assert 'cost' in log and log['cost'] > 0
 
 

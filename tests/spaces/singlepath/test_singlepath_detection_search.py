@@ -3,10 +3,6 @@ the derived network's, the warm-up's indicator dropout and lambda, one optimizer
 thresholds), and configs/search/spnas_ssdlite_coco128.py end to end on coco128: an
 architecture.json that builds configs/ssdlite_spnas_coco128.py, and an exact resume after a kill."""
 import json
-import os
-import signal
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -14,7 +10,6 @@ from mmengine.config import Config
 
 import nas_backbones  # noqa: F401
 import nas_backbones.datasets.coco  # noqa: F401  SearchCocoDataset
-from nas_backbones.compat import checkpoint_loading
 from nas_backbones.core import DifferentiableSearch
 from nas_backbones.core.optim import SearchOptimWrapperConstructor
 from nas_backbones.spaces.singlepath import (
@@ -24,16 +19,17 @@ from nas_backbones.spaces.singlepath import (
     load_architecture,
 )
 from tests.conftest import (
-    KILL_HOOK,
+    NO_REPORT,
     ROOT,
     SSD_TEST_CFG,
     SSD_TRAIN_CFG,
     assert_same_search,
+    coco128_search_config,
+    coco128_split,
     det_batch,
+    kill_then_resume,
     log_text,
-    search,
-    shared_data,
-    with_path,
+    run_full_search,
 )
 
 TINY = [dict(channels=8, repeats=1, stride=1, searchable=False, kernel=3, expansion=1, residual=False),
@@ -172,40 +168,22 @@ custom_imports = dict(imports=['nas_backbones', 'nas_backbones.datasets.coco',
                                'nas_backbones.visualization.report_hook', 'kill_hook'])
 custom_hooks = custom_hooks + [dict(type='KillAfterIter')]
 """
-NO_REPORT = """
-custom_hooks = [h for h in custom_hooks if h['type'] != 'SearchReportHook']
-"""
 
 
 @pytest.fixture(scope='module')
 def split(tmp_path_factory):
     """8 images of coco128 (tools/dataset/coco_split.py); a one-level search reads one list."""
-    from tools.dataset.coco_split import main as coco_split
-    data = shared_data('coco128')
-    out = tmp_path_factory.mktemp('coco128_spnas')
-    assert coco_split([str(data / 'annotations/instances_train2017.json'), '--out', str(out),
-                       '--train-frac', '0.0625', '--val-frac', '0.0625', '--seed', '0']) == 0
-    return data, out
+    return coco128_split(tmp_path_factory, 'coco128_spnas')
 
 
 def search_config(split, tmp_path, extra: str = ''):
-    data, lists = split
-    cfg = tmp_path / 'search.py'
-    cfg.write_text(CONFIG.format(root=ROOT, data=data, split=lists) + extra)
-    return cfg
+    return coco128_search_config(CONFIG, split, tmp_path, extra)
 
 
 @pytest.fixture(scope='module')
 def full_search(split, tmp_path_factory):
     """One uninterrupted 3-epoch search (1 warm-up epoch), 2 iterations an epoch."""
-    tmp = tmp_path_factory.mktemp('full')
-    (tmp / 'kill_hook.py').write_text(KILL_HOOK)
-    cfg = search_config(split, tmp, MID_EPOCH)
-    env = dict(os.environ, PYTHONPATH=with_path(tmp), OMP_NUM_THREADS='1')
-    proc = subprocess.run([sys.executable, 'tools/search.py', str(cfg), '--work-dir', str(tmp / 'work')],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    return cfg, tmp / 'work', proc.stdout
+    return run_full_search(search_config(split, tmp_path_factory.mktemp('full'), MID_EPOCH), timeout=600)
 
 
 @pytest.mark.slow
@@ -238,21 +216,10 @@ def test_search_writes_an_architecture_that_builds_the_ssdlite_config(full_searc
 
 @pytest.mark.slow
 def test_kill_mid_epoch_then_resume_is_exact(full_search, split, tmp_path, monkeypatch):
-    full_cfg, full, _ = full_search
+    _, full, _ = full_search
     cfg = search_config(split, tmp_path, MID_EPOCH + NO_REPORT)  # the same search
-    monkeypatch.setenv('PYTHONPATH', with_path(full_cfg.parent))  # kill_hook.py
-    monkeypatch.setenv('KILL_AT_ITER', '3')
-    killed = search(cfg, tmp_path / 'killed')
-    assert killed.wait(timeout=600) == -signal.SIGKILL, killed.stderr.read().decode()[-3000:]
-    assert (tmp_path / 'killed/last_checkpoint').read_text().strip().endswith('iter_3.pth')
-    with checkpoint_loading():
-        ckpt = torch.load(tmp_path / 'killed/iter_3.pth', weights_only=True)
+    ckpt, log = kill_then_resume(cfg, tmp_path / 'killed', 3, monkeypatch, timeout=600)
     assert (ckpt['meta']['epoch'], ckpt['meta']['iter']) == (1, 3)  # mid-epoch 2
     assert set(ckpt['optimizer']) == {'weights'}  # one level: one optimizer
-
-    monkeypatch.delenv('KILL_AT_ITER')
-    resumed = search(cfg, tmp_path / 'killed', '--resume')
-    assert resumed.wait(timeout=600) == 0, resumed.stderr.read().decode()[-3000:]
-    log = log_text(tmp_path / 'killed')
     assert 'Epoch(train) [2][2/2]' in log and 'Epoch(train) [2][1/2]' not in log
     assert_same_search(full, tmp_path / 'killed', 'iter_6.pth', result='architecture.json')

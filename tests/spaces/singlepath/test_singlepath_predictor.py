@@ -18,11 +18,10 @@ from nas_backbones.spaces.singlepath import (
     random_architectures,
 )
 from nas_backbones.spaces.singlepath.encoding import OPS
-from tests.test_network_search import load_tool
-from tests.test_singlepath_space import TINY, train_briefly
+from tests.conftest import SP_TINY_BLOCKS, load_tool, sp_train_briefly
 
-SUPERNET = dict(num_classes=5, blocks=TINY, stem_channels=8, head_channels=32)
-LAYOUT = make_layout(TINY, stem_channels=8, head_channels=32)
+SUPERNET = dict(num_classes=5, blocks=SP_TINY_BLOCKS, stem_channels=8, head_channels=32)
+LAYOUT = make_layout(SP_TINY_BLOCKS, stem_channels=8, head_channels=32)
 
 
 def space(**runtime):
@@ -166,7 +165,7 @@ def short_search(path, runtime_lambda, steps=20):
     s = SinglePathSpace(supernet=SUPERNET, runtime=dict(metric='predictor', predictor=str(path)),
                         runtime_lambda=runtime_lambda)
     start = s.expected_runtime().item()
-    train_briefly(s, steps)
+    sp_train_briefly(s, steps)
     return start, s.expected_runtime().item()
 
 

@@ -16,8 +16,7 @@ import nas_backbones  # noqa: F401
 from nas_backbones.core import DifferentiableSearch
 from nas_backbones.core.optim import SearchOptimWrapperConstructor
 from nas_backbones.spaces.singlepath import Architecture
-from tests.conftest import ROOT
-from tests.test_singlepath_space import TINY, batch
+from tests.conftest import ROOT, SP_TINY_BLOCKS, sp_batch
 
 CONFIG = 'configs/search/spnas_tiny_imagenet.py'
 
@@ -26,12 +25,12 @@ def algo(**space):
     torch.manual_seed(0)
     space.setdefault('runtime', dict(metric='flops', input_size=32))
     return DifferentiableSearch(architecture=dict(
-        type='SinglePathSpace', supernet=dict(num_classes=5, blocks=TINY, stem_channels=8,
+        type='SinglePathSpace', supernet=dict(num_classes=5, blocks=SP_TINY_BLOCKS, stem_channels=8,
                                               head_channels=32), **space))
 
 
 def step_data(seed=0):
-    x, y = batch(4, seed)
+    x, y = sp_batch(4, seed)
     return dict(weights=dict(inputs=x, data_samples=y), arch=None)
 
 

@@ -8,29 +8,15 @@ import torch
 import torch.nn.functional as F
 from mmengine.logging import MessageHub
 
-from nas_backbones.spaces.singlepath import RMSpropTF, SinglePathSpace, StaircaseExponentialLR
-
-TINY = [dict(channels=8, repeats=1, stride=1, searchable=False, kernel=3, expansion=1, residual=False),
-        dict(channels=16, repeats=2, stride=2),
-        dict(channels=24, repeats=3, stride=2)]
-
-
-def space(**kw):
-    kw.setdefault('runtime', dict(metric='flops', input_size=32))
-    return SinglePathSpace(supernet=dict(num_classes=5, blocks=TINY, stem_channels=8,
-                                         head_channels=32), **kw)
-
-
-def batch(n=8, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    return torch.randn(n, 3, 32, 32, generator=g), torch.randint(0, 5, (n,), generator=g)
+from nas_backbones.spaces.singlepath import RMSpropTF, StaircaseExponentialLR
+from tests.conftest import sp_batch, sp_space, sp_train_briefly
 
 
 def test_loss_is_smoothed_ce_plus_l2_on_non_bn_parameters_and_thresholds():
-    s = space(weight_decay=1e-3, label_smoothing=0.1)
+    s = sp_space(weight_decay=1e-3, label_smoothing=0.1)
     s.warmup_override = False
     s.eval()  # no dropout: the logits can be recomputed
-    x, y = batch()
+    x, y = sp_batch()
     losses = s(x, y, mode='loss')
     logits = s(x, mode='tensor')
     assert losses['loss_cls'].item() == pytest.approx(
@@ -44,7 +30,7 @@ def test_loss_is_smoothed_ce_plus_l2_on_non_bn_parameters_and_thresholds():
 
 
 def test_cost_is_lambda_times_scale_times_log_runtime_and_off_in_the_warmup():
-    s = space(runtime_lambda=0.02, runtime_scale=1e3, warmup_iters=10)
+    s = sp_space(runtime_lambda=0.02, runtime_scale=1e3, warmup_iters=10)
     hub = MessageHub.get_current_instance()
     hub.update_info('iter', 9)
     assert s.in_warmup and s.cost().item() == 0.
@@ -54,19 +40,19 @@ def test_cost_is_lambda_times_scale_times_log_runtime_and_off_in_the_warmup():
     assert s.cost().item() == pytest.approx(20. * math.log(R.item()))
     s.cost().backward()
     assert s.arch.thresholds.grad.abs().sum() > 0  # the runtime term reaches the thresholds
-    by_epoch = space(warmup_epochs=2)
+    by_epoch = sp_space(warmup_epochs=2)
     hub.update_info('epoch', 1)
     assert by_epoch.in_warmup
     hub.update_info('epoch', 2)
     assert not by_epoch.in_warmup
-    assert space(runtime=None).cost() is None
+    assert sp_space(runtime=None).cost() is None
     with pytest.raises(ValueError, match='warmup_epochs or warmup_iters, not both'):
-        space(warmup_epochs=1, warmup_iters=1)
+        sp_space(warmup_epochs=1, warmup_iters=1)
 
 
 def test_indicator_dropout_only_in_training_during_the_warmup():
-    s = space()
-    x, _ = batch(2)
+    s = sp_space()
+    x, _ = sp_batch(2)
     s.train()
     outs = []
     for phase in (True, True, False, False):
@@ -81,7 +67,7 @@ def test_indicator_dropout_only_in_training_during_the_warmup():
 
 
 def test_snapshot_is_plain_json_with_the_derived_architecture():
-    s = space()
+    s = sp_space()
     snap = s.snapshot()
     json.dumps(snap)
     assert len(snap['thresholds']) == len(snap['norms']) == len(snap['decisions']) == 5
@@ -90,34 +76,17 @@ def test_snapshot_is_plain_json_with_the_derived_architecture():
     assert snap['runtime_unit'] == 'M MACs' and len(snap['layer_runtimes']) == 5
 
 
-def train_briefly(s: SinglePathSpace, steps: int = 20) -> None:
-    """``steps`` one-level search steps (weights and thresholds together, past the warm-up)."""
-    s.warmup_override = False
-    s.train()
-    # The thresholds start ~8 below these small layers' kernel norms; a larger learning rate
-    # lets them get there in 20 steps (the reference's search has 10,008).
-    opt = RMSpropTF([dict(params=s.supernet.parameters()),
-                     dict(params=s.arch.parameters(), lr=5.)], lr=0.05)
-    for i in range(steps):
-        x, y = batch(8, seed=i)
-        losses = s(x, y, mode='loss')
-        loss = sum(v for k, v in losses.items() if k.startswith('loss')) + s.cost()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-
-
 def short_search(runtime_lambda: float, steps: int = 20) -> tuple[float, list[str]]:
     torch.manual_seed(0)
-    s = space(runtime_lambda=runtime_lambda)
-    train_briefly(s, steps)
+    s = sp_space(runtime_lambda=runtime_lambda)
+    sp_train_briefly(s, steps)
     return s.expected_runtime().item(), s.derive().ops()
 
 
 def test_a_larger_lambda_ends_a_short_search_at_a_lower_runtime():
     r0, ops0 = short_search(0.)
     r1, ops1 = short_search(0.02)
-    full = space().expected_runtime().item()
+    full = sp_space().expected_runtime().item()
     assert r1 < r0 <= full + 1e-6
     assert ops1.count('k5e6') < ops0.count('k5e6')
 

@@ -7,7 +7,7 @@ import torch
 from nas_backbones.spaces.singlepath import PUBLISHED
 from nas_backbones.visualization.singlepath_history import singlepath_section
 from nas_backbones.visualization.singlepath_strip import render_architecture
-from tests.test_singlepath_space import space
+from tests.conftest import sp_space
 
 
 def svg_texts(path):
@@ -29,7 +29,7 @@ def test_strip_draws_one_box_per_layer_with_its_op(tmp_path):
 
 
 def test_report_section_shows_the_search_epoch_by_epoch(tmp_path):
-    s = space()
+    s = sp_space()
     entries = []
     for epoch in (1, 2, 3):
         if epoch == 3:  # the search moved: layer 2 became k3e3
