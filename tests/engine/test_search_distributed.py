@@ -69,9 +69,9 @@ def test_two_process_cpu_search_ranks_agree(tiny_imagenet, tmp_path):
     # train_cfg updated in place: a second `train_cfg = dict(...)` would drop its arch_dataloader.
     # With a latency cost in the architecture loss (rank 0 measures the table, see below).
     cfg = tiny_imagenet_search_config(tiny_imagenet, tmp_path,
-                        "\ntrain_cfg['max_epochs'] = 2\n"
-                        f"model['architecture']['cost'] = dict(metric='latency', weight=0.5, input_size=32, "
-                        f"latency_table='{tmp_path / 'latency.json'}')\n")
+                                      "\ntrain_cfg['max_epochs'] = 2\n"
+                                      f"model['architecture']['cost'] = dict(metric='latency', weight=0.5, "
+                                      f"input_size=32, latency_table='{tmp_path / 'latency.json'}')\n")
     # The README's command; the tiny config already selects the gloo backend.
     env = dict(os.environ, PYTHON=sys.executable, PORT=str(free_port()), OMP_NUM_THREADS='1')
     proc = subprocess.run(['bash', 'tools/dist_search.sh', str(cfg), '2', '--work-dir', str(tmp_path / 'work')],

@@ -61,7 +61,7 @@ default_hooks = dict(logger=dict(interval=2), checkpoint=dict(interval=1, max_ke
     # test the checkpoint: same predictions, same mAP
     test_dump = tmp_path / 'test_preds.pkl'
     log = run_script(['tools/test.py', cfg, work / 'epoch_2.pth', '--work-dir', tmp_path / 'test',
-               '--out', test_dump])
+                      '--out', test_dump])
     assert coco_map(log) == trained_map
     val_preds, test_preds = predictions(val_dump), predictions(test_dump)
     assert len(val_preds) == NUM_IMAGES and val_preds.keys() == test_preds.keys()
@@ -128,6 +128,6 @@ default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1))
     assert trained_epochs(log) == [1]
     assert len(coco_map(log)) == 6  # SSD validation ran (the SSDHead fix)
     log = run_script([mmdet_tool('test.py'), cfg, work / 'epoch_1.pth', '--work-dir', tmp_path / 'test'],
-              cwd=tmp_path)  # loads the checkpoint weights-only
+                     cwd=tmp_path)  # loads the checkpoint weights-only
     assert len(coco_map(log)) == 6
     assert np.isfinite(coco_map(log)).all()
