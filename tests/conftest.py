@@ -1,3 +1,6 @@
+"""Fixtures, and the helpers and constants the test modules share: a test module imports from here,
+never from another test module. ROOT is the repository. The tests lie in folders that mirror the
+package (tests/core/, tests/spaces/darts/, ...); tests/tools/ runs the commands end to end."""
 import os
 import re
 from pathlib import Path

@@ -1,4 +1,5 @@
-"""Logs a user reads: no per-epoch JSON dump (progress bars: tests/test_imagenet_dataset.py, test_own_data.py)."""
+"""Logs a user reads: no per-epoch JSON dump (progress bars: tests/datasets/test_imagenet_dataset.py,
+tests/tools/test_own_data.py)."""
 from pathlib import Path
 
 import nas_backbones  # noqa: F401
