@@ -1,3 +1,6 @@
+"""Fixtures, and the helpers and constants the test modules share: a test module imports from here,
+never from another test module. ROOT is the repository. The tests lie in folders that mirror the
+package (tests/core/, tests/spaces/darts/, ...); tests/tools/ runs the commands end to end."""
 import os
 import re
 from pathlib import Path
@@ -206,7 +209,7 @@ def run_tiny_search(work_dir, epochs: int, warmup: int, arch_lr: float = 6e-3, i
     return history, next(Path(work_dir).glob('*/*.log')).read_text(), runner
 
 
-# A network space of a few tiny DARTS networks (tests/test_network_search.py, test_network_search_postgres.py)
+# A network space of a few tiny DARTS networks (tests/network_search/)
 TINY_SPACE = dict(type='DartsNetworkSpace', genotypes=['PC_DARTS_image', 'DARTS_V2'], genotype_per_stage=True,
                   C=[4, 8], stage_cells=[[1, 2], [0, 1], [0, 1]], input_size=[32], stem='imagenet')
 
@@ -249,7 +252,7 @@ def kill_and_resume_network_search(cfg_path: Path, work: Path, url: str, n_trial
     failed); a restart finishes the study. Checks: the killed trials are failed and retried (never
     completed), nothing finished before the kill is evaluated again, and only networks whose trial
     was running at the kill are evaluated twice.
-    Shared by the SQLite test (tests/test_network_search.py) and the PostgreSQL one."""
+    Shared by the SQLite test (tests/network_search/test_network_search.py) and the PostgreSQL one."""
     import json
     import signal
     import subprocess
@@ -403,3 +406,256 @@ def assert_same_search(full, resumed, checkpoint, result: str = 'genotype.json')
     assert (Path(full) / 'search_history.json').read_text() == \
         (Path(resumed) / 'search_history.json').read_text()
     assert (Path(full) / result).read_text() == (Path(resumed) / result).read_text()
+
+
+# ----------------------------------------- one DARTS search step (tests/core/test_search_step.py and others)
+# The search recipe's two optimizers (SGD on the weights, Adam on alpha/beta), as in the search configs
+SEARCH_OPTIM = dict(
+    weights=dict(optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=3e-4),
+                 clip_grad=dict(max_norm=5.)),
+    arch=dict(optimizer=dict(type='Adam', lr=6e-3, betas=(0.5, 0.999), weight_decay=1e-3)))
+
+
+def image_batch(seed: int) -> dict:
+    """4 random 16 px images with labels of 4 classes, as a classification search step takes them."""
+    import torch
+    g = torch.Generator().manual_seed(seed)
+    return {'inputs': torch.randn(4, 3, 16, 16, generator=g),
+            'data_samples': torch.randint(0, 4, (4,), generator=g)}
+
+
+# ------------------------------------------------- a tiny Single-Path space (tests/spaces/singlepath/)
+SP_TINY_BLOCKS = [dict(channels=8, repeats=1, stride=1, searchable=False, kernel=3, expansion=1, residual=False),
+                  dict(channels=16, repeats=2, stride=2),
+                  dict(channels=24, repeats=3, stride=2)]
+
+
+def sp_space(**kw):
+    """A ``SinglePathSpace`` of 5 classes on SP_TINY_BLOCKS (FLOPs at 32 px unless ``runtime`` is given)."""
+    from nas_backbones.spaces.singlepath import SinglePathSpace
+    kw.setdefault('runtime', dict(metric='flops', input_size=32))
+    return SinglePathSpace(supernet=dict(num_classes=5, blocks=SP_TINY_BLOCKS, stem_channels=8,
+                                         head_channels=32), **kw)
+
+
+def sp_batch(n: int = 8, seed: int = 0):
+    """``n`` random 32 px images and their labels (5 classes)."""
+    import torch
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, 3, 32, 32, generator=g), torch.randint(0, 5, (n,), generator=g)
+
+
+def sp_train_briefly(s, steps: int = 20) -> None:
+    """``steps`` one-level search steps of the space ``s`` (weights and thresholds together, past the
+    warm-up)."""
+    from nas_backbones.spaces.singlepath import RMSpropTF
+    s.warmup_override = False
+    s.train()
+    # The thresholds start ~8 below these small layers' kernel norms; a larger learning rate
+    # lets them get there in 20 steps (the reference's search has 10,008).
+    opt = RMSpropTF([dict(params=s.model.parameters()),
+                     dict(params=s.arch.parameters(), lr=5.)], lr=0.05)
+    for i in range(steps):
+        x, y = sp_batch(8, seed=i)
+        losses = s(x, y, mode='loss')
+        loss = sum(v for k, v in losses.items() if k.startswith('loss')) + s.cost()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+
+# --------------------------------------------- the smallest real search config, on generated images
+def image_folder(root: Path, classes=('a', 'b', 'c'), per_class: int = 4) -> Path:
+    """A class-per-folder image tree of random 32 px images."""
+    import cv2
+    import numpy as np
+    rng = np.random.default_rng(0)
+    for c in classes:
+        (root / c).mkdir(parents=True)
+        for i in range(per_class):
+            cv2.imwrite(str(root / c / f'{i}.png'), rng.integers(0, 255, (32, 32, 3), dtype=np.uint8))
+    return root
+
+
+def set_num_classes(node, value: int) -> int:
+    """Set every num_classes in a config, whatever its shape; return how many there were."""
+    found = 0
+    if isinstance(node, dict):
+        for k in list(node):
+            if k == 'num_classes':
+                node[k] = value
+                found += 1
+            else:
+                found += set_num_classes(node[k], value)
+    return found
+
+
+def set_key(node, key: str, value) -> None:
+    if isinstance(node, dict):
+        for k in list(node):
+            if k == key:
+                node[k] = value
+            else:
+                set_key(node[k], key, value)
+
+
+def tiny_search_cfg(tmp_path: Path, num_classes: int):
+    """``configs/search/pcdarts_tiny_imagenet.py`` at its smallest (C=4, 3 cells, one epoch of batches
+    of 4) on image_folder()s under ``tmp_path``, its model set to ``num_classes``."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(str(ROOT / 'configs/search/pcdarts_tiny_imagenet.py'))
+    assert set_num_classes(cfg.model, num_classes) == 1
+    pipeline = [dict(type='LoadImageFromFile'), dict(type='RandomResizedCrop', size=32),
+                dict(type='PackClsInputs')]
+    for loader, split in ((cfg.train_dataloader, 'images'), (cfg.train_cfg.arch_dataloader, 'arch_images')):
+        loader.batch_size = 4
+        loader.dataset = dict(type='ImageNetDataset', data_prefix=str(image_folder(tmp_path / split)),
+                              pipeline=pipeline)
+    cfg.train_cfg.update(max_epochs=1, arch_warmup_epochs=0)
+    set_key(cfg.model, 'C', 4)  # the smallest supernet: only the checks matter here
+    set_key(cfg.model, 'layers', 3)
+    cfg.param_scheduler = dict(weights=[], arch=[])
+    cfg.custom_hooks = [dict(type='DerivationHook')]
+    cfg.work_dir = str(tmp_path / 'work')
+    return cfg
+
+
+# ------------------------------------------------------------ the project's commands, as a user runs them
+def load_tool(rel: str):
+    """The command-line tool at ``rel`` (under the repository) as a module, to call its ``main``."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(Path(rel).stem + '_tool', ROOT / rel)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_script(args: list, cwd: Path = ROOT, timeout: int = 300) -> str:
+    """``python *args`` in a subprocess that must succeed; its stdout and stderr."""
+    import subprocess
+    import sys
+    proc = subprocess.run([sys.executable, *map(str, args)], cwd=cwd, capture_output=True,
+                          text=True, timeout=timeout)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-4000:]
+    return out
+
+
+def coco_map(log: str) -> list[float]:
+    """The last CocoMetric summary line: mAP, mAP_50, mAP_75, mAP_s, mAP_m, mAP_l."""
+    lines = re.findall(r'bbox_mAP_copypaste: ([-\d. ]+)', log)
+    assert lines, 'no CocoMetric result in the log:\n' + log[-3000:]
+    return [float(v) for v in lines[-1].split()]
+
+
+def trained_epochs(log: str) -> list[int]:
+    return sorted({int(e) for e in re.findall(r'Epoch\(train\)\s+\[(\d+)\]', log)})
+
+
+def coco_subset(src: Path, dst: Path, n: int) -> None:
+    """The first n images that have boxes, and their annotations."""
+    import json
+    coco = json.loads(src.read_text())
+    with_boxes = {a['image_id'] for a in coco['annotations']}
+    images = [im for im in coco['images'] if im['id'] in with_boxes][:n]
+    ids = {im['id'] for im in images}
+    coco.update(images=images, annotations=[a for a in coco['annotations'] if a['image_id'] in ids])
+    dst.write_text(json.dumps(coco))
+
+
+# --------------------------------------------- searches killed and resumed (tests/engine, tests/spaces/*)
+# The PC-DARTS search on tiny-imagenet-10 at its smallest (C=8, 3 cells, 32 px, 3 epochs, the first a
+# warm-up) on per-class lists; tests/engine/test_search_resume.py resumes it, test_search_distributed.py
+# runs it on two ranks.
+TINY_IMAGENET_SEARCH = """
+_base_ = '{root}/configs/search/pcdarts_tiny_imagenet.py'
+model = dict(space=dict(model=dict(backbone=dict(C=8, layers=3))))
+pipeline = [dict(type='LoadImageFromFile'), dict(type='RandomResizedCrop', size=32),
+            dict(type='RandomFlip', prob=0.5, direction='horizontal'), dict(type='PackClsInputs')]
+train_dataloader = dict(batch_size=10, dataset=dict(
+    data_prefix='{data}/train', ann_file='{lists}/train.txt', pipeline=pipeline))
+train_cfg = dict(max_epochs=3, arch_warmup_epochs=1, arch_dataloader=dict(batch_size=6, dataset=dict(
+    data_prefix='{data}/train', ann_file='{lists}/val.txt', pipeline=pipeline)))
+param_scheduler = dict(weights=[dict(type='CosineAnnealingLR', T_max=3, eta_min=0., by_epoch=True,
+                                     begin=0, end=3)], arch=[])
+default_hooks = dict(logger=dict(interval=1), checkpoint=dict(max_keep_ckpts=5))
+custom_hooks = [dict(type='DerivationHook'), dict(type='RNGStateHook')]  # the report: test_visualization
+"""
+
+
+def tiny_imagenet_search_config(tiny_imagenet, tmp_path, extra: str = ''):
+    """TINY_IMAGENET_SEARCH on 1%/0.8% per-class lists of tiny-imagenet-10 written under tmp_path,
+    plus ``extra``."""
+    import subprocess
+    import sys
+    lists = tmp_path / 'lists'
+    subprocess.run([sys.executable, 'tools/dataset/imagenet_subset.py', str(tiny_imagenet / 'train'),
+                    '--out', str(lists), '--train-frac', '0.01', '--val-frac', '0.008', '--seed', '0'],
+                   cwd=ROOT, check=True, capture_output=True)
+    cfg = tmp_path / 'search.py'
+    cfg.write_text(TINY_IMAGENET_SEARCH.format(root=ROOT, data=tiny_imagenet, lists=lists) + extra)
+    return cfg
+
+
+def coco128_split(tmp_path_factory, name: str) -> tuple[Path, Path]:
+    """coco128 and 8 + 8 disjoint images of it (tools/dataset/coco_split.py, seed 0) listed under a new
+    temporary folder ``name``: what the detection searches of both families search on."""
+    from tools.dataset.coco_split import main as coco_split
+    data = shared_data('coco128')
+    out = tmp_path_factory.mktemp(name)
+    assert coco_split([str(data / 'annotations/instances_train2017.json'), '--out', str(out),
+                       '--train-frac', '0.0625', '--val-frac', '0.0625', '--seed', '0']) == 0
+    return data, out
+
+
+def coco128_search_config(template: str, split, tmp_path: Path, extra: str = '') -> Path:
+    """``template`` with ``{root}``, ``{data}`` and ``{split}`` filled in (the repository, coco128 and the
+    lists of ``coco128_split``), plus ``extra``, written to ``tmp_path / 'search.py'``."""
+    data, lists = split
+    cfg = tmp_path / 'search.py'
+    cfg.write_text(template.format(root=ROOT, data=data, split=lists) + extra)
+    return cfg
+
+
+# A search config's lines that leave out the report (~10 s of plotting after training)
+NO_REPORT = """
+custom_hooks = [h for h in custom_hooks if h['type'] != 'SearchReportHook']
+"""
+
+
+def run_full_search(cfg: Path, timeout: int = 300) -> tuple[Path, Path, str]:
+    """The uninterrupted search a killed one is compared with: ``tools/search.py cfg`` (whose hooks
+    may include KillAfterIter: it does nothing without KILL_AT_ITER) into ``work`` beside the config.
+    Returns the config, the work dir and the command's stdout."""
+    import subprocess
+    import sys
+    (cfg.parent / 'kill_hook.py').write_text(KILL_HOOK)
+    env = dict(os.environ, PYTHONPATH=with_path(cfg.parent), OMP_NUM_THREADS='1')
+    proc = subprocess.run([sys.executable, 'tools/search.py', str(cfg), '--work-dir', str(cfg.parent / 'work')],
+                          cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return cfg, cfg.parent / 'work', proc.stdout
+
+
+def kill_then_resume(cfg: Path, work_dir: Path, at_iter: int, monkeypatch, timeout: int = 300):
+    """``tools/search.py cfg`` (its hooks include KillAfterIter) SIGKILLed after iteration ``at_iter``,
+    whose checkpoint must then be the last one, and resumed with ``--resume`` to its end. Returns the
+    checkpoint the kill left (loaded) and the log text afterwards."""
+    import signal
+
+    import torch
+
+    from nas_backbones.compat import checkpoint_loading  # the types mmengine checkpoints carry
+    (cfg.parent / 'kill_hook.py').write_text(KILL_HOOK)
+    monkeypatch.setenv('PYTHONPATH', with_path(cfg.parent))
+    monkeypatch.setenv('KILL_AT_ITER', str(at_iter))
+    killed = search(cfg, work_dir)
+    assert killed.wait(timeout=timeout) == -signal.SIGKILL, killed.stderr.read().decode()[-3000:]
+    assert (work_dir / 'last_checkpoint').read_text().strip().endswith(f'iter_{at_iter}.pth')
+    with checkpoint_loading():
+        ckpt = torch.load(work_dir / f'iter_{at_iter}.pth', weights_only=True)
+
+    monkeypatch.delenv('KILL_AT_ITER')
+    resumed = search(cfg, work_dir, '--resume')
+    assert resumed.wait(timeout=timeout) == 0, resumed.stderr.read().decode()[-3000:]
+    return ckpt, log_text(work_dir)

@@ -19,8 +19,8 @@ from torch.utils.data import Dataset
 import nas_backbones  # noqa: F401
 from nas_backbones.compat import checkpoint_loading
 from nas_backbones.engine.runner import NASRunner
+from tests.conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
 
 

@@ -7,15 +7,14 @@ import os
 import subprocess
 import sys
 import zipfile
-from pathlib import Path
 
 import pytest
 from mmengine.config import Config
 
 from nas_backbones.engine.launch import load_config
 from nas_backbones.package import config_path
+from tests.conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 BUILD_FILES = ('setup.py', 'setup.cfg', 'README.md')
 SHIPPED = ('nas_backbones', 'configs', 'tools')
 

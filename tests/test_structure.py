@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.conftest import ROOT
+
 PKG = ROOT / 'nas_backbones'
 # Must work for every space family: a family plugs in through registries (models, candidates, report
 # sections, latency tables, predictor tasks), so a new family is a new folder under spaces/ and nothing else.
@@ -77,3 +78,19 @@ def test_no_file_cites_notes_outside_the_repository():
              for p in (ROOT / d).rglob('*') if p.suffix in ('.py', '.sh') and p != Path(__file__)]
     hits = [f'{p.relative_to(ROOT)}: {n}' for p in files for n in needles if n in p.read_text()]
     assert not hits, f'notes outside the repository are cited: {hits}'
+
+
+def test_test_folders_are_packages_and_no_test_module_imports_another():
+    """What the tests share is in tests/conftest.py; a test module imports that, never another test
+    module (so that moving or deleting one breaks no other). Every test folder is a package, so that
+    modules of the same name in two folders stay apart."""
+    tests = ROOT / 'tests'
+    folders = [d for d in [tests, *tests.rglob('*')] if d.is_dir() and d.name != '__pycache__']
+    assert not [str(d.relative_to(ROOT)) for d in folders if not (d / '__init__.py').is_file()]
+    offenders = {}
+    for path in tests.rglob('*.py'):
+        bad = sorted(m for m in imported_modules(path)
+                     if m.startswith('tests.') and not m.startswith('tests.conftest'))
+        if bad:
+            offenders[str(path.relative_to(ROOT))] = bad
+    assert not offenders, f'test modules import other test modules (move the helper to tests/conftest.py): {offenders}'

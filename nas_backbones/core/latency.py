@@ -93,8 +93,8 @@ class LatencyTable:
 
 
 # ------------------------------------------------------------------ space families
-# Search-space type (``model.architecture.type``) -> the family's function that completes the latency
-# table of a config's network for ``tools/analysis/latency_table.py``:
+# The searchable backbone's type (``model.space``'s, or a deprecated space's) -> the family's
+# function that completes the latency table of a config's network for ``tools/analysis/latency_table.py``:
 # ``fn(cfg, out, device, batch, input_size, source) -> one line saying what the table holds``.
 LATENCY_TABLE_TASKS: dict[str, Callable[..., str]] = {}
 

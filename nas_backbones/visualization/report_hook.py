@@ -62,7 +62,7 @@ class SearchReportHook(Hook):
         self.track, self.track_images = track, track_images
 
     def before_train(self, runner) -> None:
-        space = getattr(unwrap(runner.model), 'architecture', None)
+        space = getattr(unwrap(runner.model), 'space', None)
         if self.cost and space is not None:  # options given: the family says now if it takes them
             family = REPORT_FAMILIES.get(getattr(space.derive(), 'FORMAT', None))
             if family is not None and family.cost is not None:

@@ -2,7 +2,7 @@
 # for the weights, Adam 6e-3 for alpha/beta, for a total batch of 1024. The search loop is the data
 # file's (it holds the architecture split), so a config using this schedule sets the epochs there:
 #   train_cfg = dict(max_epochs=50, arch_warmup_epochs=35)  # alpha/beta frozen for the first 35
-# and a config changing the epochs rewrites param_scheduler with them (tests/test_configs.py checks
+# and a config changing the epochs rewrites param_scheduler with them (tests/configs/test_configs.py checks
 # that the weights' schedule ends at train_cfg.max_epochs).
 max_epochs = 50  # for the cosine below; MMEngine resolves it here, a child's max_epochs does not reach it
 optim_wrapper = dict(

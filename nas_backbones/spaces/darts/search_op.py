@@ -3,7 +3,7 @@
 :meth:`PartialMixedOp.forward_reference` is the equation as the paper and
 the reference code (``model_search.MixedOp``) state it. The fast path
 computes the same maths arranged to do less (measured in
-``benchmarks/README.md``, tested equal in ``tests/test_perf_equivalence.py``):
+``benchmarks/README.md``, tested equal in ``tests/spaces/darts/test_perf_equivalence.py``):
 
 - what every edge leaving one state computes alike is computed once per
   state (:class:`EdgeInput`): the channel slice, the ReLU that opens every
