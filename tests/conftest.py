@@ -430,12 +430,38 @@ SP_TINY_BLOCKS = [dict(channels=8, repeats=1, stride=1, searchable=False, kernel
                   dict(channels=24, repeats=3, stride=2)]
 
 
+# the runtime term of sp_space(): FLOPs at 32 px, the classifier's 5 classes counted in R
+SP_COST = dict(metric='flops', input_size=32, num_classes=5)
+
+
+def sp_space_config(cost: Optional[dict] = SP_COST, backbone: Optional[dict] = None,
+                    label_smoothing: float = 0.1, **arch) -> dict:
+    """The Single-Path classification space's config, as the search configs write it:
+    ``ModelSearchSpace`` around a ``SearchClassifier`` of 5 classes whose backbone is a
+    ``SinglePathSearchBackbone`` on SP_TINY_BLOCKS (``backbone``: other trunk arguments). ``arch``:
+    the warm-up and the L2 term (weight_decay 1e-5, the reference's, unless given); ``cost``: the
+    runtime term (SP_COST; None: no runtime term)."""
+    arch.setdefault('weight_decay', 1e-5)
+    trunk = dict(type='SinglePathSearchBackbone', out_indices=(-1,), initialise=False,
+                 blocks=SP_TINY_BLOCKS, stem_channels=8, head_channels=32)
+    trunk.update(backbone or {})
+    return dict(type='ModelSearchSpace',
+                model=dict(type='SearchClassifier', num_classes=5, label_smoothing=label_smoothing,
+                           dropout=0.2, loss_name='loss_cls', backbone=trunk),
+                arch=arch, cost=None if cost is None else dict(cost))
+
+
 def sp_space(**kw):
-    """A ``SinglePathSpace`` of 5 classes on SP_TINY_BLOCKS (FLOPs at 32 px unless ``runtime`` is given)."""
-    from nas_backbones.spaces.singlepath import SinglePathSpace
-    kw.setdefault('runtime', dict(metric='flops', input_size=32))
-    return SinglePathSpace(supernet=dict(num_classes=5, blocks=SP_TINY_BLOCKS, stem_channels=8,
-                                         head_channels=32), **kw)
+    """The ``ModelSearchSpace`` of :func:`sp_space_config` (same arguments), built."""
+    from nas_backbones.core import ModelSearchSpace
+    cfg = sp_space_config(**kw)
+    del cfg['type']
+    return ModelSearchSpace(**cfg)
+
+
+def sp_runtime(s):
+    """The runtime model's estimate R of the Single-Path space ``s``'s current thresholds."""
+    return s.resource_cost.expected_runtime(s.arch)
 
 
 def sp_batch(n: int = 8, seed: int = 0):
@@ -449,7 +475,7 @@ def sp_train_briefly(s, steps: int = 20) -> None:
     """``steps`` one-level search steps of the space ``s`` (weights and thresholds together, past the
     warm-up)."""
     from nas_backbones.spaces.singlepath import RMSpropTF
-    s.warmup_override = False
+    s.arch.warmup_override = False
     s.train()
     # The thresholds start ~8 below these small layers' kernel norms; a larger learning rate
     # lets them get there in 20 steps (the reference's search has 10,008).
