@@ -6,12 +6,12 @@ import json
 import pytest
 import torch
 
+from nas_backbones.core import ModelSearchSpace
 from nas_backbones.spaces.singlepath import (
     PUBLISHED,
     Architecture,
     ArchitectureError,
     SinglePathClassifier,
-    SinglePathSpace,
     load_architecture,
 )
 
@@ -36,7 +36,9 @@ def test_round_trip_through_the_file(tmp_path):
 
 
 def test_derive_reads_the_hard_indicators():
-    space = SinglePathSpace(supernet=dict(num_classes=10, width_mult=0.25))
+    # the reference's 22-layer layout at width 0.25, in the classification space as configs write it
+    space = ModelSearchSpace(model=dict(type='SearchClassifier', num_classes=10, backbone=dict(
+        type='SinglePathSearchBackbone', out_indices=(-1,), width_mult=0.25)))
     assert space.derive().ops()[1:-1] == ['k5e6'] * 20  # thresholds 0: the full supernet
     with torch.no_grad():
         t = space.arch.thresholds

@@ -12,21 +12,21 @@ from nas_backbones.spaces.darts.encoding import DartsEncoding
 from nas_backbones.spaces.singlepath import (
     RuntimeModel,
     SinglePathEncoding,
-    SinglePathSpace,
     make_layout,
     random_architecture,
     random_architectures,
 )
 from nas_backbones.spaces.singlepath.encoding import OPS
-from tests.conftest import SP_TINY_BLOCKS, load_tool, sp_train_briefly
+from tests.conftest import SP_TINY_BLOCKS, load_tool, sp_runtime, sp_space, sp_train_briefly
 
-SUPERNET = dict(num_classes=5, blocks=SP_TINY_BLOCKS, stem_channels=8, head_channels=32)
+NUM_CLASSES = 5  # sp_space()'s classifier, counted in R
 LAYOUT = make_layout(SP_TINY_BLOCKS, stem_channels=8, head_channels=32)
 
 
 def space(**runtime):
+    """sp_space() with the runtime model ``runtime`` (5 classes counted in R), or none."""
     torch.manual_seed(0)
-    return SinglePathSpace(supernet=SUPERNET, runtime=runtime or None)
+    return sp_space(cost=dict(runtime, num_classes=NUM_CLASSES) if runtime else None)
 
 
 def decisions_of(arch):
@@ -41,10 +41,10 @@ def tool_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp('sp_predictor')
     cfg = Config(dict(model=dict(type='DifferentiableSearch', space=dict(
         type='ModelSearchSpace',
-        model=dict(type='SearchClassifier', num_classes=SUPERNET['num_classes'],
+        model=dict(type='SearchClassifier', num_classes=NUM_CLASSES,
                    backbone=dict(type='SinglePathSearchBackbone', out_indices=(-1,), blocks=SP_TINY_BLOCKS,
                                  stem_channels=8, head_channels=32)),
-        cost=dict(metric='flops', input_size=32, num_classes=SUPERNET['num_classes'])))))
+        cost=dict(metric='flops', input_size=32, num_classes=NUM_CLASSES)))))
     cfg.dump(str(tmp / 'search.py'))
     out = tmp / 'predictor.json'
     load_tool('tools/analysis/latency_predictor.py').main(
@@ -64,7 +64,7 @@ def test_soft_encoding_of_hard_decisions_is_the_hard_encoding():
             s.arch.thresholds.copy_(norms * 2 * torch.rand(norms.shape, generator=g))
         arch = s.derive()
         seen.update(arch.ops())
-        assert torch.equal(enc.of_decisions(s.decision_tensor()), enc.of_architecture(arch))
+        assert torch.equal(enc.of_decisions(s.backbone.decision_tensor(s.arch())), enc.of_architecture(arch))
     assert set(OPS) <= seen
     for a in random_architectures(LAYOUT, 20, seed=1):
         hard = enc.of_architecture(a)
@@ -102,11 +102,11 @@ def test_tool_fits_and_saves_a_single_path_predictor(tool_run):
 def test_predictor_runtime_is_differentiable_in_the_thresholds(tool_run):
     _, path = tool_run
     s = space(metric='predictor', predictor=str(path))
-    s.warmup_override = False
-    model = s.runtime.predictor
+    s.arch.warmup_override = False
+    model = s.resource_cost.runtime.predictor
     enc = SinglePathEncoding(LAYOUT)
     with torch.no_grad():  # the hard architecture's prediction, in ms
-        assert s.expected_runtime().item() == pytest.approx(
+        assert sp_runtime(s).item() == pytest.approx(
             1e3 * model(enc.of_architecture(s.derive())).item(), rel=1e-5)
     s.cost().backward()
     g = s.arch.thresholds.grad
@@ -141,7 +141,8 @@ def test_other_predictors_are_refused_naming_file_and_field(tool_run, tmp_path):
     with pytest.raises(PredictorError, match=rf'latency predictor {path}\): input_size=64 is outside'):
         space(metric='predictor', predictor=str(path), input_size=64)
     with pytest.raises(PredictorError, match=r'"encoding\.layout" is'):  # a supernet of another width
-        SinglePathSpace(supernet=dict(SUPERNET, width_mult=2.0), runtime=dict(metric='predictor', predictor=str(path)))
+        sp_space(backbone=dict(width_mult=2.0),
+                 cost=dict(metric='predictor', predictor=str(path), num_classes=NUM_CLASSES))
     with pytest.raises(ValueError, match=r"metric='predictor' takes a predictor file"):
         space(metric='predictor')
     with pytest.raises(FileNotFoundError, match='latency predictor file not found'):
@@ -166,11 +167,11 @@ def flops_predictor(tmp_path_factory):
 
 def short_search(path, runtime_lambda, steps=20):
     torch.manual_seed(0)
-    s = SinglePathSpace(supernet=SUPERNET, runtime=dict(metric='predictor', predictor=str(path)),
-                        runtime_lambda=runtime_lambda)
-    start = s.expected_runtime().item()
+    s = sp_space(cost=dict(metric='predictor', predictor=str(path), num_classes=NUM_CLASSES,
+                           runtime_lambda=runtime_lambda))
+    start = sp_runtime(s).item()
     sp_train_briefly(s, steps)
-    return start, s.expected_runtime().item()
+    return start, sp_runtime(s).item()
 
 
 def test_short_search_with_a_predictor_latency_weight_lowers_predicted_latency(flops_predictor):

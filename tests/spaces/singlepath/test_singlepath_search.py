@@ -16,17 +16,15 @@ import nas_backbones  # noqa: F401
 from nas_backbones.core import DifferentiableSearch
 from nas_backbones.core.optim import SearchOptimWrapperConstructor
 from nas_backbones.spaces.singlepath import Architecture
-from tests.conftest import ROOT, SP_TINY_BLOCKS, assert_same_search, sp_batch
+from tests.conftest import ROOT, SP_COST, assert_same_search, sp_batch, sp_space_config
 
 CONFIG = 'configs/search/spnas_tiny_imagenet.py'
 
 
 def algo(**space):
+    """A ``DifferentiableSearch`` over sp_space_config(**space) (what the search configs build)."""
     torch.manual_seed(0)
-    space.setdefault('runtime', dict(metric='flops', input_size=32))
-    return DifferentiableSearch(space=dict(
-        type='SinglePathSpace', supernet=dict(num_classes=5, blocks=SP_TINY_BLOCKS, stem_channels=8,
-                                              head_channels=32), **space))
+    return DifferentiableSearch(space=sp_space_config(**space))
 
 
 def step_data(seed=0):
@@ -35,7 +33,7 @@ def step_data(seed=0):
 
 
 def test_one_level_step_updates_weights_and_thresholds_with_one_optimizer():
-    a = algo(runtime_lambda=0.02, warmup_iters=0)
+    a = algo(cost=dict(SP_COST, runtime_lambda=0.02), warmup_iters=0)
     optim = SearchOptimWrapperConstructor(dict(weights=dict(optimizer=dict(
         type='RMSpropTF', lr=0.5))))(a)
     assert list(optim.keys()) == ['weights']

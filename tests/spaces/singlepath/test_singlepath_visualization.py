@@ -35,7 +35,7 @@ def test_report_section_shows_the_search_epoch_by_epoch(tmp_path):
         if epoch == 3:  # the search moved: layer 2 became k3e3
             with torch.no_grad():
                 s.arch.thresholds[0] = torch.tensor([1e3, 1e3, -1e3])
-        s.warmup_override = epoch == 1
+        s.arch.warmup_override = epoch == 1
         entries.append(dict(s.snapshot(), epoch=epoch))
     lines = singlepath_section(entries, str(tmp_path))
     text = '\n'.join(lines)
