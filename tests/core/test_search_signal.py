@@ -9,7 +9,7 @@ from nas_backbones.spaces.darts.ops import DEFAULT_PRIMITIVES
 from nas_backbones.spaces.darts.result import Genotype
 from nas_backbones.spaces.darts.sample import random_genotype
 from nas_backbones.visualization.report import signal_markdown
-from tests.conftest import ROOT, run_tiny_search
+from tests.conftest import ROOT, run_tiny_search, sp_space
 
 
 def test_warning_fires_on_a_search_without_architecture_steps(tmp_path):
@@ -75,11 +75,10 @@ def test_darts_movement_is_the_op_weights_distance_from_uniform():
 
 
 def test_singlepath_movement_is_the_thresholds_share_of_their_norms():
-    from nas_backbones.spaces.singlepath import SinglePathSpace
     torch.manual_seed(0)
-    s = SinglePathSpace(supernet=dict(num_classes=5, stem_channels=8, head_channels=32, blocks=[
+    s = sp_space(cost=None, backbone=dict(blocks=[
         dict(channels=8, repeats=1, stride=1, searchable=False, kernel=3, expansion=1, residual=False),
-        dict(channels=16, repeats=2, stride=2)]), runtime=None)
+        dict(channels=16, repeats=2, stride=2)]))
     m = s.movement()
     # thresholds start at 0, every indicator on: unmoved; the first layer (stride 2) has no skip
     assert m['distance'] == 0. and m['details']['decisions_off'] == 0

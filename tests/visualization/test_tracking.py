@@ -9,9 +9,8 @@ import pytest
 import torch
 
 from nas_backbones.spaces.darts.ops import PARAMETER_FREE_OPS
-from nas_backbones.spaces.singlepath import SinglePathSpace
 from nas_backbones.spaces.singlepath.search_op import THRESHOLDS
-from tests.conftest import ROOT, darts_search, shared_data
+from tests.conftest import ROOT, darts_search, shared_data, sp_space
 
 TINY_BLOCKS = [dict(channels=8, repeats=1, stride=1, searchable=False, kernel=3, expansion=1, residual=False),
                dict(channels=16, repeats=2, stride=2)]
@@ -50,8 +49,7 @@ def test_darts_tracking_names_every_edge_and_op_with_the_history_values():
 
 
 def test_singlepath_tracking_has_thresholds_per_searchable_layer_and_runtime():
-    space = SinglePathSpace(supernet=dict(num_classes=5, blocks=TINY_BLOCKS, stem_channels=8, head_channels=32),
-                            runtime=dict(metric='flops', input_size=32))
+    space = sp_space(backbone=dict(blocks=TINY_BLOCKS))  # FLOPs at 32 px as the runtime
     with torch.no_grad():
         space.arch.thresholds.uniform_(0, 1)
     snap = space.snapshot()
