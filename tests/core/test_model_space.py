@@ -83,7 +83,7 @@ def as_written_before(state: dict, moved: bool = True) -> dict:
     return {old(k): v for k, v in state.items()}
 
 
-def test_a_checkpoint_from_before_the_move_loads_into_the_alias():
+def test_a_darts_checkpoint_from_before_the_move_loads_into_the_darts_alias():
     with pytest.warns(FutureWarning):
         algo = searched(dict(type='DartsClassifierSpace', supernet=dict(type='PCDartsSupernet',
                                                                          num_classes=4, **NET)),
@@ -99,6 +99,23 @@ def test_a_checkpoint_from_before_the_move_loads_into_the_alias():
     fresh.load_state_dict(before, strict=True)
     assert all(torch.equal(v, state[k]) for k, v in fresh.state_dict().items())
 
+
+
+def test_a_singlepath_checkpoint_from_before_the_move_loads_into_the_singlepath_alias():
+    old = dict(type='SinglePathSpace', supernet=dict(num_classes=4, blocks=TINY, stem_channels=8,
+                                                      head_channels=32),
+               runtime=dict(metric='flops', input_size=32), warmup_iters=0)
+    with pytest.warns(FutureWarning, match="SinglePathSpace' is deprecated"):
+        algo = searched(old, SGD, False, 32, steps=1)
+    state = algo.state_dict()
+    before = as_written_before(state, moved=False)
+    assert any(k.startswith('architecture.supernet.layers.') for k in before)
+    assert any(k.startswith('architecture.supernet.classifier.') for k in before)
+    with pytest.warns(FutureWarning, match="SinglePathSpace' is deprecated"):
+        fresh = DifferentiableSearch(space=old)
+    assert state_mismatch(before, fresh) is None  # what --resume checks first
+    fresh.load_state_dict(before, strict=True)
+    assert all(torch.equal(v, state[k]) for k, v in fresh.state_dict().items())
 
 SPACE = dict(type='ModelSearchSpace',
              model=dict(type='SearchClassifier', num_classes=4,
