@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The own-data path on the generated shapes (tools/dataset/make_synthetic_coco.py, 3 classes), as a
+# user runs it, then the comparison against chance, with one longer search beside it
+# (benchmarks/README.md, "11b. ... on the generated shapes").
+#
+#   bash benchmarks/shapes/run.sh [WORKERS]     # from the repository root; WORKERS: 2 (at most 2)
+#
+# Steps, each resumable (run it again after a kill: finished searches and trainings are kept):
+#   1. data: train 256 / val 64 images of generator seed 0 (data/shapes), and a held-out test set of
+#      128 images of generator seed 1 (data/shapes/test_set, its "val" split), which no search and no
+#      selection sees; the search halves train into 128 weight / 128 architecture images.
+#   2. tools/search_select.py benchmarks/shapes/search_shapes.py: 4 searches (160 architecture steps
+#      each), each short-trained (5 epochs) in benchmarks/shapes/ssd_shapes.py (10 epochs in full),
+#      the best by validation mAP kept.
+#   3. the long search (benchmarks/shapes/search_shapes_long.py: 320 architecture steps, each on the
+#      mean gradient of 2 batches, the FLOPs weight normalised by the step count), one process, while
+#      the against-chance tool trains the selected and the published cell (one process).
+#   4. tools/against_chance.py: selected, PC_DARTS_image and long (3 training seeds), 5 uniform random
+#      cells and 5 random cells within 10% of the selected cell's MACs (2 seeds each), test mAP.
+#   5. the table over all of them (--report-only with seeds 0 1 2: the random cells have 2).
+set -euo pipefail
+WORKERS=${1:-2}
+PY=${PYTHON:-.venv/bin/python}
+D=data/shapes
+W=work_dirs/shapes
+
+if [ ! -f $D/search/val.json ]; then
+  $PY tools/dataset/make_synthetic_coco.py $D --num-train 256 --num-val 64 --seed 0
+  $PY tools/dataset/make_synthetic_coco.py $D/test_set --num-train 1 --num-val 128 --seed 1
+  $PY tools/dataset/coco_split.py $D/annotations/instances_train.json --out $D/search \
+    --train-frac 0.5 --val-frac 0.5 --seed 0
+fi
+
+echo "== $(date -u +%H:%M:%S) step 2: search_select"
+$PY tools/search_select.py benchmarks/shapes/search_shapes.py --work-dir $W/select \
+  --cfg-options selection.workers="$WORKERS"
+
+CHANCE=($PY tools/against_chance.py benchmarks/shapes/ssd_shapes.py --work-dir $W/chance)
+if [ ! -f $W/long/done ]; then
+  echo "== $(date -u +%H:%M:%S) step 3: long search, beside the selected and published cells' trainings"
+  mkdir -p $W/long
+  # --resume: a killed long search goes on from its last epoch's checkpoint
+  ($PY tools/search.py benchmarks/shapes/search_shapes_long.py --work-dir $W/long --resume \
+    > $W/long.out 2>&1 && touch $W/long/done) &
+  LONG=$!
+  "${CHANCE[@]}" --candidate selected=$W/select/genotype.json --candidate PC_DARTS_image \
+    --seeds 0 1 2 --workers 1 || true
+  wait $LONG || echo "the long search failed: see $W/long.out"
+fi
+# The long search's cell only once the search has ended (its genotype.json is rewritten every epoch).
+LONG_CAND=()
+[ -f $W/long/done ] && LONG_CAND=(--candidate long=$W/long/genotype.json)
+
+echo "== $(date -u +%H:%M:%S) step 4: against chance"
+"${CHANCE[@]}" --candidate selected=$W/select/genotype.json --candidate PC_DARTS_image "${LONG_CAND[@]}" \
+  --random 5 --matched 5 --match-to selected --seeds 0 1 --workers "$WORKERS" || true
+"${CHANCE[@]}" --candidate selected=$W/select/genotype.json --candidate PC_DARTS_image "${LONG_CAND[@]}" \
+  --seeds 0 1 2 --workers "$WORKERS" || true
+
+echo "== $(date -u +%H:%M:%S) step 5: the table"
+"${CHANCE[@]}" --candidate selected=$W/select/genotype.json --candidate PC_DARTS_image "${LONG_CAND[@]}" \
+  --random 5 --matched 5 --match-to selected \
+  --seeds 0 1 2 --report-only || true
+echo "== $(date -u +%H:%M:%S) done: $W/chance/chance.md"
