@@ -9,12 +9,14 @@
 #   1. data: train 256 / val 64 images of generator seed 0 (data/shapes), and a held-out test set of
 #      128 images of generator seed 1 (data/shapes/test_set, its "val" split), which no search and no
 #      selection sees; the search halves train into 128 weight / 128 architecture images.
-#   2. tools/search_select.py benchmarks/shapes/search_shapes.py: 4 searches (160 architecture steps
-#      each), each short-trained (5 epochs) in benchmarks/shapes/ssd_shapes.py (10 epochs in full),
-#      the best by validation mAP kept.
-#   3. the long search (benchmarks/shapes/search_shapes_long.py: 320 architecture steps, each on the
+#   2. tools/search_select.py benchmarks/shapes/search_shapes.py: 2 searches (160 architecture steps
+#      each), each short-trained (4 epochs) in benchmarks/shapes/ssd_shapes.py (6 epochs in full),
+#      the better by validation mAP kept.
+#   3. the long search (benchmarks/shapes/search_shapes_long.py: 240 architecture steps, each on the
 #      mean gradient of 2 batches, the FLOPs weight normalised by the step count), one process, while
-#      the against-chance tool trains the selected and the published cell (one process).
+#      the against-chance tool trains the other candidates in one process; when the long search ends
+#      that trainer is stopped (a stopped training resumes from its last checkpoint) and step 4 goes
+#      on with WORKERS processes.
 #   4. tools/against_chance.py: selected, PC_DARTS_image and long (3 training seeds), 5 uniform random
 #      cells and 5 random cells within 10% of the selected cell's MACs (2 seeds each), test mAP.
 #   5. the table over all of them (--report-only with seeds 0 1 2: the random cells have 2).
@@ -43,9 +45,16 @@ if [ ! -f $W/long/done ]; then
   ($PY tools/search.py benchmarks/shapes/search_shapes_long.py --work-dir $W/long --resume \
     > $W/long.out 2>&1 && touch $W/long/done) &
   LONG=$!
-  "${CHANCE[@]}" --candidate selected=$W/select/genotype.json --candidate PC_DARTS_image \
-    --seeds 0 1 2 --workers 1 || true
+  # The other candidates meanwhile, one at a time, in a process group of their own (stopped below).
+  setsid bash -c "${CHANCE[*]} --candidate selected=$W/select/genotype.json --candidate PC_DARTS_image \
+      --seeds 0 1 2 --workers 1; ${CHANCE[*]} --candidate selected=$W/select/genotype.json \
+      --candidate PC_DARTS_image --random 5 --matched 5 --match-to selected --seeds 0 1 --workers 1" \
+    > $W/beside_long.out 2>&1 &
+  BESIDE=$!
   wait $LONG || echo "the long search failed: see $W/long.out"
+  kill -TERM -- -$BESIDE 2>/dev/null || true
+  wait $BESIDE 2>/dev/null || true
+  sleep 5
 fi
 # The long search's cell only once the search has ended (its genotype.json is rewritten every epoch).
 LONG_CAND=()
