@@ -61,7 +61,7 @@ LONG_CAND=()
 [ -f $W/long/done ] && LONG_CAND=(--candidate long=$W/long/genotype.json)
 
 echo "== $(date -u +%H:%M:%S) step 4: against chance"
-"${CHANCE[@]}" --candidate selected=$W/select/genotype.json --candidate PC_DARTS_image "${LONG_CAND[@]}" \
+"${CHANCE[@]}" --candidate selected=$W/select/genotype.json --candidate PC_DARTS_image \
   --random 5 --matched 5 --match-to selected --seeds 0 1 --workers "$WORKERS" || true
 "${CHANCE[@]}" --candidate selected=$W/select/genotype.json --candidate PC_DARTS_image "${LONG_CAND[@]}" \
   --seeds 0 1 2 --workers "$WORKERS" || true
