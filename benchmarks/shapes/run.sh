@@ -10,7 +10,7 @@
 #      128 images of generator seed 1 (data/shapes/test_set, its "val" split), which no search and no
 #      selection sees; the search halves train into 128 weight / 128 architecture images.
 #   2. tools/search_select.py benchmarks/shapes/search_shapes.py: 2 searches (160 architecture steps
-#      each), each short-trained (4 epochs) in benchmarks/shapes/ssd_shapes.py (6 epochs in full),
+#      each), each short-trained (6 epochs) in benchmarks/shapes/ssd_shapes.py (10 epochs in full),
 #      the better by validation mAP kept.
 #   3. the long search (benchmarks/shapes/search_shapes_long.py: 240 architecture steps, each on the
 #      mean gradient of 2 batches, the FLOPs weight normalised by the step count), one process, while

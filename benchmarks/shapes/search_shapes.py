@@ -1,8 +1,8 @@
 # The search of the shapes benchmark (benchmarks/shapes/run.sh): configs/templates/search_own_coco.py
 # as a user fills in its EDIT block for the generated shapes, every other value the template's. Sized
 # for the 2-core machine (benchmarks/README.md, 11b): 20 search epochs of which 10 warm-up = 160
-# architecture steps (128 weight images / 8 a batch x 10), 2 searches (not 4), short trainings of 4 of
-# the detector's 6 epochs.
+# architecture steps (128 weight images / 8 a batch x 10), 2 searches (not 4), short trainings of 6 of
+# the detector's 10 epochs.
 _base_ = '../../configs/search/pcdarts_ssd_coco128.py'
 
 # ------------------------------------------------------------------------------------ EDIT
@@ -12,7 +12,7 @@ train_images = 'train/'                          # the training images' folder, 
 search_split = 'data/shapes/search/'        # coco_split.py's --out: train.json (weights), val.json (alpha/beta)
 detector = 'benchmarks/shapes/ssd_shapes.py'      # the detector the results are short-trained in (step 2)
 search_seeds = [0, 1]                            # one search each; DARTS kept the best of 4
-short_epochs = 4                                 # the short training's epochs, in `detector`
+short_epochs = 6                                 # the short training's epochs, in `detector`
 C, layers = 8, 5                                 # search network width and depth
 batch_size = 8
 max_epochs = 20                                  # search epochs in all ...
