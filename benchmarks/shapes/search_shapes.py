@@ -2,7 +2,7 @@
 # as a user fills in its EDIT block for the generated shapes, every other value the template's. Sized
 # for the 2-core machine (benchmarks/README.md, 11b): 20 search epochs of which 10 warm-up = 160
 # architecture steps (128 weight images / 8 a batch x 10), 2 searches (not 4), short trainings of 6 of
-# the detector's 10 epochs.
+# the detector's 16 epochs.
 _base_ = '../../configs/search/pcdarts_ssd_coco128.py'
 
 # ------------------------------------------------------------------------------------ EDIT

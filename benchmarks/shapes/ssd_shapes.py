@@ -16,7 +16,7 @@ test_ann, test_images = 'test_set/annotations/instances_val.json', 'test_set/val
 genotype = 'PC_DARTS_image'   # or a search result: 'work_dirs/<search>/genotype.json'
 C, layers = 16, 8              # backbone width and depth (48 and 14: the paper's ImageNet network)
 batch_size = 8
-max_epochs = 10                # sized for the loaded 2-core machine (benchmarks/README.md, 11b)
+max_epochs = 16                # sized for the loaded 2-core machine (benchmarks/README.md, 11b)
 lr = 0.05                     # SGD, for batch_size images per step (--auto-scale-lr rescales it)
 # ------------------------------------------------------------------------------------------
 
