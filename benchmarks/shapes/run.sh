@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The own-data path on the generated shapes (tools/dataset/make_synthetic_coco.py, 3 classes), as a
-# user runs it, then the comparison against chance, with one longer search beside it
+# user runs it, then the comparison against chance, with two search variants beside it
 # (benchmarks/README.md, "11b. ... on the generated shapes").
 #
 #   bash benchmarks/shapes/run.sh [WORKERS]     # from the repository root; WORKERS: 2 (at most 2)
@@ -18,9 +18,9 @@
 #      images, then search_shapes_warm.py), one process, while the against-chance tool trains the other
 #      candidates in one process; when the searches end that trainer is stopped (a stopped training
 #      resumes from its last checkpoint) and step 4 goes on with WORKERS processes.
-#   4. tools/against_chance.py: selected, PC_DARTS_image, long and warm (3 training seeds), 5 uniform random
-#      cells and 5 random cells within 10% of the selected cell's MACs (2 seeds each), test mAP.
-#   5. the table over all of them (--report-only with seeds 0 1 2: the random cells have 2).
+#   4. tools/against_chance.py: 5 uniform random cells and 5 random cells within 10% of the selected
+#      cell's MACs (seeds 0 1), then selected, PC_DARTS_image, long and warm and the random cells with
+#      seeds 0 1 2 (what is done is kept), test mAP; WORK_DIR/chance/chance.md is the table.
 set -euo pipefail
 WORKERS=${1:-2}
 PY=${PYTHON:-.venv/bin/python}
@@ -79,11 +79,7 @@ LONG_CAND=()
 echo "== $(date -u +%H:%M:%S) step 4: against chance"
 "${CHANCE[@]}" --candidate selected=$W/select/genotype.json --candidate PC_DARTS_image \
   --random 5 --matched 5 --match-to selected --seeds 0 1 --workers "$WORKERS" || true
+# then every candidate's third seed (the searched ones' first), and the table over all of them
 "${CHANCE[@]}" --candidate selected=$W/select/genotype.json --candidate PC_DARTS_image "${LONG_CAND[@]}" \
-  --seeds 0 1 2 --workers "$WORKERS" || true
-
-echo "== $(date -u +%H:%M:%S) step 5: the table"
-"${CHANCE[@]}" --candidate selected=$W/select/genotype.json --candidate PC_DARTS_image "${LONG_CAND[@]}" \
-  --random 5 --matched 5 --match-to selected \
-  --seeds 0 1 2 --report-only || true
+  --random 5 --matched 5 --match-to selected --seeds 0 1 2 --workers "$WORKERS" || true
 echo "== $(date -u +%H:%M:%S) done: $W/chance/chance.md"
