@@ -79,7 +79,7 @@ LONG_CAND=()
 echo "== $(date -u +%H:%M:%S) step 4: against chance"
 "${CHANCE[@]}" --candidate selected=$W/select/genotype.json --candidate PC_DARTS_image \
   --random 5 --matched 5 --match-to selected --seeds 0 1 --workers "$WORKERS" || true
-# then every candidate's third seed (the searched ones' first), and the table over all of them
+# then the long and warm cells and every candidate's third seed, and the table over all of them
 "${CHANCE[@]}" --candidate selected=$W/select/genotype.json --candidate PC_DARTS_image "${LONG_CAND[@]}" \
   --random 5 --matched 5 --match-to selected --seeds 0 1 2 --workers "$WORKERS" || true
 echo "== $(date -u +%H:%M:%S) done: $W/chance/chance.md"
