@@ -82,6 +82,18 @@ def register_report_family(family: ReportFamily) -> ReportFamily:
     return family
 
 
+def check_entry_fields(entries: Sequence, source: str, required: Sequence[str]) -> None:
+    """Every entry of a history is an object with the ``required`` fields; an error names the file,
+    the entry and the missing fields (each family's ``load`` calls it with the fields it reads)."""
+    for n, e in enumerate(entries):
+        where = f'{source}: history[{n}]'
+        if not isinstance(e, dict):
+            raise ValueError(f'{where}: expected an object, got {type(e).__name__}')
+        missing = [k for k in required if k not in e]
+        if missing:
+            raise ValueError(f'{where}: missing field(s) {missing}')
+
+
 def report_family(entries: list, source: str) -> ReportFamily:
     """The family whose result the last entry of a history holds; an error naming the file if none.
 

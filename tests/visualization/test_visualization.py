@@ -435,3 +435,13 @@ def test_visualize_genotype_of_the_search_result(searched, tmp_path):
     genotype = Genotype.load(searched / 'genotype.json')
     for op, _ in genotype.normal + genotype.reduce:
         assert f'>{op}<' in svg
+
+
+def test_history_entry_checks_name_the_file_the_entry_and_the_missing_fields():
+    """Both families check their histories with one helper: an error names where and what is missing."""
+    from nas_backbones.visualization.families import check_entry_fields
+    check_entry_fields([{'epoch': 1, 'genotype': {}}], 'h.json', ('epoch', 'genotype'))
+    with pytest.raises(ValueError, match=r"h.json: history\[1\]: expected an object, got list"):
+        check_entry_fields([{'epoch': 1}, []], 'h.json', ('epoch',))
+    with pytest.raises(ValueError, match=r"h.json: history\[0\]: missing field\(s\) \['alpha_normal'\]"):
+        check_entry_fields([{'epoch': 1, 'genotype': {}}], 'h.json', ('epoch', 'genotype', 'alpha_normal'))

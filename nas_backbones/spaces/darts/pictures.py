@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Optional, Sequence, Union
 
 from ...visualization.curves import epoch_axis, epoch_marker, shade_frozen
+from ...visualization.families import check_entry_fields
 from ...visualization.figure import new_figure, save_figure
 from ...visualization.report import read_entries
 from .ops import PARAMETER_FREE_OPS
@@ -90,14 +91,7 @@ def check_history(source: str, entries: list) -> SearchHistory:
 
 def _check(history: SearchHistory) -> None:
     src = history.source
-    required = ('epoch', 'genotype', 'alpha_normal', 'alpha_reduce')
-    for n, e in enumerate(history.entries):
-        where = f'{src}: history[{n}]'
-        if not isinstance(e, dict):
-            raise ValueError(f'{where}: expected an object, got {type(e).__name__}')
-        missing = [k for k in required if k not in e]
-        if missing:
-            raise ValueError(f'{where}: missing field(s) {missing}')
+    check_entry_fields(history.entries, src, ('epoch', 'genotype', 'alpha_normal', 'alpha_reduce'))
     try:
         genotypes = history.genotypes
     except GenotypeError as e:

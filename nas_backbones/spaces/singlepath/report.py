@@ -11,7 +11,13 @@ from __future__ import annotations
 import os.path as osp
 from typing import Sequence
 
-from ...visualization.families import ReportContext, ReportFamily, ReportSections, register_report_family
+from ...visualization.families import (
+    ReportContext,
+    ReportFamily,
+    ReportSections,
+    check_entry_fields,
+    register_report_family,
+)
 from .result import FORMAT
 
 # (label, dotted key) rows of the settings table (one level: no architecture split or optimizer).
@@ -51,13 +57,7 @@ REQUIRED = ('epoch', 'architecture', 'thresholds', 'norms', 'searchable_layers')
 
 def check_entries(entries: list, source: str) -> list:
     """The entries of a Single-Path history, each with the fields the pictures read."""
-    for n, e in enumerate(entries):
-        where = f'{source}: history[{n}]'
-        if not isinstance(e, dict):
-            raise ValueError(f'{where}: expected an object, got {type(e).__name__}')
-        missing = [k for k in REQUIRED if k not in e]
-        if missing:
-            raise ValueError(f'{where}: missing field(s) {missing}')
+    check_entry_fields(entries, source, REQUIRED)
     return entries
 
 
