@@ -685,3 +685,30 @@ def kill_then_resume(cfg: Path, work_dir: Path, at_iter: int, monkeypatch, timeo
     resumed = search(cfg, work_dir, '--resume')
     assert resumed.wait(timeout=timeout) == 0, resumed.stderr.read().decode()[-3000:]
     return ckpt, log_text(work_dir)
+
+
+# --------------------------------------------- a classification config on tiny-imagenet (tests/spaces/*)
+def tiny_imagenet_classification_config(config: str, tiny_imagenet, tmp_path):
+    """``config`` (a ``configs/cls_*_tiny_imagenet.py``) on 10 training images a class (per-class lists
+    written under tmp_path), validated and tested on 100 images, batches of 50, no worker processes,
+    2 epochs, logging every iteration, work dir under tmp_path."""
+    from mmengine.config import Config
+
+    from nas_backbones.datasets import sample_per_class, scan_image_folder, write_classes, write_image_list
+    classes, per_class = scan_image_folder(tiny_imagenet / 'train')
+    train, _ = sample_per_class(per_class, classes, (0.02, 0.01), seed=0)  # 10 a class
+    write_image_list(tmp_path / 'lists/train.txt', train)
+    write_classes(tmp_path / 'lists/classes.txt', classes)
+    cfg = Config.fromfile(str(ROOT / config))
+    cfg.work_dir = str(tmp_path / 'work')
+    cfg.train_dataloader.dataset.update(
+        data_root=str(tiny_imagenet), data_prefix='train',
+        ann_file=str(tmp_path / 'lists/train.txt'), classes=str(tmp_path / 'lists/classes.txt'))
+    cfg.train_dataloader.update(batch_size=50, num_workers=0)
+    cfg.val_dataloader.dataset.update(data_root=str(tiny_imagenet), indices=100)
+    cfg.val_dataloader.update(batch_size=50, num_workers=0)
+    cfg.test_dataloader = cfg.val_dataloader
+    cfg.train_cfg.max_epochs = 2
+    cfg.param_scheduler[0].end = 2
+    cfg.default_hooks.logger.interval = 1
+    return cfg

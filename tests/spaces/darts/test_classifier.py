@@ -16,7 +16,7 @@ from mmengine.structures import BaseDataElement
 from nas_backbones.evaluation import ClsAccuracy
 from nas_backbones.spaces.darts import AuxiliaryHeadCIFAR, AuxiliaryHeadImageNet, GenotypeClassifier
 from nas_backbones.spaces.darts.drop_path_hook import DropPathHook
-from tests.conftest import ROOT
+from tests.conftest import ROOT, tiny_imagenet_classification_config
 
 
 def samples(labels):
@@ -316,27 +316,10 @@ def test_tiny_imagenet_config_trains_evaluates_and_transfers(tiny_imagenet, tmp_
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
 
-    from nas_backbones.datasets import sample_per_class, scan_image_folder, write_classes, write_image_list
     from nas_backbones.spaces.darts import DartsBackbone
-    classes, per_class = scan_image_folder(tiny_imagenet / 'train')
-    train, _ = sample_per_class(per_class, classes, (0.02, 0.01), seed=0)  # 10 a class
-    write_image_list(tmp_path / 'lists/train.txt', train)
-    write_classes(tmp_path / 'lists/classes.txt', classes)
-
-    cfg = Config.fromfile(str(ROOT / 'configs/cls_pcdarts_tiny_imagenet.py'))
-    cfg.work_dir = str(tmp_path / 'work')
-    cfg.train_dataloader.dataset.update(
-        data_root=str(tiny_imagenet), data_prefix='train',
-        ann_file=str(tmp_path / 'lists/train.txt'), classes=str(tmp_path / 'lists/classes.txt'))
-    cfg.train_dataloader.update(batch_size=50, num_workers=0)
-    cfg.val_dataloader.dataset.update(data_root=str(tiny_imagenet), indices=100)
-    cfg.val_dataloader.update(batch_size=50, num_workers=0)
-    cfg.test_dataloader = cfg.val_dataloader
+    cfg = tiny_imagenet_classification_config('configs/cls_pcdarts_tiny_imagenet.py', tiny_imagenet, tmp_path)
     cfg.model.backbone.update(C=8, layers=5)
-    cfg.train_cfg.max_epochs = 2
-    cfg.param_scheduler[0].end = 2
     cfg.custom_hooks[0].drop_prob = 0.2
-    cfg.default_hooks.logger.interval = 1
     runner = RUNNERS.build(cfg)  # runner_type, as tools/train.py builds it
     assert isinstance(runner, Runner) and type(runner).__name__ == 'NASRunner'
     runner.train()

@@ -6,7 +6,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, tiny_imagenet_classification_config
 
 
 def test_imagenet_config_holds_the_reference_recipe():
@@ -29,24 +29,8 @@ def test_imagenet_config_holds_the_reference_recipe():
 def test_tiny_imagenet_config_trains_evaluates_and_transfers(tiny_imagenet, tmp_path):
     from mmengine.registry import RUNNERS
 
-    from nas_backbones.datasets import sample_per_class, scan_image_folder, write_classes, write_image_list
     from nas_backbones.spaces.singlepath import SinglePathBackbone
-    classes, per_class = scan_image_folder(tiny_imagenet / 'train')
-    train, _ = sample_per_class(per_class, classes, (0.02, 0.01), seed=0)  # 10 a class
-    write_image_list(tmp_path / 'lists/train.txt', train)
-    write_classes(tmp_path / 'lists/classes.txt', classes)
-    cfg = Config.fromfile(str(ROOT / 'configs/cls_spnas_tiny_imagenet.py'))
-    cfg.work_dir = str(tmp_path / 'work')
-    cfg.train_dataloader.dataset.update(
-        data_root=str(tiny_imagenet), data_prefix='train',
-        ann_file=str(tmp_path / 'lists/train.txt'), classes=str(tmp_path / 'lists/classes.txt'))
-    cfg.train_dataloader.update(batch_size=50, num_workers=0)
-    cfg.val_dataloader.dataset.update(data_root=str(tiny_imagenet), indices=100)
-    cfg.val_dataloader.update(batch_size=50, num_workers=0)
-    cfg.test_dataloader = cfg.val_dataloader
-    cfg.train_cfg.max_epochs = 2
-    cfg.param_scheduler[0].end = 2
-    cfg.default_hooks.logger.interval = 1
+    cfg = tiny_imagenet_classification_config('configs/cls_spnas_tiny_imagenet.py', tiny_imagenet, tmp_path)
     runner = RUNNERS.build(cfg)
     runner.train()
     metrics = runner.val_loop.run()
