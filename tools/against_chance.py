@@ -13,8 +13,8 @@ such as PC_DARTS_image, DARTS_V2, SPNAS_Pixel1; a bare SPEC names itself).
 ``--random N``: N results drawn uniformly from the space; ``--matched N``: N
 random results matched in cost to the candidate ``--match-to`` (backbone MACs
 within ``--band``, or for cells the same count of parameter-free genes).
-Every candidate is trained with every seed of ``--seeds`` (``randomness.seed``)
-and tested on the config's test dataloader; ``--workers`` trainings run at
+Every candidate is trained with every seed of ``--seeds`` (``randomness.seed``;
+the random and matched ones with ``--random-seeds`` where given) and tested on the config's test dataloader; ``--workers`` trainings run at
 once, each in its own process. Writes WORK_DIR/chance.md (the table and the
 verdicts), chance.json and chance.png; running the same command again resumes
 (finished trainings are kept; new candidates or seeds are added).
@@ -47,6 +47,9 @@ def parser() -> argparse.ArgumentParser:
                    help='with --match-by macs: relative band around the reference\'s MACs (default 0.1)')
     p.add_argument('--draw-seed', type=int, default=0, help='seed of the random draws (default 0)')
     p.add_argument('--seeds', type=int, nargs='+', default=[0], help='training seeds (default 0)')
+    p.add_argument('--random-seeds', type=int, nargs='+', metavar='SEED',
+                   help='training seeds of the random and matched candidates (default: --seeds); '
+                        'e.g. --seeds 0 1 2 --random-seeds 0 1')
     p.add_argument('--workers', type=int, default=1, help='trainings at once, one process each (default 1)')
     p.add_argument('--work-dir', help='default: work_dirs/chance_<config name>')
     p.add_argument('--metric', default='coco/bbox_mAP', help='test metric to compare (default coco/bbox_mAP)')
@@ -75,7 +78,8 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         req = Request(config=args.config, work_dir=work_dir,
                       candidates=[parse_candidate(c) for c in args.candidate], random=args.random,
                       matched=args.matched, match_to=args.match_to, match_by=args.match_by, band=args.band,
-                      draw_seed=args.draw_seed, seeds=args.seeds, workers=args.workers,
+                      draw_seed=args.draw_seed, seeds=args.seeds, random_seeds=args.random_seeds,
+                      workers=args.workers,
                       cfg_options=args.cfg_options, metric=args.metric, input_size=args.input_size,
                       max_draws=args.max_draws, report_only=args.report_only)
         summary = compare(req)

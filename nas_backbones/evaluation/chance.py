@@ -5,7 +5,9 @@ same detector with the same schedule, and one training is not a result (two
 seeds of one random cell differed by 5 mAP on a few hundred images). So every
 candidate -- searched results, published ones, uniform random results of the
 space and random results matched in cost to a reference -- is trained with M
-seeds (:mod:`.jobs`: spawned workers, resumable), and the table says, per
+seeds (:mod:`.jobs`: spawned workers, resumable; the random groups may have
+seeds of their own, ``random_seeds``: a group's spread comes from many cells, a
+named candidate's from its seeds alone), and the table says, per
 candidate, the test metric's mean and spread, backbone MACs and parameters,
 its rank, the share of random candidates it beats, and a verdict against each
 random group (:func:`verdict`).
@@ -97,6 +99,7 @@ class Request:
     band: float = 0.1
     draw_seed: int = 0
     seeds: Sequence[int] = (0,)
+    random_seeds: Optional[Sequence[int]] = None   # the random and matched candidates' (default: seeds)
     workers: int = 1
     cfg_options: Optional[dict] = None
     metric: str = 'coco/bbox_mAP'
@@ -146,10 +149,13 @@ class Comparison:
             raise CandidateError(f'config file not found: {req.config}')
         check_workers(req.workers)
         check_band(req.band)
-        if not req.seeds:
-            raise CandidateError('--seeds: at least one training seed')
-        if len(set(req.seeds)) != len(req.seeds):
-            raise CandidateError(f'--seeds: duplicates in {list(req.seeds)}')
+        for flag, seeds in (('seeds', req.seeds), ('random-seeds', req.random_seeds)):
+            if seeds is None and flag == 'random-seeds':
+                continue
+            if not seeds:
+                raise CandidateError(f'--{flag}: at least one training seed')
+            if len(set(seeds)) != len(seeds):
+                raise CandidateError(f'--{flag}: duplicates in {list(seeds)}')
         for flag in ('random', 'matched'):
             n = getattr(req, flag)
             if isinstance(n, bool) or not isinstance(n, int) or n < 0:
@@ -259,12 +265,18 @@ class Comparison:
         atomic_write_text(self.manifest_path, json.dumps(self.manifest, indent=2) + '\n')
         return names
 
+    def seeds_of(self, names: Sequence[str]) -> dict[str, list[int]]:
+        """Each candidate's training seeds: ``random_seeds`` for the random groups, else ``seeds``."""
+        group = self.req.seeds if self.req.random_seeds is None else self.req.random_seeds
+        return {n: list(group if self.manifest['candidates'][n]['kind'] in GROUPS else self.req.seeds)
+                for n in names}
+
     def jobs(self, names: Sequence[str]) -> list[dict]:
         key = f'model.backbone.{self.family.key}'
         out = []
-        for name in names:
+        for name, seeds in self.seeds_of(names).items():
             options = dict(self.req.cfg_options or {}, **{key: self.manifest['candidates'][name]['file']})
-            for seed in self.req.seeds:
+            for seed in seeds:
                 out.append(training_job(name, self.req.config,
                                         osp.join(self.work_dir, 'runs', name, f'seed{seed}'), seed, options))
         return out
@@ -279,14 +291,15 @@ def metric_of(result: dict, metric: str, split: str, where: str) -> float:
     return float(metrics[metric])
 
 
-def summarise(manifest: dict, names: Sequence[str], seeds: Sequence[int], results: dict,
+def summarise(manifest: dict, seeds_of: dict[str, Sequence[int]], results: dict,
               metric: str, split: str = 'test') -> dict:
     """Rows per candidate (mean, sd, per seed, cost, rank, shares beaten, verdicts) and the groups.
 
-    ``results`` maps (name, seed) to a job's result, or to the exception it raised.
+    ``seeds_of`` maps each candidate's name to its training seeds; ``results`` maps (name, seed) to
+    a job's result, or to the exception it raised.
     """
     rows = []
-    for name in names:
+    for name, seeds in seeds_of.items():
         entry = manifest['candidates'][name]
         per_seed, failed = {}, {}
         for seed in seeds:
@@ -337,13 +350,20 @@ def _mean_sd(row: dict) -> str:
     return f'{row["mean"]:.3f} ± {row["sd"]:.3f}' if n > 1 else f'{row["mean"]:.3f} (1 seed)'
 
 
+def _random_seeds_said(s: dict) -> str:
+    rs = s.get('random_seeds')
+    return '' if rs is None or list(rs) == list(s['seeds']) else \
+        f' (the random candidates: {", ".join(map(str, rs))})'
+
+
 def markdown(summary: dict) -> str:
     """The table and the verdicts as Markdown (``chance.md``)."""
     s = summary
     h, w = s['input_size']
     lines = [f'# Against chance: {osp.basename(s["config"])}', '',
              f'`{s["metric"]}` on the {s["split"]} split after training with seeds '
-             f'{", ".join(map(str, s["seeds"]))} (mean ± sd over the seeds); backbone MACs and parameters '
+             f'{", ".join(map(str, s["seeds"]))}{_random_seeds_said(s)} (mean ± sd over the seeds); '
+             'backbone MACs and parameters '
              f'at {h}x{w}. "beats": the share of the uniform random / cost-matched random candidates '
              'whose mean this mean exceeds (ties count half).', '',
              '| rank | candidate | kind | mean ± sd | per seed | MACs (M) | params (M) | beats random '
@@ -397,7 +417,9 @@ def compare(req: Request, say: Callable[[str], None] = print, plot: bool = True)
     cmp = Comparison(req, say)
     names = cmp.prepare()
     jobs = cmp.jobs(names)
-    say(f'{len(names)} candidate(s) x {len(req.seeds)} seed(s) = {len(jobs)} training(s) in {cmp.work_dir}')
+    per = f'{len(req.seeds)} seed(s)' if req.random_seeds is None else \
+        f'{len(req.seeds)} seed(s), the random ones {len(req.random_seeds)}'
+    say(f'{len(names)} candidate(s) x {per} = {len(jobs)} training(s) in {cmp.work_dir}')
     if req.report_only:  # e.g. while another process trains them: what is finished, the rest 'not run'
         done = {i: r for i, r in enumerate(map(read_result, jobs)) if r is not None}
         say(f'report only: {len(done)} of {len(jobs)} training(s) finished')
@@ -408,9 +430,10 @@ def compare(req: Request, say: Callable[[str], None] = print, plot: bool = True)
                    cfg_options=dict(req.cfg_options or {}), work_dir=cmp.work_dir,
                    backbone_type=cmp.backbone.get('type'), key=f'model.backbone.{cmp.family.key}',
                    input_size=list(cmp.size), metric=req.metric, split='test', seeds=list(req.seeds),
+                   random_seeds=None if req.random_seeds is None else list(req.random_seeds),
                    match=(dict(to=req.match_to, by=req.match_by, band=req.band) if req.matched else None),
                    draw_seed=req.draw_seed,
-                   **summarise(cmp.manifest, names, req.seeds, results, req.metric))
+                   **summarise(cmp.manifest, cmp.seeds_of(names), results, req.metric))
     atomic_write_text(osp.join(cmp.work_dir, 'chance.json'), json.dumps(summary, indent=2) + '\n')
     atomic_write_text(osp.join(cmp.work_dir, 'chance.md'), markdown(summary))
     if plot:

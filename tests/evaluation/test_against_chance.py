@@ -155,6 +155,28 @@ def test_report_only_tables_the_finished_trainings_and_trains_nothing(config, tm
     assert not list(work.glob('runs/*/*/job.log'))  # nothing was trained
 
 
+def test_random_seeds_train_the_random_groups_with_their_own_seeds(config, tmp_path):
+    """--seeds 0 1 2 --random-seeds 0 1: the named candidates get three trainings, the random ones two,
+    and the table counts each candidate's own seeds (no 'not run' for a seed it never had)."""
+    work = tmp_path / 'work'
+    req = dict(candidates=[('a', 'PC_DARTS_image')], random=2, seeds=[0, 1, 2], random_seeds=[0, 1])
+    cmp = Comparison(Request(str(config), str(work), **req))
+    jobs = cmp.jobs(cmp.prepare())
+    assert sorted((j['name'], j['seed']) for j in jobs) == [
+        ('a', 0), ('a', 1), ('a', 2), ('random_s0_000', 0), ('random_s0_000', 1),
+        ('random_s0_001', 0), ('random_s0_001', 1)]
+    for job in jobs:
+        write_json(result_path(job), dict(test={'coco/bbox_mAP': 0.1 * (job['seed'] + 1)}))
+    summary = compare(Request(str(config), str(work), report_only=True, **req), plot=False)
+    rows = {r['name']: r for r in summary['rows']}
+    assert rows['a']['per_seed'] == {'0': 0.1, '1': 0.2, '2': pytest.approx(0.3)}
+    assert rows['random_s0_001']['per_seed'] == {'0': 0.1, '1': 0.2} and not rows['random_s0_001']['failed']
+    assert summary['seeds'] == [0, 1, 2] and summary['random_seeds'] == [0, 1]
+    assert 'seeds 0, 1, 2 (the random candidates: 0, 1)' in (work / 'chance.md').read_text()
+    with pytest.raises(CandidateError, match=r'--random-seeds: duplicates in \[1, 1\]'):
+        Comparison(Request(str(config), str(work), **dict(req, random_seeds=[1, 1])))
+
+
 # ------------------------------------------------------------------ end to end
 @pytest.mark.slow
 def test_two_candidates_end_to_end_then_resumed_without_training_again(config, tmp_path):
