@@ -137,8 +137,29 @@ def train_and_evaluate(job: dict, threads: int) -> dict:
     return result
 
 
+def die_with_parent() -> None:
+    """Ask Linux to send this process SIGTERM when its parent dies (a no-op elsewhere).
+
+    A tool killed while its workers train (Ctrl-C lands on the whole group, but ``kill PID`` or
+    a killed job runner does not) would otherwise leave them training on, unseen, taking the cores
+    the next run needs; a worker ended this way resumes from its last checkpoint next time.
+    """
+    if not sys.platform.startswith('linux'):
+        return
+    import ctypes
+    import signal
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # no prctl (a libc without it): the old behaviour
+        return
+    if os.getppid() == 1:  # the parent died before the request was made
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def _worker(job: dict, threads: int) -> dict:
     """Entry of a spawned worker: its output to the job's log, ``threads`` torch threads."""
+    die_with_parent()
     os.makedirs(job['work_dir'], exist_ok=True)
     log = open(osp.join(job['work_dir'], 'job.log'), 'a', encoding='utf-8', buffering=1)
     os.dup2(log.fileno(), 1)
