@@ -14,8 +14,9 @@ such as PC_DARTS_image, DARTS_V2, SPNAS_Pixel1; a bare SPEC names itself).
 random results matched in cost to the candidate ``--match-to`` (backbone MACs
 within ``--band``, or for cells the same count of parameter-free genes).
 Every candidate is trained with every seed of ``--seeds`` (``randomness.seed``;
-the random and matched ones with ``--random-seeds`` where given) and tested on the config's test dataloader; ``--workers`` trainings run at
-once, each in its own process. Writes WORK_DIR/chance.md (the table and the
+the random and matched ones with ``--random-seeds`` where given) and tested
+on the config's test dataloader; ``--workers`` trainings run at once, each in
+its own process. Writes WORK_DIR/chance.md (the table and the
 verdicts), chance.json and chance.png; running the same command again resumes
 (finished trainings are kept; new candidates or seeds are added).
 """
