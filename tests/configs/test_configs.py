@@ -1,5 +1,6 @@
-"""Every config under configs/ loads and builds its model; the search configs compose their bases by
-role; README.md names no missing file."""
+"""Every config under configs/ (and the benchmarks' detection configs, which users copy and rerun)
+loads and builds its model; the search configs compose their bases by role; README.md names no missing
+file."""
 import ast
 import glob
 import re
@@ -14,7 +15,8 @@ import nas_backbones  # noqa: F401
 from tests.conftest import ROOT
 
 CONFIGS = sorted(Path(p).relative_to(ROOT).as_posix()
-                 for p in glob.glob(str(ROOT / 'configs' / '**' / '*.py'), recursive=True))
+                 for pattern in ('configs/**/*.py', 'benchmarks/shapes/*.py', 'benchmarks/raccoon/*.py')
+                 for p in glob.glob(str(ROOT / pattern), recursive=True))
 
 
 def test_configs_found():
