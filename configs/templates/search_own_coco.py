@@ -17,7 +17,7 @@
 # 4. Train the chosen cell in full, and compare it against chance on the test split:
 #       python tools/against_chance.py configs/templates/ssd_my_data.py \
 #           --candidate selected=work_dirs/search_my_data/genotype.json --candidate PC_DARTS_image \
-#           --random 5 --matched 5 --match-to selected --seeds 0 1
+#           --random 5 --matched 5 --match-to selected --seeds 0 1 2 --random-seeds 0 1
 #
 # Fields that must agree: classes = the json's "categories" names, in label order (as in the
 # detector template); the search network's widths (C) set the neck channels below (4C, 8C, 16C).
