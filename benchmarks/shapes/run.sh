@@ -18,8 +18,8 @@
 #      and the three searches' cells the selection did not keep with seeds 0 1 2 (is what the search
 #      finds better than a random cell, whichever search is kept?); test mAP; WORK_DIR/chance/chance.md.
 #   4. with VARIANT=nocost: the same 4 searches without the FLOPs term (search_shapes_nocost.py, in
-#      WORK_DIR/select_nocost; no selection is needed, all four are judged), their cells added to the
-#      table of step 3 with seeds 0 1 2.
+#      WORK_DIR/select_nocost, with the selection's short trainings and choice), all four cells added
+#      to the table of step 3 with seeds 0 1 2.
 set -euo pipefail
 WORKERS=${1:-2}
 PY=${PYTHON:-.venv/bin/python}
